@@ -1,0 +1,245 @@
+// Every setting of the contract, read in one place: typed, validated, resolved.
+// Sources, strongest first: the process environment, --env-file, clawdbot.env beside
+// the executable. A bad value throws ConfigError naming the setting and the fix.
+import { existsSync, readFileSync } from "node:fs";
+import { homedir } from "node:os";
+import { dirname, join } from "node:path";
+
+export type Mode = "socket" | "http";
+export type AgentKind = "echo" | "command" | "anthropic";
+
+export interface Config {
+  slackBotToken: string;
+  slackAppToken: string;
+  slackSigningSecret: string;
+  slackApiUrl: string;
+  mode: Mode;
+  httpPort: number;
+  dataDir: string;
+  healthHost: string;
+  healthPort: number;
+  /** All durations are in milliseconds inside the program; the environment speaks seconds. */
+  staleAfterMs: number;
+  reconnectInitialMs: number;
+  reconnectMaxMs: number;
+  livenessTimeoutMs: number;
+  heartbeatChannel: string | undefined;
+  heartbeatIntervalMs: number;
+  canaryTimeoutMs: number;
+  relayUrl: string | undefined;
+  approvers: string[];
+  admins: string[];
+  approvalTtlMs: number;
+  agent: AgentKind;
+  anthropicApiKey: string | undefined;
+  anthropicBaseUrl: string | undefined;
+  model: string;
+  agentCommand: string | undefined;
+  agentTimeoutMs: number;
+  codeCommand: string | undefined;
+  execTimeoutMs: number;
+  execCwd: string;
+  logRetentionBytes: number;
+}
+
+export const DEFAULT_MODEL = "claude-sonnet-4-5";
+
+export class ConfigError extends Error {
+  readonly code = "config";
+  constructor(
+    readonly setting: string,
+    problem: string,
+  ) {
+    super(`${setting}: ${problem}`);
+  }
+}
+
+export type Env = Record<string, string | undefined>;
+
+/** Parses KEY=VALUE lines (# comments, optional quotes, optional `export `). */
+export function parseEnvFile(text: string): Env {
+  const env: Env = {};
+  for (const raw of text.split(/\r?\n/)) {
+    const line = raw.trim();
+    if (!line || line.startsWith("#")) continue;
+    const m = /^(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*)$/.exec(line);
+    if (!m) continue;
+    let value = m[2] ?? "";
+    const quoted = /^(['"])(.*)\1$/.exec(value);
+    if (quoted) value = quoted[2] ?? "";
+    else value = value.replace(/\s+#.*$/, "");
+    env[m[1] as string] = value;
+  }
+  return env;
+}
+
+/** The environment as the program sees it: process env over --env-file over clawdbot.env. */
+export function gatherEnv(processEnv: Env, envFile?: string, exeDir = dirname(process.execPath)): Env {
+  let merged: Env = {};
+  const besideExe = join(exeDir, "clawdbot.env");
+  if (existsSync(besideExe)) merged = { ...merged, ...parseEnvFile(readFileSync(besideExe, "utf8")) };
+  if (envFile) {
+    if (!existsSync(envFile)) throw new ConfigError("--env-file", `${envFile} does not exist; pass the path of a KEY=VALUE file`);
+    merged = { ...merged, ...parseEnvFile(readFileSync(envFile, "utf8")) };
+  }
+  for (const [k, v] of Object.entries(processEnv)) if (v !== undefined) merged[k] = v;
+  return merged;
+}
+
+export function defaultDataDir(env: Env, platform = process.platform): string {
+  if (platform === "win32") {
+    const base = env.LOCALAPPDATA || join(env.USERPROFILE || homedir(), "AppData", "Local");
+    return join(base, "clawdbot");
+  }
+  const state = env.XDG_STATE_HOME || join(env.HOME || homedir(), ".local", "state");
+  return join(state, "clawdbot");
+}
+
+function str(env: Env, name: string): string | undefined {
+  const v = env[name];
+  return v === undefined || v.trim() === "" ? undefined : v.trim();
+}
+
+function seconds(env: Env, name: string, fallback: number, { min = 0 } = {}): number {
+  const v = str(env, name);
+  if (v === undefined) return fallback * 1000;
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < min) {
+    throw new ConfigError(name, `"${v}" is not a number of seconds >= ${min}; set it to e.g. ${fallback}`);
+  }
+  return Math.round(n * 1000);
+}
+
+function port(env: Env, name: string, fallback: number): number {
+  const v = str(env, name);
+  if (v === undefined) return fallback;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) {
+    throw new ConfigError(name, `"${v}" is not a TCP port (0-65535); set it to e.g. ${fallback}`);
+  }
+  return n;
+}
+
+function ids(env: Env, name: string): string[] | undefined {
+  const v = str(env, name);
+  if (v === undefined) return undefined;
+  const list = v.split(",").map((s) => s.trim()).filter(Boolean);
+  for (const id of list) {
+    if (!/^[UW][A-Z0-9]{2,}$/.test(id)) {
+      throw new ConfigError(name, `"${id}" is not a Slack user ID (like U0123ABCD); give comma-separated user IDs`);
+    }
+  }
+  return list;
+}
+
+function url(env: Env, name: string): string | undefined {
+  const v = str(env, name);
+  if (v === undefined) return undefined;
+  try {
+    const u = new URL(v);
+    if (u.protocol !== "http:" && u.protocol !== "https:") throw new Error();
+  } catch {
+    throw new ConfigError(name, `"${v}" is not an http(s) URL`);
+  }
+  return v;
+}
+
+function token(env: Env, name: string, prefix: string, required: boolean): string {
+  const v = str(env, name);
+  if (v === undefined) {
+    if (required) throw new ConfigError(name, `is required; set it to your app's ${prefix}... token`);
+    return "";
+  }
+  if (!v.startsWith(prefix)) throw new ConfigError(name, `must start with "${prefix}"; check you did not swap the bot and app tokens`);
+  return v;
+}
+
+export interface ConfigOverrides {
+  mode?: string;
+}
+
+/** Resolves and validates the whole configuration, or throws the first ConfigError. */
+export function loadConfig(env: Env, overrides: ConfigOverrides = {}, platform = process.platform): Config {
+  const modeRaw = overrides.mode ?? str(env, "CLAWDBOT_MODE") ?? "socket";
+  if (modeRaw !== "socket" && modeRaw !== "http") {
+    throw new ConfigError(overrides.mode ? "--mode" : "CLAWDBOT_MODE", `"${modeRaw}" is not a mode; use socket or http`);
+  }
+  const mode: Mode = modeRaw;
+
+  const slackBotToken = token(env, "SLACK_BOT_TOKEN", "xoxb-", true);
+  const slackAppToken = token(env, "SLACK_APP_TOKEN", "xapp-", mode === "socket");
+  const slackSigningSecret = str(env, "SLACK_SIGNING_SECRET") ?? "";
+  if (mode === "http" && !slackSigningSecret) {
+    throw new ConfigError("SLACK_SIGNING_SECRET", "is required in http mode; copy it from your app's Basic Information page");
+  }
+  let slackApiUrl = url(env, "SLACK_API_URL") ?? "https://slack.com/api/";
+  if (!slackApiUrl.endsWith("/")) slackApiUrl += "/";
+
+  const reconnectInitialMs = seconds(env, "CLAWDBOT_RECONNECT_INITIAL", 5);
+  const reconnectMaxMs = seconds(env, "CLAWDBOT_RECONNECT_MAX", 300);
+  if (reconnectMaxMs < reconnectInitialMs) {
+    throw new ConfigError("CLAWDBOT_RECONNECT_MAX", "is smaller than CLAWDBOT_RECONNECT_INITIAL; make it at least as large");
+  }
+
+  const approvers = ids(env, "CLAWDBOT_APPROVERS") ?? [];
+  const admins = ids(env, "CLAWDBOT_ADMINS") ?? approvers;
+
+  const anthropicApiKey = str(env, "ANTHROPIC_API_KEY");
+  const agentCommand = str(env, "CLAWDBOT_AGENT_COMMAND");
+  const agentRaw = str(env, "CLAWDBOT_AGENT") ?? (anthropicApiKey ? "anthropic" : agentCommand ? "command" : "echo");
+  if (agentRaw !== "echo" && agentRaw !== "command" && agentRaw !== "anthropic") {
+    throw new ConfigError("CLAWDBOT_AGENT", `"${agentRaw}" is not an agent; use echo, command or anthropic`);
+  }
+  if (agentRaw === "anthropic" && !anthropicApiKey) {
+    throw new ConfigError("ANTHROPIC_API_KEY", "is required by the anthropic agent; set it or choose CLAWDBOT_AGENT=echo|command");
+  }
+  if (agentRaw === "command" && !agentCommand) {
+    throw new ConfigError("CLAWDBOT_AGENT_COMMAND", "is required by the command agent; set it to the command that answers");
+  }
+
+  const dataDir = str(env, "CLAWDBOT_DATA_DIR") ?? defaultDataDir(env, platform);
+  const retentionMb = Number(str(env, "CLAWDBOT_LOG_RETENTION_MB") ?? "20");
+  if (!Number.isFinite(retentionMb) || retentionMb <= 0) {
+    throw new ConfigError("CLAWDBOT_LOG_RETENTION_MB", `"${env.CLAWDBOT_LOG_RETENTION_MB}" is not a positive number of megabytes`);
+  }
+
+  const healthHost = str(env, "CLAWDBOT_HEALTH_HOST") ?? "127.0.0.1";
+
+  return {
+    slackBotToken,
+    slackAppToken,
+    slackSigningSecret,
+    slackApiUrl,
+    mode,
+    httpPort: port(env, "CLAWDBOT_HTTP_PORT", 3000),
+    dataDir,
+    healthHost,
+    healthPort: port(env, "CLAWDBOT_HEALTH_PORT", 8093),
+    staleAfterMs: seconds(env, "CLAWDBOT_STALE_AFTER", 600, { min: 0.001 }),
+    reconnectInitialMs,
+    reconnectMaxMs,
+    livenessTimeoutMs: seconds(env, "CLAWDBOT_LIVENESS_TIMEOUT", 30, { min: 0.001 }),
+    heartbeatChannel: str(env, "CLAWDBOT_HEARTBEAT_CHANNEL"),
+    heartbeatIntervalMs: seconds(env, "CLAWDBOT_HEARTBEAT_INTERVAL", 900, { min: 0.001 }),
+    canaryTimeoutMs: seconds(env, "CLAWDBOT_CANARY_TIMEOUT", 30, { min: 0.001 }),
+    relayUrl: url(env, "CLAWDBOT_RELAY_URL") ?? url(env, "RELAY_URL"),
+    approvers,
+    admins,
+    approvalTtlMs: seconds(env, "CLAWDBOT_APPROVAL_TTL", 86400, { min: 0.001 }),
+    agent: agentRaw,
+    anthropicApiKey,
+    anthropicBaseUrl: url(env, "ANTHROPIC_BASE_URL"),
+    model: str(env, "CLAWDBOT_MODEL") ?? DEFAULT_MODEL,
+    agentCommand,
+    agentTimeoutMs: seconds(env, "CLAWDBOT_AGENT_TIMEOUT", 120, { min: 0.001 }),
+    codeCommand: str(env, "CLAWDBOT_CODE_COMMAND"),
+    execTimeoutMs: seconds(env, "CLAWDBOT_EXEC_TIMEOUT", 300, { min: 0.001 }),
+    execCwd: str(env, "CLAWDBOT_EXEC_CWD") ?? dataDir,
+    logRetentionBytes: Math.round(retentionMb * 1024 * 1024),
+  };
+}
+
+/** The secrets of a config, for the redactor. */
+export function secretsOf(c: Config): string[] {
+  return [c.slackBotToken, c.slackAppToken, c.slackSigningSecret, c.anthropicApiKey ?? ""].filter((s) => s.length >= 6);
+}
