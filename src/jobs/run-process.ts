@@ -22,6 +22,8 @@ export interface RunOptions {
   maxOutputBytes?: number;
   /** win32 only: pass argv unquoted. Defaults to true for a cmd.exe argv (see shellArgv). */
   windowsVerbatimArguments?: boolean;
+  /** After exit, how long to wait for pipes a backgrounded grandchild still holds. Default 2 s. */
+  drainGraceMs?: number;
 }
 
 export interface RunResult {
@@ -96,7 +98,7 @@ export async function runProcess(opts: RunOptions): Promise<RunResult> {
     let grace: Timer | undefined;
     await Promise.race([
       Promise.all(pumps.map((p) => p.done)),
-      new Promise<void>((resolve) => (grace = setTimeout(resolve, DRAIN_GRACE_MS))),
+      new Promise<void>((resolve) => (grace = setTimeout(resolve, opts.drainGraceMs ?? DRAIN_GRACE_MS))),
     ]);
     clearTimeout(grace);
     await Promise.all(pumps.map((p) => p.stop()));
