@@ -1,0 +1,75 @@
+// The HTTP face of the bot: GET /health, GET /metrics and, in http mode, POST /slack/events.
+// Built without listening so tests drive it with app.handle(new Request(...)).
+import { Elysia } from "elysia";
+import type { HealthSnapshot } from "../core/health-types.ts";
+import { METRICS_CONTENT_TYPE, renderMetrics } from "./metrics.ts";
+
+export interface HealthAppDeps {
+  snapshot: () => HealthSnapshot;
+  /** http mode: receives the untouched Request (raw body needed for signature checking). */
+  slackEvents?: (req: Request) => Promise<Response>;
+}
+
+const noStore = { "cache-control": "no-store" };
+
+export function createHealthApp(deps: HealthAppDeps): Elysia {
+  // Registered one call at a time (Elysia registers in place), so the result is a plain Elysia.
+  const app = new Elysia();
+  app.onError(({ code }) => {
+    if (code === "NOT_FOUND") return new Response("not found\n", { status: 404, headers: { "content-type": "text/plain" } });
+  });
+
+  // Not ok answers 503, so plain HTTP checkers (load balancers, uptime monitors) see
+  // the difference without parsing JSON; the body is the same JSON either way.
+  app.get("/health", () => {
+    const snap = deps.snapshot();
+    return new Response(JSON.stringify(snap), {
+      status: snap.status === "ok" ? 200 : 503,
+      headers: { "content-type": "application/json; charset=utf-8", ...noStore },
+    });
+  });
+
+  app.get(
+    "/metrics",
+    () => new Response(renderMetrics(deps.snapshot()), { headers: { "content-type": METRICS_CONTENT_TYPE, ...noStore } }),
+  );
+
+  const slackEvents = deps.slackEvents;
+  if (slackEvents) {
+    // parse: "none" keeps Elysia's hands off the body: the signature covers the exact bytes.
+    app.post("/slack/events", ({ request }) => slackEvents(request), { parse: "none" });
+  }
+
+  return app;
+}
+
+export interface RunningServer {
+  port: number;
+  stop(): Promise<void>;
+}
+
+/**
+ * Serves `app` on host:port (port 0 picks a free one). `setting` names the variable an
+ * operator changes when the port is taken (the http events server passes its own).
+ */
+export function startHealthServer(
+  app: { handle: (req: Request) => Promise<Response> | Response },
+  host: string,
+  port: number,
+  setting = "CLAWDBOT_HEALTH_PORT",
+): RunningServer {
+  let server: ReturnType<typeof Bun.serve>;
+  try {
+    server = Bun.serve({ hostname: host, port, fetch: (req) => app.handle(req) });
+  } catch (err) {
+    const e = err as { code?: string; message?: string };
+    if (e.code === "EADDRINUSE" || /in use/i.test(e.message ?? "")) {
+      throw new Error(`${setting} ${port} is in use on ${host}; stop the other process (another clawdbot?) or set ${setting} to a free port`);
+    }
+    throw new Error(`${setting} ${port}: cannot listen on ${host}: ${e.message ?? String(err)}`);
+  }
+  return {
+    port: server.port ?? port,
+    stop: () => server.stop(true),
+  };
+}
