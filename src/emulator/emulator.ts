@@ -34,6 +34,17 @@ import type {
 } from "./types.ts";
 import { WebApi } from "./web-api.ts";
 
+/** The WebClient sends the upload as multipart form data; plain bodies are accepted too. */
+async function uploadedBytes(req: Request): Promise<Uint8Array> {
+  if ((req.headers.get("content-type") ?? "").includes("multipart/form-data")) {
+    const form = await req.formData();
+    for (const [, v] of form) if (typeof v !== "string") return new Uint8Array(await v.arrayBuffer());
+    const first = [...form.values()][0];
+    return new TextEncoder().encode(typeof first === "string" ? first : "");
+  }
+  return new Uint8Array(await req.arrayBuffer());
+}
+
 const DEFAULTS: ResolvedOptions = {
   botUserId: "UBOT",
   botId: "BBOT",
@@ -504,7 +515,7 @@ export class SlackEmulator {
     if (req.method === "POST" && path.startsWith("/upload/")) {
       const file = this.state.files.get(path.slice(8));
       if (!file) return new Response("file not found", { status: 404 });
-      file.content = new Uint8Array(await req.arrayBuffer());
+      file.content = await uploadedBytes(req);
       return new Response(`OK - ${file.content.byteLength}`, { status: 200 });
     }
     return new Response("not found", { status: 404 });

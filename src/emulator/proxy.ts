@@ -79,15 +79,15 @@ export class SocketProxy {
       socket: {
         open: (client) => this.onClientOpen(client),
         data: (client, data) => {
-          const c = client.data.conn;
+          const c = client.data?.conn;
           if (!c) return;
           const copy = new Uint8Array(data);
           if (c.blackholed) c.heldUp.push(copy);
           else c.toUpstream.write(copy);
         },
-        drain: (client) => client.data.conn?.toClient.flush(),
-        close: (client) => this.onClientClose(client.data.conn),
-        error: (client) => this.onClientClose(client.data.conn),
+        drain: (client) => client.data?.conn?.toClient.flush(),
+        close: (client) => this.onClientClose(client.data?.conn),
+        error: (client) => this.onClientClose(client.data?.conn),
       },
     });
   }
