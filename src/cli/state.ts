@@ -1,0 +1,200 @@
+// `clawdbot state dump`: what the store holds, read-only. Safe while `run` writes:
+// SQLite WAL lets this reader see one consistent snapshot without blocking the bot.
+import { defineCommand } from "citty";
+import { existsSync } from "node:fs";
+import { defaultDataDir, gatherEnv } from "../config.ts";
+import { Store } from "../store/index.ts";
+import { CliExit } from "./exit.ts";
+
+const TEXT_PREVIEW = 200;
+const EVENT_STATUSES = ["received", "answered", "ignored", "failed"];
+
+export interface StateDump {
+  paused: boolean;
+  approvals: {
+    id: string;
+    kind: string;
+    status: string;
+    requested_by: string;
+    channel: string;
+    text: string;
+    created_at: string;
+    decided_by: string | null;
+    decided_at: string | null;
+  }[];
+  approval_counts: Record<string, number>;
+  outbox: {
+    pending: number;
+    failed: number;
+    sent: number;
+    suppressed: number;
+    items: {
+      id: number;
+      op: string;
+      channel: string;
+      thread_ts: string | null;
+      status: string;
+      attempts: number;
+      last_error: string | null;
+      created_at: string;
+      text: string;
+    }[];
+  };
+  usage: { provider: string; model: string; calls: number; input_tokens: number; output_tokens: number }[];
+  events: Record<string, number>;
+  schema_version: number;
+  db: string;
+}
+
+const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
+
+/** Everything in one read transaction, so counts and lists agree with each other. */
+export function collectState(store: Store): StateDump {
+  return store.db.transaction(() => {
+    const outboxCounts = store.outbox.counts();
+    return {
+      paused: store.settings.isPaused(),
+      approvals: store.approvals.list().map((a) => ({
+        id: a.id,
+        kind: a.kind,
+        status: a.status,
+        requested_by: a.requested_by,
+        channel: a.channel,
+        text: a.text,
+        created_at: iso(a.created_at) as string,
+        decided_by: a.decided_by,
+        decided_at: iso(a.decided_at),
+      })),
+      approval_counts: store.approvals.countByStatus(),
+      outbox: {
+        ...outboxCounts,
+        items: store.outbox.undelivered().map((o) => ({
+          id: o.id,
+          op: o.op,
+          channel: o.channel,
+          thread_ts: o.thread_ts,
+          status: o.status,
+          attempts: o.attempts,
+          last_error: o.last_error,
+          created_at: iso(o.created_at) as string,
+          text: o.text.slice(0, TEXT_PREVIEW),
+        })),
+      },
+      usage: store.usage.summary().map((u) => ({
+        provider: u.provider,
+        model: u.model,
+        calls: u.calls,
+        input_tokens: u.input_tokens ?? 0,
+        output_tokens: u.output_tokens ?? 0,
+      })),
+      events: { ...Object.fromEntries(EVENT_STATUSES.map((s) => [s, 0])), ...store.events.counts() },
+      schema_version: store.db.query<{ user_version: number }, []>("PRAGMA user_version").get()?.user_version ?? 0,
+      db: store.path,
+    };
+  })();
+}
+
+// --- text layout ---
+
+function cell(v: unknown, max = 48): string {
+  const s = v === null || v === undefined ? "-" : String(v).replace(/\s+/g, " ");
+  return s.length > max ? s.slice(0, max - 1) + "…" : s;
+}
+
+/** Left-aligned columns, two spaces apart, indented under a section title. */
+function table(headers: string[], rows: unknown[][]): string[] {
+  const cells = [headers, ...rows.map((r) => r.map((v) => cell(v)))];
+  const widths = headers.map((_, i) => Math.max(...cells.map((r) => (r[i] ?? "").length)));
+  return cells.map((r) => "  " + r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i] ?? 0))).join("  ").trimEnd());
+}
+
+const shortTime = (s: string | null) => (s ? s.replace("T", " ").replace(/\.\d+Z$/, "Z") : null);
+
+export function renderState(d: StateDump): string {
+  const out: string[] = [`clawdbot state: ${d.db} (schema v${d.schema_version})`, ""];
+
+  out.push("Kill switch", `  ${d.paused ? "PAUSED: messages get a paused notice, no agent, no jobs" : "off (answering)"}`, "");
+
+  const counts = Object.entries(d.approval_counts).map(([s, n]) => `${n} ${s}`).join(", ");
+  out.push(`Approvals${counts ? `: ${counts}` : ""}`);
+  if (d.approvals.length === 0) out.push("  none");
+  else
+    out.push(
+      ...table(
+        ["ID", "KIND", "STATUS", "REQUESTED_BY", "CHANNEL", "CREATED", "DECIDED_BY", "DECIDED", "TEXT"],
+        d.approvals.map((a) => [a.id, a.kind, a.status, a.requested_by, a.channel, shortTime(a.created_at), a.decided_by, shortTime(a.decided_at), a.text]),
+      ),
+    );
+  out.push("");
+
+  const o = d.outbox;
+  out.push(`Outbox: ${o.pending} pending, ${o.failed} failed, ${o.sent} sent, ${o.suppressed} suppressed`);
+  if (o.items.length === 0) out.push("  nothing undelivered");
+  else
+    out.push(
+      ...table(
+        ["ID", "OP", "CHANNEL", "THREAD", "STATUS", "TRIES", "CREATED", "LAST_ERROR", "TEXT"],
+        o.items.map((i) => [i.id, i.op, i.channel, i.thread_ts, i.status, i.attempts, shortTime(i.created_at), i.last_error, i.text]),
+      ),
+    );
+  out.push("");
+
+  out.push("Usage");
+  if (d.usage.length === 0) out.push("  none recorded");
+  else
+    out.push(
+      ...table(
+        ["PROVIDER", "MODEL", "CALLS", "INPUT_TOKENS", "OUTPUT_TOKENS"],
+        d.usage.map((u) => [u.provider, u.model, u.calls, u.input_tokens, u.output_tokens]),
+      ),
+    );
+  out.push("");
+
+  out.push("Events");
+  out.push(...table(["STATUS", "COUNT"], Object.entries(d.events).map(([s, n]) => [s, n])));
+  return out.join("\n");
+}
+
+// --- command ---
+
+function defaultDbPath(): string {
+  let env: Record<string, string | undefined> = process.env;
+  try {
+    env = gatherEnv(process.env); // also reads clawdbot.env beside the executable
+  } catch {
+    // unreadable clawdbot.env: the process environment still applies
+  }
+  const dir = env.CLAWDBOT_DATA_DIR?.trim() || defaultDataDir(env);
+  return Store.pathIn(dir);
+}
+
+const dump = defineCommand({
+  meta: { name: "dump", description: "Print the store's state (read-only; safe while clawdbot run is running)." },
+  args: {
+    json: { type: "boolean", description: "one JSON object instead of tables", default: false },
+    db: { type: "string", description: "path of clawdbot.db (default: $CLAWDBOT_DATA_DIR/clawdbot.db)" },
+  },
+  run({ args }) {
+    const path = args.db || defaultDbPath();
+    if (!existsSync(path)) {
+      throw new CliExit(2, `no store at ${path}: file does not exist (has clawdbot run here? set CLAWDBOT_DATA_DIR or pass --db)`);
+    }
+    let state: StateDump;
+    let store: Store | undefined;
+    try {
+      store = Store.open(path, { readonly: true });
+      state = collectState(store);
+    } catch (err) {
+      throw new CliExit(2, `no store at ${path}: ${err instanceof Error ? err.message : String(err)}`);
+    } finally {
+      // Not Store.close(): a read-only reader has no business checkpointing the WAL.
+      store?.db.close();
+    }
+    console.log(args.json ? JSON.stringify(state, null, 2) : renderState(state));
+  },
+});
+
+export default defineCommand({
+  meta: { name: "state", description: "Inspect the store." },
+  subCommands: { dump },
+});
