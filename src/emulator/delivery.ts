@@ -6,6 +6,8 @@ import type { Envelope, EnvelopeRecord, EnvelopeType } from "./types.ts";
 export interface DeliveryRoute {
   /** Hands the envelope over now; returns a label for the route, or undefined if there is none. */
   send(env: Envelope, rec: EnvelopeRecord): string | undefined;
+  /** Whether unacked envelopes of this type are retried on this route (default yes). */
+  retries?(type: EnvelopeType): boolean;
 }
 
 interface Pending {
@@ -119,7 +121,7 @@ export class Delivery {
 
   private onTimeout(p: Pending): void {
     if (this.pending.get(p.rec.envelope_id) !== p) return;
-    if (p.attempt >= this.opts.maxRetries) {
+    if (p.attempt >= this.opts.maxRetries || this.route.retries?.(p.rec.type) === false) {
       this.pending.delete(p.rec.envelope_id);
       p.rec.dropped = true;
       return;

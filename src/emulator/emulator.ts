@@ -17,7 +17,7 @@ import {
 } from "./payloads.ts";
 import { SocketProxy } from "./proxy.ts";
 import { SocketModeServer, type SocketConn, type WsData } from "./socket-mode.ts";
-import { apiMessage, WorkspaceState } from "./state.ts";
+import { apiMessage, type MessageListener, WorkspaceState } from "./state.ts";
 import type {
   ApiCall,
   ConnectionLogEntry,
@@ -209,6 +209,11 @@ export class SlackEmulator {
     return this.state.allMessages.filter((m) => channel === undefined || m.channel === channel);
   }
 
+  /** Called for every message stored, updated or deleted (user, bot, ephemeral). Returns an unsubscribe. */
+  onMessage(listener: MessageListener): () => void {
+    return this.state.subscribe(listener);
+  }
+
   botMessages(channel?: string): EmuMessage[] {
     return this.messages(channel).filter((m) => m.bot_id === this.options.botId);
   }
@@ -317,6 +322,7 @@ export class SlackEmulator {
     m.text = escapeText(newText);
     const eventTs = this.state.clock.next();
     m.edited = { user: m.user ?? "", ts: eventTs };
+    this.state.notify(m, "updated");
     const ch = this.state.channels.get(channel);
     const d = this.deliverEvent({
       type: "message",
@@ -562,6 +568,7 @@ export class SlackEmulator {
       m.text = text;
       if (blocks) m.blocks = blocks;
       else delete m.blocks;
+      this.state.notify(m, "updated");
       return undefined;
     }
     if (!text && !blocks) return "no_text";

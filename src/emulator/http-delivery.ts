@@ -2,7 +2,7 @@
 // (v0=HMAC-SHA256(secret, "v0:{ts}:{body}")). A 2xx within the timeout is the ack.
 import { createHmac } from "node:crypto";
 import type { DeliveryRoute } from "./delivery.ts";
-import type { Envelope } from "./types.ts";
+import type { Envelope, EnvelopeType } from "./types.ts";
 
 export function signRequest(secret: string, timestamp: number, body: string): string {
   return `v0=${createHmac("sha256", secret).update(`v0:${timestamp}:${body}`).digest("hex")}`;
@@ -58,6 +58,11 @@ export class HttpDeliveryRoute implements DeliveryRoute {
     private readonly timeoutMs: number,
     private readonly hooks: HttpDeliveryHooks,
   ) {}
+
+  /** Slack retries Events API requests only; a failed slash command or click is just an error to the user. */
+  retries(type: EnvelopeType): boolean {
+    return type === "events_api";
+  }
 
   send(env: Envelope): string | undefined {
     const { body, contentType } = encodeBody(env);

@@ -5,3 +5,4 @@ export { escapeText, unescapeText } from "./escape.ts";
 export { signRequest } from "./http-delivery.ts";
 export type { SocketConn } from "./socket-mode.ts";
 export type * from "./types.ts";
+export type { MessageChange, MessageListener } from "./state.ts";

@@ -2,7 +2,11 @@
 import { compareTs, TsClock } from "./ids.ts";
 import type { EmuChannel, EmuFile, EmuMessage, EmuUser } from "./types.ts";
 
+export type MessageChange = "new" | "updated" | "deleted";
+export type MessageListener = (m: EmuMessage, change: MessageChange) => void;
+
 export class WorkspaceState {
+  private readonly listeners = new Set<MessageListener>();
   readonly channels = new Map<string, EmuChannel>();
   readonly users = new Map<string, EmuUser>();
   /** Every stored message in creation order (ephemerals included; deleted ones removed). */
@@ -68,7 +72,24 @@ export class WorkspaceState {
 
   store(msg: EmuMessage): EmuMessage {
     this.allMessages.push(msg);
+    this.notify(msg, "new");
     return msg;
+  }
+
+  /** Lets the sandbox print messages as they happen instead of polling. */
+  subscribe(l: MessageListener): () => void {
+    this.listeners.add(l);
+    return () => this.listeners.delete(l);
+  }
+
+  notify(m: EmuMessage, change: MessageChange): void {
+    for (const l of this.listeners) {
+      try {
+        l(m, change);
+      } catch {
+        // a listener's failure must not break the emulator
+      }
+    }
   }
 
   find(channel: string, ts: string): EmuMessage | undefined {
@@ -79,6 +100,7 @@ export class WorkspaceState {
     const i = this.allMessages.findIndex((m) => m.channel === channel && m.ts === ts && !m.ephemeral);
     if (i < 0) return undefined;
     const [m] = this.allMessages.splice(i, 1);
+    if (m) this.notify(m, "deleted");
     return m;
   }
 

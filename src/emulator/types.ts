@@ -116,7 +116,7 @@ export interface ConnectionLogEntry {
   id: number;
   openedAt: number;
   closedAt?: number;
-  /** Who closed it: "client", "server", "drop" (dropSockets). */
+  /** Whose TCP side ended first: "client", "server" (also after a normal close handshake, as the server drops TCP first), "drop" (dropSockets). */
   closedBy?: string;
 }
 

@@ -255,6 +255,7 @@ export class WebApi {
     const md = this.metadata(a);
     if (md) m.metadata = md;
     m.edited = { user: this.ctx.opts.botUserId, ts: this.ctx.state.clock.next() };
+    this.ctx.state.notify(m, "updated");
     return { ok: true, channel: ch.id, ts: m.ts, text: m.text, message: this.apiMsg(m) };
   }
 
