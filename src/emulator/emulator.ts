@@ -287,7 +287,7 @@ export class SlackEmulator {
   dm(user: string, text: string, opts: { threadTs?: string } = {}): Delivered {
     const ch = this.state.imFor(user);
     const m = this.storeUserMessage(user, ch, escapeText(text), opts.threadTs);
-    const d = this.deliverEvent(messageEvent(this.identity, m, ch));
+    const d = this.deliverEvent(messageEvent(this.identity, m, ch, this.parentUser(m)));
     return { channel: ch.id, ts: m.ts, ...d };
   }
 
@@ -295,7 +295,7 @@ export class SlackEmulator {
   mention(user: string, channel: string, text: string, opts: { threadTs?: string } = {}): MentionDelivered {
     const ch = this.state.ensureChannel(channel, user);
     const m = this.storeUserMessage(user, ch, `<@${this.options.botUserId}> ${escapeText(text)}`, opts.threadTs);
-    const msg = this.deliverEvent(messageEvent(this.identity, m, ch));
+    const msg = this.deliverEvent(messageEvent(this.identity, m, ch, this.parentUser(m)));
     const mention = this.deliverEvent(appMentionEvent(this.identity, m));
     return {
       channel: ch.id,
@@ -310,7 +310,7 @@ export class SlackEmulator {
   channelMessage(user: string, channel: string, text: string, opts: { threadTs?: string } = {}): Delivered {
     const ch = this.state.ensureChannel(channel, user);
     const m = this.storeUserMessage(user, ch, escapeText(text), opts.threadTs);
-    const d = this.deliverEvent(messageEvent(this.identity, m, ch));
+    const d = this.deliverEvent(messageEvent(this.identity, m, ch, this.parentUser(m)));
     return { channel: ch.id, ts: m.ts, ...d };
   }
 
@@ -591,10 +591,14 @@ export class SlackEmulator {
     this.applyResponse({ channel, user }, p);
   }
 
+  private parentUser(m: EmuMessage): string | undefined {
+    return m.thread_ts && m.thread_ts !== m.ts ? this.state.find(m.channel, m.thread_ts)?.user : undefined;
+  }
+
   /** Slack echoes the bot's own posts as `message` events (the heartbeat canary relies on it). */
   private echo(m: EmuMessage): void {
     const ch = this.state.channels.get(m.channel);
     if (!ch || (ch.kind !== "im" && !ch.botMember)) return;
-    this.deliverEvent(messageEvent(this.identity, m, ch));
+    this.deliverEvent(messageEvent(this.identity, m, ch, this.parentUser(m)));
   }
 }

@@ -37,7 +37,12 @@ export function eventCallback(id: Identity, event: Record<string, unknown>, evId
 }
 
 /** The `message` event for a stored message (user or bot). */
-export function messageEvent(id: Identity, m: EmuMessage, ch: EmuChannel | undefined): Record<string, unknown> {
+export function messageEvent(
+  id: Identity,
+  m: EmuMessage,
+  ch: EmuChannel | undefined,
+  parentUser?: string,
+): Record<string, unknown> {
   const ev: Record<string, unknown> = {
     type: "message",
     channel: m.channel,
@@ -50,6 +55,7 @@ export function messageEvent(id: Identity, m: EmuMessage, ch: EmuChannel | undef
   };
   if (m.client_msg_id) ev.client_msg_id = m.client_msg_id;
   if (m.thread_ts) ev.thread_ts = m.thread_ts;
+  if (m.thread_ts && m.thread_ts !== m.ts && parentUser) ev.parent_user_id = parentUser;
   if (m.blocks) ev.blocks = m.blocks;
   if (m.metadata) ev.metadata = m.metadata;
   if (m.bot_id) {

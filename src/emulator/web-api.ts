@@ -164,7 +164,20 @@ export class WebApi {
       case "files.completeUploadExternal":
         return this.completeUpload(a);
       case "reactions.add":
+      case "reactions.remove":
         return { ok: true };
+      case "chat.getPermalink": {
+        const ch = this.channel(a.channel);
+        const ts = str(a.message_ts) ?? "";
+        if (!this.ctx.state.find(ch.id, ts)) throw new ApiError("message_not_found");
+        return { ok: true, channel: ch.id, permalink: `https://emulator.slack.com/archives/${ch.id}/p${ts.replace(".", "")}` };
+      }
+      case "conversations.join": {
+        const ch = this.channel(a.channel);
+        ch.botMember = true;
+        ch.members.add(this.ctx.opts.botUserId);
+        return { ok: true, channel: this.channelJson(ch) };
+      }
       case "api.test":
         return { ok: true, args: a };
       default:
