@@ -1,0 +1,40 @@
+// `clawdbot run`: the bot, until SIGINT/SIGTERM (or Ctrl+C / Ctrl+Break on Windows).
+import { defineCommand } from "citty";
+import { ConfigError, gatherEnv, loadConfig } from "../config.ts";
+import { startRuntime } from "../runtime.ts";
+import { envFileArg } from "./_shared.ts";
+import { CliExit } from "./exit.ts";
+
+export default defineCommand({
+  meta: { name: "run", description: "Run the bot: Slack connection, health server, workers, store" },
+  args: {
+    mode: { type: "string", description: "socket (default) or http" },
+    ...envFileArg,
+  },
+  async run({ args }) {
+    let config;
+    try {
+      config = loadConfig(gatherEnv(process.env, args["env-file"]), { mode: args.mode });
+    } catch (err) {
+      if (err instanceof ConfigError) throw new CliExit(2, `clawdbot: configuration error: ${err.message}`);
+      throw err;
+    }
+    let runtime;
+    try {
+      runtime = await startRuntime({ config });
+    } catch (err) {
+      // The store or a port: nothing a restart loop can fix, so it is a configuration error.
+      throw new CliExit(2, `clawdbot: cannot start: ${(err as Error).message}`);
+    }
+    const rt = runtime;
+    await new Promise<void>((resolve) => {
+      const onSignal = (sig: string) => {
+        rt.log.info(`${sig} received`);
+        // A second signal while stopping: the operator means it.
+        process.once(sig as NodeJS.Signals, () => process.exit(1));
+        rt.stop().then(resolve, resolve);
+      };
+      for (const sig of ["SIGINT", "SIGTERM", "SIGBREAK", "SIGHUP"] as const) process.once(sig, () => onSignal(sig));
+    });
+  },
+});

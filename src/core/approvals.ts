@@ -1,0 +1,253 @@
+// Approvals: jobs become cards, named approvers decide, the store's conditional updates
+// make every decision count once, and a job runs at most once whatever happens.
+import type { Agent, JobOutcome, JobRequest } from "../agents/types.ts";
+import type { JobResult } from "../jobs/exec.ts";
+import { formatJobResult } from "../jobs/exec.ts";
+import type { ApprovalKind, ApprovalRow } from "../store/approvals.ts";
+import type { Store } from "../store/index.ts";
+import { cardBlocks, cardText } from "./cards.ts";
+import type { Clock } from "./clock.ts";
+import type { Logger } from "./logger.ts";
+import { queueEphemeral, queueReply, queueUpdate } from "./replies.ts";
+
+export interface ApprovalsOptions {
+  store: Store;
+  clock: Clock;
+  log: Logger;
+  approvers: string[];
+  approvalTtlMs: number;
+  codeCommandSet: boolean;
+  agent: Agent;
+  agentTimeoutMs: number;
+  runJob(a: ApprovalRow, signal: AbortSignal): Promise<JobResult>;
+  recordUsage(u: NonNullable<Awaited<ReturnType<Agent["answer"]>>["usage"]>, latencyMs: number, eventKey?: string): void;
+  kick(): void;
+}
+
+export interface JobOrigin {
+  requestedBy: string;
+  channel: string;
+  threadTs?: string;
+  eventKey?: string;
+}
+
+/** Where a card's outbox item says which approval it shows. */
+export const CARD_KEY_PREFIX = "card:";
+
+export class Approvals {
+  private readonly running = new Map<string, AbortController>();
+  private readonly tasks = new Set<Promise<void>>();
+
+  constructor(private readonly o: ApprovalsOptions) {}
+
+  get runningCount(): number {
+    return this.running.size;
+  }
+
+  /**
+   * Turns a job request into a card (inside the caller's transaction), or into a refusal
+   * that says how to enable jobs. Returns the approval id, or null if refused.
+   */
+  request(job: JobRequest, from: JobOrigin): string | null {
+    const { store, clock } = this.o;
+    const now = clock.now();
+    const refuse = (text: string) => {
+      queueReply(store, { channel: from.channel, threadTs: from.threadTs, text, eventKey: from.eventKey, noDedupe: true }, now);
+      return null;
+    };
+    if (this.o.approvers.length === 0) {
+      return refuse(
+        `I can't run ${job.kind} jobs here: no approvers are configured. An admin can enable them by setting CLAWDBOT_APPROVERS to the Slack user IDs who may approve.`,
+      );
+    }
+    if (job.kind === "code" && !this.o.codeCommandSet) {
+      return refuse("I can't run code jobs here: CLAWDBOT_CODE_COMMAND is not set. An admin can set it to enable them.");
+    }
+    if (!job.text.trim()) return refuse(`That ${job.kind} job is empty; say what to run.`);
+    const id = `ap_${crypto.randomUUID().replace(/-/g, "").slice(0, 12)}`;
+    const row = store.approvals.create(
+      {
+        id,
+        kind: job.kind as ApprovalKind,
+        text: job.text,
+        reason: job.reason,
+        requestedBy: from.requestedBy,
+        channel: from.channel,
+        threadTs: from.threadTs,
+        eventKey: from.eventKey,
+        resume: job.resume,
+        expiresAt: now + this.o.approvalTtlMs,
+      },
+      now,
+    );
+    queueReply(
+      store,
+      { eventKey: `${CARD_KEY_PREFIX}${id}`, channel: from.channel, threadTs: from.threadTs, text: cardText(row), blocks: cardBlocks(row), noDedupe: true },
+      now,
+    );
+    this.o.log.info(`approval ${id} requested by ${from.requestedBy}: ${job.kind}`, { approval: id });
+    return id;
+  }
+
+  /** A card reached Slack: remember where, so it can be updated. */
+  cardPosted(approvalId: string, ts: string | null): void {
+    if (ts) this.o.store.approvals.setCard(approvalId, ts);
+  }
+
+  /** A click on Approve or Deny. Runs inside the pipeline; the job itself runs in the background. */
+  decide(a: { approvalId: string; user: string; approve: boolean; channel: string; messageTs?: string; eventKey: string }): void {
+    const { store, clock, log } = this.o;
+    const now = clock.now();
+    const tell = (text: string) => queueEphemeral(store, { channel: a.channel, user: a.user, text, eventKey: a.eventKey }, now);
+    const row = store.approvals.get(a.approvalId);
+    if (!row) return void tell(`There is no approval ${a.approvalId}.`);
+    if (row.card_ts === null && a.messageTs) store.approvals.setCard(row.id, a.messageTs);
+    if (!this.o.approvers.includes(a.user)) {
+      log.warn(`approval ${row.id}: ${a.user} is not an approver; refused`, { approval: row.id, user: a.user });
+      return void tell("Only the configured approvers can decide on this job. Nothing was changed.");
+    }
+    if (row.status === "pending" && row.expires_at <= now) {
+      this.expire(row);
+      return void tell("This approval has expired; nothing will run.");
+    }
+    const to = a.approve ? "approved" : "denied";
+    if (!store.approvals.transition(row.id, ["pending"], to, { decided_by: a.user, decided_at: now })) {
+      const current = store.approvals.get(row.id);
+      return void tell(`This job was already decided (${current?.status ?? "unknown"}); nothing more will happen.`);
+    }
+    log.info(`approval ${row.id} ${to} by ${a.user}`, { approval: row.id });
+    this.updateCard(row.id);
+    if (a.approve) this.start(row.id);
+    else this.finishWithAgent(row.id, { status: "denied", exitCode: null, output: "" });
+  }
+
+  /** Runs an approved job once: approved → running is the gate only one caller passes. */
+  start(id: string): void {
+    const { store, clock } = this.o;
+    if (!store.approvals.transition(id, ["approved"], "running", { started_at: clock.now() })) return;
+    this.updateCard(id);
+    const ctl = new AbortController();
+    this.running.set(id, ctl);
+    const task = this.execute(id, ctl.signal).finally(() => {
+      this.running.delete(id);
+      this.tasks.delete(task);
+    });
+    this.tasks.add(task);
+  }
+
+  private async execute(id: string, signal: AbortSignal): Promise<void> {
+    const { store, clock, log } = this.o;
+    const row = store.approvals.get(id);
+    if (!row) return;
+    let result: JobResult;
+    try {
+      result = await this.o.runJob(row, signal);
+    } catch (err) {
+      result = { exitCode: null, output: `could not run: ${(err as Error).message}`, timedOut: false, durationMs: 0, truncatedBytes: 0 };
+    }
+    if (signal.aborted) return; // shutting down: recovery reports it as interrupted
+    const ok = result.exitCode === 0 && !result.timedOut;
+    const now = clock.now();
+    store.tx(() => {
+      store.approvals.transition(id, ["running"], ok ? "succeeded" : "failed", {
+        finished_at: now,
+        exit_code: result.exitCode,
+        output: result.output.slice(-100_000),
+      });
+      queueReply(
+        store,
+        { channel: row.channel, threadTs: row.card_ts ?? row.thread_ts ?? undefined, text: formatJobResult(result, 3800), noDedupe: true },
+        now,
+      );
+      if (result.output.length > 3000) this.queueFullOutput(row, result.output, now);
+    });
+    log.info(`approval ${id} job ${ok ? "succeeded" : "failed"} (exit ${result.exitCode})`, { approval: id });
+    this.updateCard(id);
+    this.o.kick();
+    await this.finishWithAgent(id, { status: ok ? "succeeded" : "failed", exitCode: result.exitCode, output: result.output });
+  }
+
+  /** The whole output, in parts, after the summary: never cut silently. */
+  private queueFullOutput(row: ApprovalRow, output: string, now: number): void {
+    queueReply(
+      this.o.store,
+      { channel: row.channel, threadTs: row.card_ts ?? row.thread_ts ?? undefined, text: `Full output of ${row.id}:\n${output}`, noDedupe: true },
+      now,
+    );
+  }
+
+  /** An agent that asked for the job gets its outcome and may answer once more. */
+  private async finishWithAgent(id: string, outcome: JobOutcome): Promise<void> {
+    const { store, clock, log, agent } = this.o;
+    const row = store.approvals.get(id);
+    if (!row?.resume || !agent.resume) return this.o.kick();
+    const started = clock.now();
+    try {
+      const reply = await agent.resume(JSON.parse(row.resume), outcome, AbortSignal.timeout(this.o.agentTimeoutMs));
+      if (reply.usage) this.o.recordUsage(reply.usage, clock.now() - started, row.event_key ?? undefined);
+      store.tx(() => {
+        const thread = row.thread_ts ?? undefined;
+        if (reply.reply.trim()) queueReply(store, { channel: row.channel, threadTs: thread, text: reply.reply, noDedupe: true }, clock.now());
+        for (const job of reply.jobs) this.request(job, { requestedBy: row.requested_by, channel: row.channel, threadTs: thread, eventKey: row.event_key ?? undefined });
+      });
+    } catch (err) {
+      log.error(`agent follow-up for ${id} failed: ${(err as Error).message}`, { approval: id });
+    }
+    this.o.kick();
+  }
+
+  expire(row: ApprovalRow): void {
+    if (this.o.store.approvals.transition(row.id, ["pending"], "expired", { decided_at: this.o.clock.now() })) {
+      this.o.log.info(`approval ${row.id} expired`, { approval: row.id });
+      this.updateCard(row.id);
+      void this.finishWithAgent(row.id, { status: "expired", exitCode: null, output: "" });
+    }
+  }
+
+  /** The expiry worker's tick. */
+  expireDue(): number {
+    const due = this.o.store.approvals.expiredPending(this.o.clock.now());
+    for (const row of due) this.expire(row);
+    return due.length;
+  }
+
+  /**
+   * At start-up: jobs that were running when the process died are interrupted (reported,
+   * never re-run); jobs approved but never started are started now (they never ran).
+   */
+  recover(): void {
+    const { store, clock, log } = this.o;
+    for (const row of store.approvals.withStatus("running")) {
+      if (!store.approvals.transition(row.id, ["running"], "interrupted", { finished_at: clock.now() })) continue;
+      log.warn(`approval ${row.id} was running when clawdbot stopped: marked interrupted, not re-run`, { approval: row.id });
+      queueReply(
+        store,
+        {
+          channel: row.channel,
+          threadTs: row.card_ts ?? row.thread_ts ?? undefined,
+          text: `:warning: Job ${row.id} was interrupted: clawdbot stopped while it ran. It was not re-run; ask again if it is still needed.`,
+          noDedupe: true,
+        },
+        clock.now(),
+      );
+      this.updateCard(row.id);
+      void this.finishWithAgent(row.id, { status: "interrupted", exitCode: null, output: "" });
+    }
+    for (const row of store.approvals.withStatus("approved")) this.start(row.id);
+    this.o.kick();
+  }
+
+  /** Shutdown: stop running jobs; the next start reports them as interrupted. */
+  async stop(timeoutMs: number): Promise<void> {
+    for (const ctl of this.running.values()) ctl.abort();
+    await Promise.race([Promise.allSettled([...this.tasks]), new Promise((r) => setTimeout(r, timeoutMs))]);
+  }
+
+  private updateCard(id: string): void {
+    const { store, clock } = this.o;
+    const row = store.approvals.get(id);
+    if (!row?.card_ts) return;
+    queueUpdate(store, { channel: row.channel, ts: row.card_ts, text: cardText(row), blocks: cardBlocks(row) }, clock.now());
+    this.o.kick();
+  }
+}

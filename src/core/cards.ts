@@ -1,0 +1,50 @@
+// Approval cards as Slack blocks. The command is shown in a preformatted rich-text element:
+// verbatim, no mrkdwn interpretation, so what the approver reads is exactly what runs.
+import type { ApprovalRow, ApprovalStatus } from "../store/approvals.ts";
+
+const STATUS_LINE: Record<ApprovalStatus, string> = {
+  pending: "Waiting for an approver.",
+  approved: "Approved, starting.",
+  running: "Approved, running.",
+  succeeded: "Finished.",
+  failed: "Finished with an error.",
+  denied: "Denied.",
+  expired: "Expired: nobody decided in time. Ask again if it is still needed.",
+  interrupted: "Interrupted: clawdbot stopped while it ran. It was not re-run.",
+};
+
+const esc = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+
+export function cardText(a: ApprovalRow): string {
+  const what = a.kind === "exec" ? "Run this command" : "Run this code task";
+  return `${what}? (${a.id}) requested by <@${a.requested_by}>: ${a.text}`;
+}
+
+export function cardBlocks(a: ApprovalRow): unknown[] {
+  const title = a.kind === "exec" ? ":warning: *Command approval*" : ":warning: *Code job approval*";
+  const who = `Requested by <@${a.requested_by}>${a.reason ? ` — ${esc(a.reason)}` : ""}`;
+  const blocks: unknown[] = [
+    { type: "section", text: { type: "mrkdwn", text: `${title} \`${a.id}\`\n${who}` } },
+    {
+      type: "rich_text",
+      elements: [{ type: "rich_text_preformatted", elements: [{ type: "text", text: a.text }] }],
+    },
+  ];
+  let status = STATUS_LINE[a.status];
+  if (a.decided_by && a.status !== "pending" && a.status !== "expired") {
+    status = `${a.status === "denied" ? "Denied" : "Approved"} by <@${a.decided_by}>. ${status}`;
+  }
+  if (a.exit_code !== null && (a.status === "succeeded" || a.status === "failed")) status += ` Exit code ${a.exit_code}.`;
+  blocks.push({ type: "context", elements: [{ type: "mrkdwn", text: status }] });
+  if (a.status === "pending") {
+    blocks.push({
+      type: "actions",
+      block_id: `approval:${a.id}`,
+      elements: [
+        { type: "button", action_id: "approval_approve", style: "primary", text: { type: "plain_text", text: "Approve" }, value: a.id },
+        { type: "button", action_id: "approval_deny", style: "danger", text: { type: "plain_text", text: "Deny" }, value: a.id },
+      ],
+    });
+  }
+  return blocks;
+}

@@ -1,0 +1,96 @@
+// `/claw <subcommand>`: pause, resume, status, help, exec, code; anything else goes to the agent.
+// Answers go back through the command's response_url (works in channels the bot is not in).
+import type { EventRow } from "../store/events.ts";
+import type { Store } from "../store/index.ts";
+import type { Approvals } from "./approvals.ts";
+import type { Clock } from "./clock.ts";
+import type { Logger } from "./logger.ts";
+import { queueRespond } from "./replies.ts";
+import { unescapeSlack } from "./text.ts";
+
+export interface StatusSource {
+  (): string;
+}
+
+export interface CommandContext {
+  store: Store;
+  clock: Clock;
+  log: Logger;
+  admins: string[];
+  approvals: Approvals;
+  status: StatusSource;
+  kick(): void;
+  answerWithAgent(row: EventRow, text: string, threadTs?: string): Promise<void>;
+}
+
+export const HELP = [
+  "*clawdbot* — talk to me in a DM, mention me, or use `/claw`:",
+  "• `/claw <question>` — ask the agent",
+  "• `/claw exec <command>` — run a shell command after an approver approves it",
+  "• `/claw code <task>` — run a code job after an approver approves it",
+  "• `/claw status` — connection, kill switch, pending work",
+  "• `/claw pause` / `/claw resume` — kill switch (admins only)",
+  "• `/claw help` — this text",
+].join("\n");
+
+export async function handleSlashCommand(row: EventRow, c: CommandContext): Promise<void> {
+  const { store, clock, log } = c;
+  const payload = JSON.parse(row.payload) as { response_url?: string; user_id?: string; channel_id?: string };
+  const user = row.user ?? "";
+  const channel = row.channel ?? "";
+  const raw = unescapeSlack(row.text ?? "").trim();
+  const [head = "", ...rest] = raw.split(/\s+/);
+  const sub = head.toLowerCase();
+  const arg = raw.slice(head.length).trim();
+  const respond = (text: string) => {
+    if (payload.response_url) queueRespond(store, { eventKey: row.key, channel, responseUrl: payload.response_url, text }, clock.now());
+  };
+  const finish = (text: string, detail?: string) => {
+    store.tx(() => {
+      respond(text);
+      store.events.setStatus(row.key, "answered", clock.now(), detail);
+    });
+    c.kick();
+  };
+  void rest;
+
+  switch (sub) {
+    case "":
+    case "help":
+      return finish(HELP);
+    case "status":
+      return finish(c.status());
+    case "pause":
+    case "resume": {
+      if (!c.admins.includes(user)) {
+        log.warn(`/claw ${sub} refused for ${user}: not an admin`, { user });
+        return finish(`Only admins can ${sub} clawdbot (CLAWDBOT_ADMINS). Nothing was changed.`, "refused");
+      }
+      const paused = sub === "pause";
+      store.tx(() => store.settings.setPaused(paused, clock.now()));
+      log.info(`${paused ? "paused" : "resumed"} by ${user}`, { user });
+      return finish(
+        paused
+          ? `:double_vertical_bar: Paused by <@${user}>. Messages get a short notice and no agent answer; no job starts. \`/claw resume\` to resume.`
+          : `:arrow_forward: Resumed by <@${user}>.`,
+      );
+    }
+    case "exec":
+    case "code": {
+      if (store.settings.isPaused()) return finish("clawdbot is paused: no job starts. An admin can `/claw resume`.", "paused");
+      if (!arg) return finish(`Usage: \`/claw ${sub} <${sub === "exec" ? "command" : "task"}>\``, "usage");
+      store.tx(() => {
+        const id = c.approvals.request(
+          { kind: sub, text: arg, reason: `asked with /claw ${sub}` },
+          { requestedBy: user, channel, eventKey: row.key },
+        );
+        if (id) respond(`Approval ${id} requested; an approver will see the card in this channel.`);
+        store.events.setStatus(row.key, "answered", clock.now());
+      });
+      c.kick();
+      return;
+    }
+    default:
+      return c.answerWithAgent(row, raw);
+  }
+}

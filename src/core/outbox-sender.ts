@@ -1,0 +1,196 @@
+// Sends the outbox. One message at a time per channel (order within a conversation),
+// channels in parallel; a rate limit holds only its own channel, for exactly Retry-After.
+// A post whose outcome is unknown is looked up by its outbox id before it is sent again.
+import type { Store } from "../store/index.ts";
+import type { OutboxRow } from "../store/outbox.ts";
+import { backoffDelay } from "./backoff.ts";
+import type { Clock, Timer } from "./clock.ts";
+import type { Logger } from "./logger.ts";
+import { OUTBOX_EVENT_TYPE, SlackCallError, type SendFailure, type SlackPort } from "./slack-port.ts";
+
+export interface OutboxSenderOptions {
+  store: Store;
+  slack: SlackPort;
+  clock: Clock;
+  log: Logger;
+  owner: string;
+  /** First retry delay after a transient error; doubles up to retryMaxMs. */
+  retryInitialMs: number;
+  retryMaxMs: number;
+  /** How long a claimed item is ours; longer than any single Slack call. */
+  leaseMs: number;
+  /** Called after an item reached Slack (cards record their ts). */
+  onSent?: (row: OutboxRow, ts: string | null) => void;
+  onRevoked?: (reason: string) => void;
+}
+
+/** How far back to look for an uncertain post (Slack ts are seconds). */
+const LOOKUP_SLACK_S = 120;
+
+export class OutboxSender {
+  sent = 0;
+  failed = 0;
+  private readonly busy = new Set<string>();
+  private readonly blockedUntil = new Map<string, number>();
+  private readonly inFlight = new Set<Promise<void>>();
+  private timer: Timer | null = null;
+  private timerAt = Infinity;
+  private stopped = false;
+
+  constructor(private readonly o: OutboxSenderOptions) {}
+
+  /** Something was queued or became due: look at the outbox soon. */
+  kick(): void {
+    this.wakeAt(this.o.clock.now());
+  }
+
+  async stop(timeoutMs: number): Promise<void> {
+    this.stopped = true;
+    if (this.timer) this.o.clock.clearTimeout(this.timer);
+    this.timer = null;
+    const all = Promise.allSettled([...this.inFlight]);
+    await Promise.race([all, new Promise((r) => setTimeout(r, timeoutMs))]);
+  }
+
+  /** Waits until nothing is in flight (tests, replay). */
+  async drain(): Promise<void> {
+    while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
+  }
+
+  private wakeAt(at: number): void {
+    if (this.stopped) return;
+    if (this.timer && at >= this.timerAt) return;
+    if (this.timer) this.o.clock.clearTimeout(this.timer);
+    this.timerAt = at;
+    this.timer = this.o.clock.setTimeout(
+      () => {
+        this.timer = null;
+        this.timerAt = Infinity;
+        try {
+          this.pump();
+        } catch (err) {
+          this.o.log.error(`outbox: cannot read the store: ${String(err)}`);
+          this.wakeAt(this.o.clock.now() + 1000);
+        }
+      },
+      Math.max(0, at - this.o.clock.now()),
+    );
+  }
+
+  private pump(): void {
+    if (this.stopped) return;
+    const now = this.o.clock.now();
+    for (const row of this.o.store.outbox.due(now, 500)) {
+      const key = row.channel;
+      if (this.busy.has(key)) continue;
+      const blocked = this.blockedUntil.get(key) ?? 0;
+      if (blocked > now) continue;
+      this.busy.add(key);
+      const p = this.send(row)
+        .catch((err) => this.o.log.error(`outbox: sending #${row.id} failed unexpectedly: ${String(err)}`))
+        .finally(() => {
+          this.busy.delete(key);
+          this.inFlight.delete(p);
+          this.kick();
+        });
+      this.inFlight.add(p);
+    }
+    const next = this.o.store.outbox.nextDueAt();
+    let wake = next ?? Infinity;
+    for (const [ch, until] of this.blockedUntil) {
+      if (until <= now) this.blockedUntil.delete(ch);
+      else wake = Math.max(wake, Math.min(wake, until));
+    }
+    if (Number.isFinite(wake)) this.wakeAt(Math.max(wake, now + 1));
+  }
+
+  private async send(row: OutboxRow): Promise<void> {
+    const { store, clock } = this.o;
+    const now = clock.now();
+    if (!store.outbox.claim(row.id, this.o.owner, now, now + this.o.leaseMs)) return;
+    try {
+      // An earlier attempt may have posted without us hearing back: look before posting again.
+      if (row.op === "post" && row.attempts > 0) {
+        const found = await this.findPosted(row);
+        if (found) {
+          this.o.log.info(`outbox: #${row.id} was already in Slack (ts ${found}); not sending again`);
+          return this.done(row, found);
+        }
+      }
+      const ts = await this.deliver(row);
+      this.done(row, ts);
+    } catch (err) {
+      this.handleFailure(row, err instanceof SlackCallError ? err.failure : { kind: "unknown", message: String(err) });
+    }
+  }
+
+  private done(row: OutboxRow, ts: string | null): void {
+    this.o.store.outbox.markSent(row.id, ts, this.o.clock.now());
+    this.sent++;
+    this.o.onSent?.(row, ts);
+  }
+
+  private async deliver(row: OutboxRow): Promise<string | null> {
+    const blocks = row.blocks ? (JSON.parse(row.blocks) as unknown[]) : undefined;
+    const { slack } = this.o;
+    switch (row.op) {
+      case "post":
+        return (await slack.post({ channel: row.channel, threadTs: row.thread_ts ?? undefined, text: row.text, blocks, outboxId: row.id })).ts;
+      case "ephemeral":
+        await slack.postEphemeral({
+          channel: row.channel,
+          user: row.user ?? "",
+          threadTs: row.thread_ts ?? undefined,
+          text: row.text,
+          blocks,
+        });
+        return null;
+      case "update":
+        await slack.update({ channel: row.channel, ts: row.target_ts ?? "", text: row.text, blocks });
+        return row.target_ts;
+      case "respond":
+        await slack.respond(row.response_url ?? "", { text: row.text, blocks, response_type: "ephemeral" });
+        return null;
+    }
+  }
+
+  private async findPosted(row: OutboxRow): Promise<string | null> {
+    const oldest = (Math.floor(row.created_at / 1000) - LOOKUP_SLACK_S).toString();
+    const msgs = row.thread_ts
+      ? await this.o.slack.replies(row.channel, row.thread_ts, 1000)
+      : await this.o.slack.history(row.channel, oldest, 200);
+    const hit = msgs.find(
+      (m) => m.metadata?.event_type === OUTBOX_EVENT_TYPE && Number(m.metadata.event_payload?.outbox_id) === row.id,
+    );
+    return hit?.ts ?? null;
+  }
+
+  private handleFailure(row: OutboxRow, f: SendFailure): void {
+    const { store, clock, log } = this.o;
+    const now = clock.now();
+    const attempts = row.attempts + 1;
+    switch (f.kind) {
+      case "ratelimited": {
+        this.blockedUntil.set(row.channel, now + f.retryAfterMs);
+        store.outbox.retryAt(row.id, now + f.retryAfterMs, `ratelimited: ${f.message}`, now);
+        log.warn(`outbox: rate limited in ${row.channel}; #${row.id} waits ${(f.retryAfterMs / 1000).toFixed(1)} s (Retry-After)`);
+        return;
+      }
+      case "permanent":
+        store.outbox.markFailed(row.id, f.message, now);
+        this.failed++;
+        log.error(`outbox: #${row.id} to ${row.channel} failed for good: ${f.message}; fix it, then run clawdbot replay`);
+        return;
+      case "revoked":
+        store.outbox.retryAt(row.id, now + this.o.retryMaxMs, f.message, now);
+        this.o.onRevoked?.(f.message);
+        return;
+      case "transient":
+      case "unknown": {
+        const delay = backoffDelay(attempts, { initialMs: this.o.retryInitialMs, maxMs: this.o.retryMaxMs });
+        store.outbox.retryAt(row.id, now + delay, `${f.kind}: ${f.message}`, now);
+        log.warn(`outbox: #${row.id} to ${row.channel} not sent (${f.message}); retry ${attempts} in ${(delay / 1000).toFixed(1)} s`);
+      }
+    }
+  }
+}

@@ -1,0 +1,162 @@
+// An inbound record becomes an answer: kill switch, relay context, agent, then replies and
+// approval cards written to the outbox in the same transaction that marks the event
+// answered. A crash before that commit leaves the event `received`: it is answered after
+// the restart. A crash after it leaves the reply in the outbox: it is sent after the restart.
+import type { Agent, ContextMessage } from "../agents/types.ts";
+import type { RelayClient } from "../relay/client.ts";
+import type { EventRow } from "../store/events.ts";
+import type { Store } from "../store/index.ts";
+import type { Approvals } from "./approvals.ts";
+import type { Clock } from "./clock.ts";
+import { handleSlashCommand, type StatusSource } from "./commands.ts";
+import type { Logger } from "./logger.ts";
+import { queueReply } from "./replies.ts";
+import { stripMention, unescapeSlack } from "./text.ts";
+
+export interface PipelineOptions {
+  store: Store;
+  clock: Clock;
+  log: Logger;
+  agent: Agent;
+  relay: RelayClient | null;
+  approvals: Approvals;
+  admins: string[];
+  agentTimeoutMs: number;
+  owner: string;
+  botUserId(): string | undefined;
+  status: StatusSource;
+  kick(): void;
+}
+
+export const PAUSED_NOTICE = ":double_vertical_bar: clawdbot is paused by an admin; this message was not sent to the agent.";
+
+export class Pipeline {
+  /** Events being answered in this process (one answer per event, even if delivered twice). */
+  private readonly active = new Map<string, Promise<void>>();
+  private stopping = false;
+
+  constructor(private readonly o: PipelineOptions) {}
+
+  get inFlight(): number {
+    return this.active.size;
+  }
+
+  /** Answers a recorded event; never throws. */
+  process(key: string): Promise<void> {
+    const existing = this.active.get(key);
+    if (existing) return existing;
+    const p = this.run(key)
+      .catch((err) => this.o.log.error(`answering ${key} failed: ${String(err)}`, { event: key }))
+      .finally(() => this.active.delete(key));
+    this.active.set(key, p);
+    return p;
+  }
+
+  /** Everything received and never answered (a crash, a restart): answer it now. */
+  async recover(): Promise<number> {
+    const rows = this.o.store.events.unanswered();
+    if (rows.length) this.o.log.info(`answering ${rows.length} events received before the last stop`);
+    await Promise.all(rows.map((r) => this.process(r.key)));
+    return rows.length;
+  }
+
+  async stop(timeoutMs: number): Promise<void> {
+    this.stopping = true;
+    await Promise.race([Promise.allSettled([...this.active.values()]), new Promise((r) => setTimeout(r, timeoutMs))]);
+  }
+
+  private async run(key: string): Promise<void> {
+    if (this.stopping) return;
+    const { store, clock } = this.o;
+    const now = clock.now();
+    // Lease long enough for the agent's timeout and the relay, so `replay` leaves it alone.
+    if (!store.events.claim(key, this.o.owner, now, now + this.o.agentTimeoutMs + 60_000)) return;
+    const row = store.events.get(key);
+    if (!row || row.status !== "received") return;
+    switch (row.kind) {
+      case "dm":
+      case "mention":
+        return this.answerMessage(row);
+      case "slash":
+        return handleSlashCommand(row, {
+          ...this.o,
+          answerWithAgent: (r, text, threadTs) => this.answerMessage(r, text, threadTs),
+        });
+      case "action":
+        return this.decide(row);
+      default:
+        store.events.setStatus(key, "ignored", now);
+    }
+  }
+
+  private decide(row: EventRow): void {
+    const p = JSON.parse(row.payload) as {
+      actions?: { action_id?: string; value?: string }[];
+      container?: { message_ts?: string };
+      message?: { ts?: string };
+    };
+    const action = p.actions?.[0];
+    this.o.store.tx(() => {
+      this.o.approvals.decide({
+        approvalId: action?.value ?? "",
+        user: row.user ?? "",
+        approve: action?.action_id === "approval_approve",
+        channel: row.channel ?? "",
+        messageTs: p.container?.message_ts ?? p.message?.ts,
+        eventKey: row.key,
+      });
+      this.o.store.events.setStatus(row.key, "answered", this.o.clock.now());
+    });
+    this.o.kick();
+  }
+
+  /**
+   * A DM, a mention, or `/claw <text>`: the agent answers in the same conversation.
+   * `textOverride`/`threadOverride` serve slash commands, whose text is not a message.
+   */
+  async answerMessage(row: EventRow, textOverride?: string, threadOverride?: string): Promise<void> {
+    const { store, clock, log, agent, relay } = this.o;
+    const channel = row.channel ?? "";
+    const user = row.user ?? "";
+    const threadTs = threadOverride ?? row.thread_ts ?? undefined;
+    const text = textOverride ?? unescapeSlack(stripMention(row.text ?? "", this.o.botUserId()));
+    const reply = (replyText: string, detail?: string, extra?: () => void) => {
+      store.tx(() => {
+        queueReply(store, { eventKey: row.key, channel, threadTs, text: replyText }, clock.now());
+        extra?.();
+        store.events.setStatus(row.key, "answered", clock.now(), detail);
+      });
+      relay?.log({ direction: "out", event_id: row.key, channel, ts: null, thread_ts: threadTs, user: null, text: replyText });
+      this.o.kick();
+    };
+
+    relay?.log({ direction: "in", event_id: row.key, channel, ts: row.ts, thread_ts: threadTs, user, text });
+    if (store.settings.isPaused()) return reply(PAUSED_NOTICE, "paused");
+    if (!text) return reply("Say something after the mention and I'll answer.", "empty");
+
+    let context: ContextMessage[] = [];
+    if (relay) context = await relay.context({ channel, thread_ts: threadTs, user, text });
+
+    const started = clock.now();
+    let answer: Awaited<ReturnType<Agent["answer"]>>;
+    try {
+      answer = await agent.answer({ text, user, channel, threadTs, context }, AbortSignal.timeout(this.o.agentTimeoutMs));
+    } catch (err) {
+      const msg = err instanceof Error ? err.message : String(err);
+      const why = (err as Error)?.name === "TimeoutError" ? `timed out after ${Math.round(this.o.agentTimeoutMs / 1000)} s` : msg;
+      log.error(`agent failed on ${row.key}: ${why}`, { event: row.key });
+      return reply(`:warning: Sorry, I couldn't get an answer (${why.slice(0, 200)}). Please try again.`, "agent_error");
+    }
+    if (answer.usage) {
+      store.usage.record({ ...answer.usage, latencyMs: clock.now() - started, eventKey: row.key }, clock.now());
+    }
+    const body = answer.reply.trim() || (answer.jobs.length ? "" : "(the agent gave an empty answer)");
+    store.tx(() => {
+      if (body) queueReply(store, { eventKey: row.key, channel, threadTs, text: body }, clock.now());
+      for (const job of answer.jobs) this.o.approvals.request(job, { requestedBy: user, channel, threadTs, eventKey: row.key });
+      store.events.setStatus(row.key, "answered", clock.now());
+    });
+    if (body) relay?.log({ direction: "out", event_id: row.key, channel, ts: null, thread_ts: threadTs, user: null, text: body });
+    this.o.kick();
+  }
+}

@@ -1,0 +1,48 @@
+// The door every inbound payload comes through, whatever the transport (socket, HTTP,
+// catch-up): record it (dedupe), ack it, then answer it in the background.
+import type { Store } from "../store/index.ts";
+import type { Clock } from "./clock.ts";
+import { classify, type Identity } from "./inbound.ts";
+import type { Logger } from "./logger.ts";
+
+export interface ReceiverOptions {
+  store: Store;
+  clock: Clock;
+  log: Logger;
+  identity(): Identity;
+  process(key: string): void;
+  onTerminal(reason: string): void;
+  onCanary(): void;
+}
+
+export class Receiver {
+  received = 0;
+  lastEventAt: number | null = null;
+
+  constructor(private readonly o: ReceiverOptions) {}
+
+  /**
+   * Records then acks. Returns false if the event could not be recorded: it is then not
+   * acked, so Slack delivers it again rather than it being lost.
+   */
+  handle(type: string, payload: Record<string, unknown>, ack: () => void): boolean {
+    const { store, clock, log } = this.o;
+    const c = classify(type, payload, this.o.identity());
+    let fresh: boolean;
+    try {
+      fresh = store.events.record(c.event, clock.now()).fresh;
+    } catch (err) {
+      log.error(`cannot record an inbound ${type}: ${(err as Error).message}; not acking, Slack will redeliver`);
+      return false;
+    }
+    ack();
+    this.received++;
+    this.lastEventAt = clock.now();
+    if (c.terminal) this.o.onTerminal(c.terminal);
+    if (c.canary) this.o.onCanary();
+    if (!fresh) log.debug(`redelivery of ${c.event.key} ignored`);
+    else if (c.event.status !== "ignored") this.o.process(c.event.key);
+    else log.debug(`event ${c.event.text ?? type} acked, nothing to do`);
+    return true;
+  }
+}

@@ -1,0 +1,56 @@
+// Queues replies in the durable outbox: long text split at Slack's limits, and the same
+// text to the same conversation within 5 minutes suppressed (seed 2.7) — by a fingerprint
+// column in the store, so the check is bounded by the store's retention, not by memory.
+import { createHash } from "node:crypto";
+import type { Store } from "../store/index.ts";
+import type { NewOutbox } from "../store/outbox.ts";
+import { splitText } from "./text.ts";
+
+export const DUPLICATE_WINDOW_MS = 5 * 60 * 1000;
+
+export interface Reply {
+  eventKey?: string;
+  channel: string;
+  threadTs?: string;
+  text: string;
+  blocks?: unknown[];
+  /** Cards and job results are never suppressed as duplicates. */
+  noDedupe?: boolean;
+}
+
+export function fingerprint(channel: string, threadTs: string | undefined, text: string): string {
+  return createHash("sha256").update(`${channel}\u0000${threadTs ?? ""}\u0000${text}`).digest("base64url").slice(0, 32);
+}
+
+/** Queues a message (split if long). Returns the outbox ids; suppressed parts included. Call inside store.tx. */
+export function queueReply(store: Store, r: Reply, now: number): number[] {
+  const parts = r.blocks ? [r.text] : splitText(r.text);
+  return parts.map((text, i) => {
+    const item: NewOutbox = {
+      eventKey: r.eventKey,
+      op: "post",
+      channel: r.channel,
+      threadTs: r.threadTs,
+      text,
+      blocks: i === 0 ? r.blocks : undefined,
+    };
+    if (!r.noDedupe) {
+      const fp = fingerprint(r.channel, r.threadTs, text);
+      item.fingerprint = fp;
+      if (store.outbox.hasRecent(fp, now - DUPLICATE_WINDOW_MS)) item.status = "suppressed";
+    }
+    return store.outbox.enqueue(item, now);
+  });
+}
+
+export function queueEphemeral(store: Store, a: { eventKey?: string; channel: string; user: string; threadTs?: string; text: string }, now: number): number {
+  return store.outbox.enqueue({ ...a, op: "ephemeral" }, now);
+}
+
+export function queueUpdate(store: Store, a: { channel: string; ts: string; text: string; blocks?: unknown[] }, now: number): number {
+  return store.outbox.enqueue({ op: "update", channel: a.channel, targetTs: a.ts, text: a.text, blocks: a.blocks }, now);
+}
+
+export function queueRespond(store: Store, a: { eventKey?: string; channel: string; responseUrl: string; text: string }, now: number): number {
+  return store.outbox.enqueue({ op: "respond", eventKey: a.eventKey, channel: a.channel, responseUrl: a.responseUrl, text: a.text }, now);
+}

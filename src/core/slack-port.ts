@@ -1,0 +1,55 @@
+// What the core needs from Slack's Web API, and how a failed call is classified.
+// The adapter (src/slack/web-port.ts) maps @slack/web-api onto this; the emulator tests it.
+
+export interface PostArgs {
+  channel: string;
+  threadTs?: string;
+  text: string;
+  blocks?: unknown[];
+  /** Carried as message metadata, so an uncertain send can be found before re-sending. */
+  outboxId: number;
+}
+
+export interface HistoryMessage {
+  ts: string;
+  thread_ts?: string;
+  user?: string;
+  bot_id?: string;
+  subtype?: string;
+  text?: string;
+  reply_count?: number;
+  metadata?: { event_type?: string; event_payload?: Record<string, unknown> };
+}
+
+export interface SlackPort {
+  post(a: PostArgs): Promise<{ ts: string }>;
+  postEphemeral(a: { channel: string; user: string; threadTs?: string; text: string; blocks?: unknown[] }): Promise<void>;
+  update(a: { channel: string; ts: string; text: string; blocks?: unknown[] }): Promise<void>;
+  respond(url: string, body: { text: string; blocks?: unknown[]; response_type?: "ephemeral" | "in_channel" }): Promise<void>;
+  /** Newest first, messages at or after `oldest` (seconds, Slack ts form). */
+  history(channel: string, oldest: string, limit: number): Promise<HistoryMessage[]>;
+  /** The thread's parent and replies, oldest first. */
+  replies(channel: string, threadTs: string, limit: number): Promise<HistoryMessage[]>;
+  /** Conversations the bot is in (for catch-up): ids with their type. */
+  conversations(): Promise<{ id: string; isIm: boolean }[]>;
+}
+
+/** How a failed Slack call should be treated by whoever retries it. */
+export type SendFailure =
+  | { kind: "ratelimited"; retryAfterMs: number; message: string }
+  /** Slack said no for good (channel_not_found, not_in_channel, is_archived, msg_too_long...). */
+  | { kind: "permanent"; message: string }
+  /** Slack said no, but later may say yes (5xx answered, internal_error). The call did not take effect. */
+  | { kind: "transient"; message: string }
+  /** No answer (timeout, connection reset): the call may or may not have taken effect. */
+  | { kind: "unknown"; message: string }
+  /** Our credentials are gone. */
+  | { kind: "revoked"; message: string };
+
+export class SlackCallError extends Error {
+  constructor(readonly failure: SendFailure) {
+    super(failure.message);
+  }
+}
+
+export const OUTBOX_EVENT_TYPE = "clawdbot_reply";

@@ -1,0 +1,292 @@
+// The one owner of the Slack connection. It decides when to connect, when a socket is
+// dead (its own liveness clock, whatever the SDK thinks), how long to back off, and when
+// to stop for good (revoked). Invariants:
+//  - at most one connection, except during a Slack-announced refresh (make before break);
+//  - a connection is destroyed before its replacement opens;
+//  - every timer belongs to one generation: a timer of an old connection can do nothing;
+//  - no rejection escapes: every failure is caught, counted and logged.
+import type { Clock, Timer } from "./clock.ts";
+import { backoffDelay } from "./backoff.ts";
+import type { Logger } from "./logger.ts";
+
+export interface Conn {
+  readonly id: number;
+  readonly isOpen: boolean;
+  lastActivityAt: number;
+  helloAt: number | null;
+  ack(envelopeId: string, payload?: unknown): boolean;
+  ping(): void;
+  close(): void;
+  destroy(): void;
+}
+
+export interface ConnHandlers<E> {
+  hello(conn: Conn): void;
+  envelope(conn: Conn, env: E): void;
+  disconnectMessage(conn: Conn, reason: string): void;
+  closed(conn: Conn, why: string): void;
+}
+
+export interface SupervisorDeps<E> {
+  /** apps.connections.open: the WebSocket URL, or throws. */
+  openUrl(): Promise<string>;
+  connect(url: string, handlers: ConnHandlers<E>): Conn;
+  /** Every envelope of every live connection, with the function that acks it on that connection. */
+  onEnvelope(env: E, ack: (payload?: unknown) => boolean): void;
+  /** After every hello that made a connection live (first connect, reconnect, handover). */
+  onConnected?(): void;
+  /** A Slack error code or message if `err` means our credentials are gone for good. */
+  terminalReason(err: unknown): string | null;
+  log: Logger;
+  clock: Clock;
+  reconnectInitialMs: number;
+  reconnectMaxMs: number;
+  livenessTimeoutMs: number;
+  random?: () => number;
+}
+
+export type SupervisorState = "idle" | "connecting" | "connected" | "backoff" | "revoked" | "stopped";
+
+/** How long a new socket may take to say hello before it counts as a failed attempt. */
+const HELLO_TIMEOUT_FACTOR = 1;
+
+export class Supervisor<E> {
+  state: SupervisorState = "idle";
+  /** Successful reconnections after the first connection. */
+  reconnects = 0;
+  /** Consecutive failed attempts (drives the backoff); total in failuresTotal. */
+  failures = 0;
+  failuresTotal = 0;
+  connectedOnce = false;
+  lastActivityAt: number | null = null;
+  revokedReason: string | null = null;
+  lastError: string | null = null;
+
+  private active: Conn | null = null;
+  /** The old connection during a refresh handover, closed when the new one says hello. */
+  private retiring: Conn | null = null;
+  private pending: Conn | null = null;
+  private generation = 0;
+  private timer: Timer | null = null;
+  private livenessTimer: Timer | null = null;
+  private readonly d: SupervisorDeps<E>;
+
+  constructor(deps: SupervisorDeps<E>) {
+    this.d = deps;
+  }
+
+  get connected(): boolean {
+    return this.state === "connected" && this.active !== null;
+  }
+
+  start(): void {
+    if (this.state !== "idle") return;
+    this.schedule(0, "start");
+  }
+
+  /** Stops for good: closes every socket, cancels every timer. */
+  stop(): void {
+    this.state = "stopped";
+    this.generation++;
+    this.clearTimers();
+    for (const c of [this.active, this.pending, this.retiring]) c?.close();
+    this.active = this.pending = this.retiring = null;
+  }
+
+  /** Credentials are gone (tokens_revoked, app_uninstalled, link_disabled, invalid_auth): stop hammering Slack. */
+  revoke(reason: string): void {
+    if (this.state === "revoked" || this.state === "stopped") return;
+    this.d.log.critical(`Slack access revoked (${reason}): not reconnecting; fix the app's tokens and restart clawdbot`, {
+      reason,
+    });
+    this.stop();
+    this.state = "revoked";
+    this.revokedReason = reason;
+  }
+
+  /** Replaces the live socket now (deaf socket found by the canary, or a test). */
+  replace(why: string): void {
+    if (this.state !== "connected" || !this.active) return;
+    this.d.log.warn(`replacing Slack connection: ${why}`, { connection: this.active.id });
+    this.drop(this.active, why);
+  }
+
+  private clearTimers(): void {
+    if (this.timer) this.d.clock.clearTimeout(this.timer);
+    if (this.livenessTimer) this.d.clock.clearTimeout(this.livenessTimer);
+    this.timer = this.livenessTimer = null;
+  }
+
+  private schedule(delayMs: number, why: string): void {
+    if (this.state === "stopped" || this.state === "revoked") return;
+    if (this.timer) this.d.clock.clearTimeout(this.timer);
+    const gen = this.generation;
+    this.state = delayMs > 0 ? "backoff" : "connecting";
+    if (delayMs > 0) {
+      this.d.log.info(`reconnecting to Slack in ${(delayMs / 1000).toFixed(1)} s (${why}; failures: ${this.failures})`);
+    }
+    this.timer = this.d.clock.setTimeout(() => {
+      this.timer = null;
+      if (gen !== this.generation) return;
+      this.attempt().catch((err) => this.failed(`unexpected: ${String(err)}`));
+    }, delayMs);
+  }
+
+  private async attempt(handover = false): Promise<void> {
+    const gen = this.generation;
+    if (!handover) this.state = "connecting";
+    let url: string;
+    try {
+      url = await this.d.openUrl();
+    } catch (err) {
+      if (gen !== this.generation) return;
+      const terminal = this.d.terminalReason(err);
+      if (terminal) return this.revoke(terminal);
+      if (handover) {
+        // The old socket still works until Slack closes it; fall back to an ordinary reconnect then.
+        this.d.log.warn(`refresh handover failed to open a new connection: ${errText(err)}`);
+        return;
+      }
+      return this.failed(`apps.connections.open failed: ${errText(err)}`);
+    }
+    if (gen !== this.generation || this.state === "stopped" || this.state === "revoked") return;
+
+    const conn = this.d.connect(url, {
+      hello: (c) => this.onHello(c, gen),
+      envelope: (c, env) => this.onEnvelope(c, env),
+      disconnectMessage: (c, reason) => this.onDisconnectMessage(c, reason),
+      closed: (c, why) => this.onClosed(c, why),
+    });
+    this.pending = conn;
+    // A socket that never says hello is a failed attempt, not a hang.
+    const helloGen = this.generation;
+    this.d.clock.setTimeout(() => {
+      if (helloGen !== this.generation || this.pending !== conn) return;
+      this.pending = null;
+      conn.destroy();
+      if (handover) return;
+      this.failed("no hello from Slack");
+    }, this.d.livenessTimeoutMs * HELLO_TIMEOUT_FACTOR);
+  }
+
+  private onHello(conn: Conn, gen: number): void {
+    if (this.pending !== conn || gen !== this.generation) {
+      // A straggler from an attempt we gave up on: it must not live.
+      if (conn !== this.active && conn !== this.retiring) conn.destroy();
+      return;
+    }
+    this.pending = null;
+    const old = this.active;
+    this.active = conn;
+    this.lastActivityAt = this.d.clock.now();
+    if (old && old !== conn) {
+      // Make before break: the new socket is live, now the old one goes.
+      old.close();
+      if (this.retiring === old) this.retiring = null;
+    }
+    if (this.connectedOnce) this.reconnects++;
+    this.connectedOnce = true;
+    if (this.failures > 0) this.d.log.info(`connected to Slack after ${this.failures} failed attempts`);
+    else this.d.log.info("connected to Slack", { connection: conn.id });
+    this.failures = 0;
+    this.state = "connected";
+    this.watchLiveness(conn);
+    try {
+      this.d.onConnected?.();
+    } catch (err) {
+      this.d.log.error(`after-connect hook failed: ${errText(err)}`);
+    }
+  }
+
+  private watchLiveness(conn: Conn): void {
+    if (this.livenessTimer) this.d.clock.clearTimeout(this.livenessTimer);
+    const gen = this.generation;
+    const limit = this.d.livenessTimeoutMs;
+    // Check a few times per timeout, and ping so a live peer has something to answer.
+    const every = Math.max(5, Math.floor(limit / 3));
+    const tick = () => {
+      this.livenessTimer = null;
+      if (gen !== this.generation || this.active !== conn) return;
+      const silentFor = this.d.clock.now() - conn.lastActivityAt;
+      if (silentFor >= limit) {
+        this.d.log.warn(`Slack connection silent for ${Math.round(silentFor / 1000)} s: replacing it`, { connection: conn.id });
+        this.drop(conn, "silent");
+        return;
+      }
+      conn.ping();
+      this.livenessTimer = this.d.clock.setTimeout(tick, every);
+    };
+    this.livenessTimer = this.d.clock.setTimeout(tick, every);
+  }
+
+  private onEnvelope(conn: Conn, env: E): void {
+    if (conn === this.active) this.lastActivityAt = this.d.clock.now();
+    try {
+      this.d.onEnvelope(env, (payload) => conn.ack((env as { envelope_id: string }).envelope_id, payload));
+    } catch (err) {
+      this.d.log.error(`envelope handler failed: ${errText(err)}`);
+    }
+  }
+
+  private onDisconnectMessage(conn: Conn, reason: string): void {
+    if (reason === "link_disabled") return this.revoke("link_disabled");
+    if (conn !== this.active || this.state !== "connected") return;
+    // warning / refresh_requested: open the new socket now, close this one on its hello.
+    this.d.log.info(`Slack asked for a refresh (${reason}): opening a new connection first`, { connection: conn.id });
+    this.retiring = conn;
+    this.attempt(true).catch((err) => this.d.log.warn(`refresh handover failed: ${errText(err)}`));
+  }
+
+  private onClosed(conn: Conn, why: string): void {
+    if (conn === this.retiring) {
+      // Slack closed the old socket of a handover; if the new one is not up yet, reconnect now.
+      this.retiring = null;
+      if (this.active === conn) this.drop(conn, why);
+      return;
+    }
+    if (conn === this.pending) {
+      this.pending = null;
+      return this.failed(`socket ${why} before hello`);
+    }
+    if (conn === this.active) this.drop(conn, why);
+  }
+
+  /** The live socket is gone: destroy it and reconnect at once (first attempt after a drop is immediate). */
+  private drop(conn: Conn, why: string): void {
+    if (this.state === "stopped" || this.state === "revoked") return;
+    this.generation++;
+    this.clearTimers();
+    if (this.pending) {
+      this.pending.destroy();
+      this.pending = null;
+    }
+    conn.destroy();
+    if (this.active === conn) this.active = null;
+    if (this.retiring === conn) this.retiring = null;
+    this.d.log.warn(`Slack connection lost (${why}): reconnecting`, { connection: conn.id });
+    this.schedule(0, why);
+  }
+
+  private failed(why: string): void {
+    if (this.state === "stopped" || this.state === "revoked") return;
+    this.failures++;
+    this.failuresTotal++;
+    this.lastError = why;
+    this.d.log.warn(`Slack connection attempt failed: ${why} (failures: ${this.failures})`);
+    this.generation++;
+    this.clearTimers();
+    this.schedule(
+      backoffDelay(this.failures, {
+        initialMs: this.d.reconnectInitialMs,
+        maxMs: this.d.reconnectMaxMs,
+        random: this.d.random,
+      }),
+      why,
+    );
+  }
+}
+
+export function errText(err: unknown): string {
+  if (err instanceof Error) return err.message;
+  return String(err);
+}

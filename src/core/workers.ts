@@ -1,0 +1,81 @@
+// Periodic tasks under supervision (seed 1.8): a task that throws is logged, counted and
+// run again at its next tick; a task that keeps failing shows in health. No task can stop
+// another, and none keeps running after stop().
+import type { Clock, Timer } from "./clock.ts";
+import type { Logger } from "./logger.ts";
+
+export interface WorkerStats {
+  runs: number;
+  failures: number;
+  consecutive_failures: number;
+  last_error?: string;
+}
+
+interface Worker {
+  name: string;
+  everyMs: number;
+  fn: () => unknown | Promise<unknown>;
+  timer: Timer | null;
+  stats: WorkerStats;
+}
+
+/** After this many failures in a row a worker counts as unhealthy. */
+export const FAILING_AFTER = 3;
+
+export class Workers {
+  private readonly workers = new Map<string, Worker>();
+  private stopped = false;
+
+  constructor(
+    private readonly clock: Clock,
+    private readonly log: Logger,
+  ) {}
+
+  add(name: string, everyMs: number, fn: () => unknown | Promise<unknown>, { runNow = false } = {}): void {
+    const w: Worker = { name, everyMs, fn, timer: null, stats: { runs: 0, failures: 0, consecutive_failures: 0 } };
+    this.workers.set(name, w);
+    this.arm(w, runNow ? 0 : everyMs);
+  }
+
+  /** Runs a worker now (and re-arms it), e.g. the catch-up after a reconnect. */
+  trigger(name: string): void {
+    const w = this.workers.get(name);
+    if (w) this.arm(w, 0);
+  }
+
+  stats(): Record<string, WorkerStats> {
+    return Object.fromEntries([...this.workers.values()].map((w) => [w.name, { ...w.stats }]));
+  }
+
+  failing(): string[] {
+    return [...this.workers.values()].filter((w) => w.stats.consecutive_failures >= FAILING_AFTER).map((w) => w.name);
+  }
+
+  stop(): void {
+    this.stopped = true;
+    for (const w of this.workers.values()) if (w.timer) this.clock.clearTimeout(w.timer);
+  }
+
+  private arm(w: Worker, delay: number): void {
+    if (this.stopped) return;
+    if (w.timer) this.clock.clearTimeout(w.timer);
+    w.timer = this.clock.setTimeout(() => void this.tick(w), delay);
+  }
+
+  private async tick(w: Worker): Promise<void> {
+    w.timer = null;
+    try {
+      await w.fn();
+      w.stats.runs++;
+      w.stats.consecutive_failures = 0;
+    } catch (err) {
+      w.stats.runs++;
+      w.stats.failures++;
+      w.stats.consecutive_failures++;
+      w.stats.last_error = err instanceof Error ? err.message : String(err);
+      this.log.error(`worker ${w.name} failed: ${w.stats.last_error} (failures in a row: ${w.stats.consecutive_failures})`);
+    }
+    // Re-armed after the run, so a slow run never overlaps itself.
+    if (!w.timer) this.arm(w, w.everyMs);
+  }
+}

@@ -1,0 +1,398 @@
+// The composition root: opens the store, builds the core around it, connects to Slack
+// (socket or http), serves health, starts the workers; and takes it all down in order.
+import { AnthropicAgent } from "./agents/anthropic.ts";
+import { CommandAgent } from "./agents/command.ts";
+import { EchoAgent } from "./agents/echo.ts";
+import type { Agent } from "./agents/types.ts";
+import { type Config, secretsOf } from "./config.ts";
+import { Approvals, CARD_KEY_PREFIX } from "./core/approvals.ts";
+import { catchUp } from "./core/catchup.ts";
+import { type Clock, systemClock } from "./core/clock.ts";
+import type { HealthSnapshot, HealthStatus } from "./core/health-types.ts";
+import { Heartbeat } from "./core/heartbeat.ts";
+import type { Logger } from "./core/logger.ts";
+import { OutboxSender } from "./core/outbox-sender.ts";
+import { Pipeline } from "./core/pipeline.ts";
+import { makeRedactor } from "./core/redact.ts";
+import { Receiver } from "./core/receiver.ts";
+import { SlackCallError } from "./core/slack-port.ts";
+import { Supervisor, errText } from "./core/supervisor.ts";
+import { Workers } from "./core/workers.ts";
+import { createHealthApp, type RunningServer, startHealthServer } from "./health/app.ts";
+import { runCodeJob, runExecJob } from "./jobs/exec.ts";
+import { createLogger } from "./log.ts";
+import { RelayClient } from "./relay/client.ts";
+import { slackEventsHandler } from "./slack/http-events.ts";
+import { type Envelope, SocketConnection } from "./slack/socket-connection.ts";
+import { AUTH_ERRORS, WebPort } from "./slack/web-port.ts";
+import { Store } from "./store/index.ts";
+import { leaseOwner, releaseDeadLeases } from "./store/leases.ts";
+import { VERSION } from "./version.ts";
+
+export interface RuntimeOptions {
+  config: Config;
+  clock?: Clock;
+  /** consola level for the console (the sandbox keeps it quiet). */
+  consoleLevel?: number;
+  /** Override for the logger (tests). */
+  log?: Logger;
+}
+
+/** Intervals the contract does not name; short enough for tests through the env, sane by default. */
+export const INTERNAL = {
+  cleanupEveryMs: 10 * 60 * 1000,
+  expiryEveryMs: Number(process.env.CLAWDBOT_EXPIRY_CHECK_MS ?? 30_000),
+  outboxRetryInitialMs: Number(process.env.CLAWDBOT_OUTBOX_RETRY_MS ?? 1000),
+  outboxRetryMaxMs: 5 * 60 * 1000,
+  outboxLeaseMs: 60_000,
+  keepDoneMs: 7 * 24 * 60 * 60 * 1000,
+  shutdownBudgetMs: 8000,
+};
+
+export interface Runtime {
+  readonly store: Store;
+  readonly log: Logger;
+  readonly healthPort: number;
+  readonly httpPort: number | null;
+  snapshot(): HealthSnapshot;
+  stop(): Promise<void>;
+}
+
+export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
+  const { config } = opts;
+  const clock = opts.clock ?? systemClock;
+  const startedAt = clock.now();
+  const redact = makeRedactor(secretsOf(config));
+  const runtimeLog = opts.log ? null : createLogger({ redact, consoleLevel: opts.consoleLevel, now: () => clock.now() });
+  const log: Logger = opts.log ?? (runtimeLog as Logger);
+  const owner = leaseOwner();
+  const stopHooks: (() => void)[] = [];
+
+  const store = Store.open(Store.pathIn(config.dataDir), { logRetentionBytes: config.logRetentionBytes });
+  runtimeLog?.attach(store);
+  const released = releaseDeadLeases(store, owner);
+  if (released) log.info(`took over ${released} items from a clawdbot process that is no longer running`);
+
+  const slack = new WebPort(config.slackBotToken, config.slackApiUrl);
+  const identity: { botUserId?: string; botId?: string } = {};
+  let revokedReason: string | null = null;
+  const relay = config.relayUrl ? new RelayClient({ url: config.relayUrl, log }) : null;
+  const agent = makeAgent(config, log);
+
+  let supervisor: Supervisor<Envelope> | null = null;
+  const revoke = (reason: string) => {
+    if (revokedReason) return;
+    revokedReason = reason;
+    if (supervisor) supervisor.revoke(reason);
+    else log.critical(`Slack access revoked (${reason}): fix the app's tokens and restart clawdbot`);
+  };
+
+  const outbox = new OutboxSender({
+    store,
+    slack,
+    clock,
+    log,
+    owner,
+    retryInitialMs: INTERNAL.outboxRetryInitialMs,
+    retryMaxMs: INTERNAL.outboxRetryMaxMs,
+    leaseMs: INTERNAL.outboxLeaseMs,
+    onSent: (row, ts) => {
+      if (row.event_key?.startsWith(CARD_KEY_PREFIX)) approvals.cardPosted(row.event_key.slice(CARD_KEY_PREFIX.length), ts);
+    },
+    onRevoked: revoke,
+  });
+  const kick = () => outbox.kick();
+
+  const approvals = new Approvals({
+    store,
+    clock,
+    log,
+    approvers: config.approvers,
+    approvalTtlMs: config.approvalTtlMs,
+    codeCommandSet: !!config.codeCommand,
+    agent,
+    agentTimeoutMs: config.agentTimeoutMs,
+    runJob: (a, signal) =>
+      a.kind === "exec"
+        ? runExecJob({ command: a.text, cwd: config.execCwd, timeoutMs: config.execTimeoutMs, signal })
+        : runCodeJob({ codeCommand: config.codeCommand ?? "", task: a.text, cwd: config.execCwd, timeoutMs: config.execTimeoutMs, signal }),
+    recordUsage: (u, latencyMs, eventKey) => store.usage.record({ ...u, latencyMs, eventKey }, clock.now()),
+    kick,
+  });
+
+  const pipeline = new Pipeline({
+    store,
+    clock,
+    log,
+    agent,
+    relay,
+    approvals,
+    admins: config.admins,
+    agentTimeoutMs: config.agentTimeoutMs,
+    owner,
+    botUserId: () => identity.botUserId,
+    status: () => statusLine(snapshot()),
+    kick,
+  });
+
+  const heartbeat = new Heartbeat({
+    clock,
+    log,
+    canaryTimeoutMs: config.canaryTimeoutMs,
+    connected: () => (supervisor ? supervisor.connected : true),
+    post: async (text) => {
+      await slack.post({ channel: config.heartbeatChannel ?? "", text, outboxId: 0 });
+    },
+    text: () => {
+      const s = snapshot();
+      return `:heartbeat: clawdbot ${VERSION} up ${formatDuration(s.uptime_s)}; pending approvals ${s.pending_approvals}, outbox pending ${s.outbox_pending}, failed ${s.outbox_failed}`;
+    },
+    onDeaf: () => supervisor?.replace("heartbeat canary missed"),
+  });
+
+  const receiver = new Receiver({
+    store,
+    clock,
+    log,
+    identity: () => identity,
+    process: (key) => void pipeline.process(key),
+    onTerminal: (reason) => revoke(reason),
+    onCanary: () => heartbeat.echoed(),
+  });
+  const deliver = (type: string, payload: Record<string, unknown>, ack: () => void) => {
+    heartbeat.eventArrived();
+    return receiver.handle(type, payload, ack);
+  };
+
+  const ensureIdentity = async () => {
+    if (identity.botUserId) return;
+    const me = await slack.authTest();
+    identity.botUserId = me.userId;
+    identity.botId = me.botId;
+    log.info(`signed in to Slack as ${me.userId}${me.teamId ? ` in ${me.teamId}` : ""}`);
+  };
+
+  const workers = new Workers(clock, log);
+  workers.add("cleanup", INTERNAL.cleanupEveryMs, () => {
+    const before = clock.now() - INTERNAL.keepDoneMs;
+    store.tx(() => {
+      store.events.purge(before);
+      store.outbox.purge(before);
+    });
+  });
+  workers.add("expiry", Math.min(INTERNAL.expiryEveryMs, config.approvalTtlMs), () => approvals.expireDue(), { runNow: true });
+  workers.add("outbox", 30_000, kick, { runNow: true }); // a safety net: the sender also wakes itself
+  workers.add("catchup", 24 * 60 * 60 * 1000, async () => {
+    if (!identity.botUserId) return;
+    await catchUp({
+      slack,
+      log,
+      now: () => clock.now(),
+      botUserId: () => identity.botUserId,
+      deliver: (type, payload) => void deliver(type, payload, () => {}),
+    });
+  });
+  if (config.heartbeatChannel) workers.add("heartbeat", config.heartbeatIntervalMs, () => heartbeat.beat());
+
+  // Work left by the previous process: replies to send, events to answer, jobs to report.
+  approvals.recover();
+  kick();
+
+  let http: RunningServer | null = null;
+  if (config.mode === "socket") {
+    const appPort = new WebPort(config.slackAppToken, config.slackApiUrl);
+    supervisor = new Supervisor<Envelope>({
+      clock,
+      log,
+      reconnectInitialMs: config.reconnectInitialMs,
+      reconnectMaxMs: config.reconnectMaxMs,
+      livenessTimeoutMs: config.livenessTimeoutMs,
+      openUrl: async () => {
+        await ensureIdentity();
+        try {
+          const r = await appPort.client.apps.connections.open();
+          if (!r.url) throw new Error("apps.connections.open returned no url");
+          return r.url;
+        } catch (err) {
+          throw err instanceof SlackCallError ? err : new SlackCallError(classify(err));
+        }
+      },
+      connect: (url, handlers) => new SocketConnection(url, handlers, clock),
+      // Each (re)connection: look for what arrived while we were away.
+      onConnected: () => workers.trigger("catchup"),
+      onEnvelope: (env, ack) => {
+        deliver(env.type, env.payload, () => ack());
+      },
+      terminalReason: (err) => {
+        if (err instanceof SlackCallError && err.failure.kind === "revoked") return err.failure.message;
+        const code = (err as { data?: { error?: string } })?.data?.error;
+        return code && AUTH_ERRORS.has(code) ? code : null;
+      },
+    });
+    supervisor.start();
+  } else {
+    workers.add(
+      "identity",
+      Math.max(config.reconnectInitialMs, 1000),
+      async () => {
+        if (identity.botUserId || revokedReason) return;
+        try {
+          await ensureIdentity();
+          workers.trigger("catchup");
+        } catch (err) {
+          if (err instanceof SlackCallError && err.failure.kind === "revoked") return revoke(err.failure.message);
+          throw err;
+        }
+      },
+      { runNow: true },
+    );
+    const events = createHealthApp({
+      snapshot: () => snapshot(),
+      slackEvents: slackEventsHandler({
+        signingSecret: config.slackSigningSecret,
+        log,
+        now: () => clock.now(),
+        deliver,
+      }),
+    });
+    http = startHealthServer(events, "0.0.0.0", config.httpPort, "CLAWDBOT_HTTP_PORT");
+    log.info(`http mode: Slack events on port ${http.port} at /slack/events`);
+  }
+
+  // Unanswered events of the previous process (a crash between ack and answer).
+  void pipeline.recover();
+
+  function snapshot(): HealthSnapshot {
+    const now = clock.now();
+    const paused = safe(() => store.settings.isPaused(), false);
+    const counts = safe(() => store.outbox.counts(), { pending: 0, failed: 0, sent: 0, suppressed: 0 });
+    const byStatus = safe(() => store.approvals.countByStatus(), {} as Record<string, number>);
+    const activity = supervisor?.lastActivityAt ?? receiver.lastEventAt;
+    const lastEventAt = receiver.lastEventAt ?? startedAt;
+    let status: HealthStatus;
+    let reason: string | undefined;
+    const connected = supervisor ? supervisor.connected : !!identity.botUserId && !revokedReason;
+    if (revokedReason) {
+      status = "revoked";
+      reason = `Slack access revoked: ${revokedReason}`;
+    } else if (supervisor && !supervisor.connected) {
+      status = supervisor.connectedOnce || supervisor.failuresTotal > 0 ? "disconnected" : "starting";
+      reason = supervisor.lastError ?? undefined;
+    } else if (!supervisor && !identity.botUserId) {
+      status = "starting";
+    } else if (heartbeat.state === "missed") {
+      status = "stale";
+      reason = "heartbeat canary did not come back";
+    } else if (supervisor && activity !== null && now - activity > config.staleAfterMs) {
+      status = "stale";
+      reason = `nothing received from Slack for ${Math.round((now - activity) / 1000)} s`;
+    } else {
+      status = "ok";
+    }
+    const failing = workers.failing();
+    if (failing.length && status === "ok") reason = `workers failing: ${failing.join(", ")}`;
+    return {
+      status,
+      uptime_s: Math.floor((now - startedAt) / 1000),
+      last_event_ago_s: Math.floor((now - lastEventAt) / 1000),
+      connected,
+      reconnects: supervisor?.reconnects ?? 0,
+      paused,
+      pending_approvals: byStatus.pending ?? 0,
+      pending_exec: (byStatus.approved ?? 0) + (byStatus.running ?? 0),
+      outbox_pending: counts.pending,
+      outbox_failed: counts.failed,
+      relay_failures: relay?.failures ?? 0,
+      version: VERSION,
+      mode: config.mode,
+      reason: reason ? redact(reason) : undefined,
+      connection_failures: supervisor?.failuresTotal ?? 0,
+      canary: config.heartbeatChannel ? heartbeat.state : "off",
+      workers: workers.stats(),
+      events_received: receiver.received,
+      replies_sent: outbox.sent,
+    };
+  }
+
+  const health = startHealthServer(createHealthApp({ snapshot }), config.healthHost, config.healthPort);
+  log.info(`clawdbot ${VERSION} started (${config.mode} mode, agent ${agent.kind}); health on http://${config.healthHost}:${health.port}/health`);
+
+  let stopping: Promise<void> | null = null;
+  const stop = () => {
+    stopping ??= (async () => {
+      log.info("shutting down");
+      const deadline = clock.now() + INTERNAL.shutdownBudgetMs;
+      const left = () => Math.max(100, deadline - clock.now());
+      for (const h of stopHooks) h();
+      supervisor?.stop();
+      workers.stop();
+      heartbeat.stop();
+      await http?.stop();
+      // In-flight answers finish or stay `received` (answered after the next start).
+      await pipeline.stop(left() / 2);
+      await approvals.stop(Math.min(1000, left() / 4));
+      await outbox.stop(left() / 2);
+      await relay?.flush(Math.min(1000, left()));
+      await health.stop();
+      log.info("stopped");
+      store.close();
+    })();
+    return stopping;
+  };
+
+  return {
+    store,
+    log,
+    healthPort: health.port,
+    httpPort: http?.port ?? null,
+    snapshot,
+    stop,
+  };
+
+  function classify(err: unknown) {
+    const code = (err as { data?: { error?: string } })?.data?.error;
+    if (code && AUTH_ERRORS.has(code)) return { kind: "revoked" as const, message: code };
+    return { kind: "transient" as const, message: errText(err) };
+  }
+}
+
+function makeAgent(config: Config, log: Logger): Agent {
+  switch (config.agent) {
+    case "anthropic":
+      return new AnthropicAgent({
+        apiKey: config.anthropicApiKey ?? "",
+        baseURL: config.anthropicBaseUrl,
+        model: config.model,
+        timeoutMs: config.agentTimeoutMs,
+        log,
+      });
+    case "command":
+      return new CommandAgent({ command: config.agentCommand ?? "", timeoutMs: config.agentTimeoutMs, cwd: config.execCwd });
+    default:
+      return new EchoAgent();
+  }
+}
+
+function safe<T>(fn: () => T, fallback: T): T {
+  try {
+    return fn();
+  } catch {
+    return fallback;
+  }
+}
+
+export function formatDuration(s: number): string {
+  if (s < 120) return `${s} s`;
+  if (s < 7200) return `${Math.round(s / 60)} min`;
+  return `${(s / 3600).toFixed(1)} h`;
+}
+
+export function statusLine(s: HealthSnapshot): string {
+  return [
+    `*Status:* ${s.status}${s.reason ? ` (${s.reason})` : ""}${s.paused ? " — *paused*" : ""}`,
+    `connected: ${s.connected ? "yes" : "no"}, reconnects: ${s.reconnects}, up ${formatDuration(s.uptime_s)}`,
+    `approvals pending: ${s.pending_approvals}, jobs running: ${s.pending_exec}`,
+    `outbox pending: ${s.outbox_pending}, failed: ${s.outbox_failed}, relay failures: ${s.relay_failures}`,
+    `version ${s.version}`,
+  ].join("\n");
+}

@@ -1,0 +1,78 @@
+// `clawdbot sandbox`: the real core against the built-in Slack emulator, with a terminal
+// chat. A typed line is a DM to the bot; `/claw ...` is the slash command; cards can be
+// approved with `/approve <id>` or denied with `/deny <id>`. No Slack tokens needed.
+import { createInterface } from "node:readline";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { loadConfig } from "../config.ts";
+import { SlackEmulator } from "../emulator/index.ts";
+import { startRuntime } from "../runtime.ts";
+
+const YOU = "USANDBOX";
+const CHANNEL = "CSANDBOX";
+
+export async function runSandbox(): Promise<void> {
+  const emu = new SlackEmulator({ pingIntervalMs: 5000 });
+  await emu.start();
+  emu.addUser(YOU, { name: "you" });
+  emu.addChannel(CHANNEL, { name: "sandbox", members: [YOU], botMember: true });
+  const dataDir = process.env.CLAWDBOT_DATA_DIR ?? mkdtempSync(join(tmpdir(), "clawdbot-sandbox-"));
+  const env: Record<string, string | undefined> = {
+    ...process.env,
+    SLACK_BOT_TOKEN: emu.options.botToken,
+    SLACK_APP_TOKEN: emu.options.appToken,
+    SLACK_API_URL: emu.apiUrl,
+    CLAWDBOT_DATA_DIR: dataDir,
+    CLAWDBOT_HEALTH_PORT: process.env.CLAWDBOT_HEALTH_PORT ?? "0",
+    CLAWDBOT_APPROVERS: process.env.CLAWDBOT_APPROVERS ?? YOU,
+    CLAWDBOT_MODE: "socket",
+  };
+  const rt = await startRuntime({ config: loadConfig(env), consoleLevel: 1 });
+  const dm = emu.imChannel(YOU);
+  const say = (s: string) => process.stdout.write(`${s}\n`);
+  say(`clawdbot sandbox: you are ${YOU}, chatting with the bot in a DM. Data in ${dataDir}`);
+  say(`health: http://127.0.0.1:${rt.healthPort}/health`);
+  say("Type a message. /claw help, /claw exec <command>, /approve <id>, /deny <id>, /quit.");
+
+  // Print what the bot says, new messages and card updates alike.
+  const seen = new Map<string, string>();
+  const show = setInterval(() => {
+    for (const m of emu.messages()) {
+      if (!m.bot_id && m.user !== emu.options.botUserId) continue;
+      const key = `${m.channel}:${m.ts}`;
+      const text = renderMessage(m);
+      if (seen.get(key) === text) continue;
+      const updated = seen.has(key);
+      seen.set(key, text);
+      say(`${updated ? "bot (updated)" : "bot"}${m.channel === dm ? "" : ` in #${m.channel}`}: ${text}`);
+    }
+  }, 50);
+
+  const rl = createInterface({ input: process.stdin, terminal: false });
+  for await (const line of rl) {
+    const text = line.trim();
+    if (!text) continue;
+    if (text === "/quit" || text === "/exit") break;
+    const decision = /^\/(approve|deny)\s+(\S+)/.exec(text);
+    if (decision) {
+      const card = emu.messages().find((m) => JSON.stringify(m.blocks ?? []).includes(`"value":"${decision[2]}"`));
+      if (!card) say(`no card with id ${decision[2]}`);
+      else emu.click(YOU, card.channel, card.ts, decision[1] === "approve" ? "approval_approve" : "approval_deny", decision[2] as string);
+      continue;
+    }
+    if (text.startsWith("/claw")) emu.slash(YOU, CHANNEL, text.slice(5).trim());
+    else emu.dm(YOU, text);
+  }
+  // Let the last answers arrive before leaving.
+  await Bun.sleep(300);
+  clearInterval(show);
+  await rt.stop();
+  await emu.stop();
+}
+
+function renderMessage(m: { text: string; blocks?: unknown[] }): string {
+  const blocks = JSON.stringify(m.blocks ?? []);
+  const id = /"value":"(ap_[a-z0-9]+)"/.exec(blocks)?.[1];
+  return id ? `${m.text}\n    [card ${id}: /approve ${id} or /deny ${id}]` : m.text;
+}

@@ -1,0 +1,109 @@
+// One Socket Mode WebSocket, nothing more: it parses frames, acks envelopes, and reports
+// every sign of life. Reconnecting, liveness and handover belong to the supervisor.
+import type { Clock } from "../core/clock.ts";
+
+export interface Envelope {
+  envelope_id: string;
+  type: string;
+  payload: Record<string, unknown>;
+  accepts_response_payload?: boolean;
+  retry_attempt?: number;
+  retry_reason?: string;
+}
+
+export interface ConnectionHandlers {
+  hello(conn: SocketConnection): void;
+  envelope(conn: SocketConnection, env: Envelope): void;
+  /** Slack's `disconnect` message: warning, refresh_requested, link_disabled. */
+  disconnectMessage(conn: SocketConnection, reason: string): void;
+  closed(conn: SocketConnection, why: string): void;
+}
+
+let nextId = 1;
+
+export class SocketConnection {
+  readonly id = nextId++;
+  lastActivityAt: number;
+  helloAt: number | null = null;
+  private closedReported = false;
+  private readonly ws: WebSocket;
+
+  constructor(
+    url: string,
+    private readonly handlers: ConnectionHandlers,
+    private readonly clock: Clock,
+  ) {
+    this.lastActivityAt = clock.now();
+    this.ws = new WebSocket(url);
+    this.ws.addEventListener("message", (e) => this.onMessage(String(e.data)));
+    this.ws.addEventListener("ping", () => this.touch());
+    this.ws.addEventListener("pong", () => this.touch());
+    this.ws.addEventListener("close", (e) => this.reportClosed(`closed (${e.code}${e.reason ? ` ${e.reason}` : ""})`));
+    this.ws.addEventListener("error", () => this.reportClosed("socket error"));
+  }
+
+  get isOpen(): boolean {
+    return this.ws.readyState === WebSocket.OPEN && !this.closedReported;
+  }
+
+  private touch(): void {
+    this.lastActivityAt = this.clock.now();
+  }
+
+  private onMessage(raw: string): void {
+    this.touch();
+    let msg: { type?: string; reason?: string; envelope_id?: string };
+    try {
+      msg = JSON.parse(raw);
+    } catch {
+      return;
+    }
+    if (msg.type === "hello") {
+      this.helloAt = this.clock.now();
+      this.handlers.hello(this);
+    } else if (msg.type === "disconnect") {
+      this.handlers.disconnectMessage(this, msg.reason ?? "unknown");
+    } else if (msg.envelope_id) {
+      this.handlers.envelope(this, msg as Envelope);
+    }
+  }
+
+  ack(envelopeId: string, payload?: unknown): boolean {
+    if (this.ws.readyState !== WebSocket.OPEN) return false;
+    this.ws.send(JSON.stringify(payload === undefined ? { envelope_id: envelopeId } : { envelope_id: envelopeId, payload }));
+    return true;
+  }
+
+  /** Our own ping: a live peer answers with a pong, which counts as activity. */
+  ping(): void {
+    if (this.ws.readyState === WebSocket.OPEN) this.ws.ping();
+  }
+
+  /** Polite close (handover, shutdown): a close frame, then the TCP connection is cut regardless. */
+  close(): void {
+    this.closedReported = true;
+    try {
+      this.ws.close(1000, "bye");
+    } catch {
+      // already closing
+    }
+    // A peer that never answers the close frame must not keep the socket alive (leak).
+    this.clock.setTimeout(() => this.destroy(), 1000);
+  }
+
+  /** Abrupt: the TCP connection is dropped now, no handshake (dead or silent peer). */
+  destroy(): void {
+    this.closedReported = true;
+    try {
+      this.ws.terminate();
+    } catch {
+      // already gone
+    }
+  }
+
+  private reportClosed(why: string): void {
+    if (this.closedReported) return;
+    this.closedReported = true;
+    this.handlers.closed(this, why);
+  }
+}

@@ -1,0 +1,172 @@
+// @slack/web-api behind the core's SlackPort. The SDK's own retry queue is switched off:
+// it pauses every method on one 429 and re-posts after timeouts (duplicates). Our outbox
+// retries instead, per channel, and looks before it re-posts.
+import { ErrorCode, LogLevel, WebClient, type WebClientOptions } from "@slack/web-api";
+import { OUTBOX_EVENT_TYPE, SlackCallError, type HistoryMessage, type SendFailure, type SlackPort } from "../core/slack-port.ts";
+
+/** Errors after which only new credentials help. */
+export const AUTH_ERRORS = new Set([
+  "invalid_auth",
+  "not_authed",
+  "account_inactive",
+  "token_revoked",
+  "token_expired",
+  "user_removed_from_team",
+  "team_disabled",
+  "app_uninstalled",
+  "link_disabled",
+]);
+
+/** Slack errors that will not change by retrying the same call. */
+const PERMANENT = new Set([
+  "channel_not_found",
+  "not_in_channel",
+  "is_archived",
+  "msg_too_long",
+  "no_text",
+  "invalid_blocks",
+  "invalid_blocks_format",
+  "too_many_attachments",
+  "restricted_action",
+  "restricted_action_read_only_channel",
+  "restricted_action_thread_only_channel",
+  "cant_update_message",
+  "message_not_found",
+  "edit_window_closed",
+  "user_not_in_channel",
+  "invalid_arguments",
+  "invalid_metadata_format",
+  "metadata_too_large",
+  "duplicate_message_not_found",
+  "expired_url",
+  "used_url",
+]);
+
+/** Per-call deadline: a call with no answer by then has an unknown outcome. */
+export const CALL_TIMEOUT_MS = 10_000;
+
+export function webClientOptions(apiUrl: string): WebClientOptions {
+  // A fresh object each time: the socket-mode SDK mutates the options it is given.
+  return {
+    slackApiUrl: apiUrl,
+    retryConfig: { retries: 0 },
+    rejectRateLimitedCalls: true,
+    timeout: CALL_TIMEOUT_MS,
+    logLevel: LogLevel.ERROR,
+    logger: quietLogger(),
+  };
+}
+
+function quietLogger() {
+  const noop = () => {};
+  return { debug: noop, info: noop, warn: noop, error: noop, setLevel: noop, getLevel: () => LogLevel.ERROR, setName: noop };
+}
+
+/** Classifies any error from @slack/web-api or fetch. */
+export function classifySlackError(err: unknown): SendFailure {
+  const e = err as { code?: string; data?: { error?: string }; retryAfter?: number; statusCode?: number; message?: string };
+  const message = e?.data?.error ?? e?.message ?? String(err);
+  switch (e?.code) {
+    case ErrorCode.RateLimitedError:
+      return { kind: "ratelimited", retryAfterMs: Math.max(1, e.retryAfter ?? 1) * 1000, message: "ratelimited" };
+    case ErrorCode.PlatformError: {
+      const code = e.data?.error ?? "unknown_error";
+      if (AUTH_ERRORS.has(code)) return { kind: "revoked", message: code };
+      if (code === "ratelimited") return { kind: "ratelimited", retryAfterMs: 1000, message: code };
+      if (PERMANENT.has(code)) return { kind: "permanent", message: code };
+      return { kind: "transient", message: code };
+    }
+    case ErrorCode.HTTPError:
+      return { kind: (e.statusCode ?? 500) >= 500 ? "transient" : "permanent", message: `HTTP ${e.statusCode}` };
+    default:
+      return { kind: "unknown", message };
+  }
+}
+
+async function call<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    throw new SlackCallError(classifySlackError(err));
+  }
+}
+
+export class WebPort implements SlackPort {
+  readonly client: WebClient;
+
+  constructor(token: string, apiUrl: string) {
+    this.client = new WebClient(token, webClientOptions(apiUrl));
+  }
+
+  async post(a: Parameters<SlackPort["post"]>[0]): Promise<{ ts: string }> {
+    const r = await call(() =>
+      this.client.chat.postMessage({
+        channel: a.channel,
+        thread_ts: a.threadTs,
+        text: a.text,
+        blocks: a.blocks as never,
+        unfurl_links: false,
+        metadata: { event_type: OUTBOX_EVENT_TYPE, event_payload: { outbox_id: a.outboxId } },
+      }),
+    );
+    return { ts: String(r.ts) };
+  }
+
+  async postEphemeral(a: Parameters<SlackPort["postEphemeral"]>[0]): Promise<void> {
+    await call(() =>
+      this.client.chat.postEphemeral({ channel: a.channel, user: a.user, thread_ts: a.threadTs, text: a.text, blocks: a.blocks as never }),
+    );
+  }
+
+  async update(a: Parameters<SlackPort["update"]>[0]): Promise<void> {
+    await call(() => this.client.chat.update({ channel: a.channel, ts: a.ts, text: a.text, blocks: a.blocks as never }));
+  }
+
+  async respond(url: string, body: Parameters<SlackPort["respond"]>[1]): Promise<void> {
+    let res: Response;
+    try {
+      res = await fetch(url, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify(body),
+        signal: AbortSignal.timeout(CALL_TIMEOUT_MS),
+      });
+    } catch (err) {
+      throw new SlackCallError({ kind: "unknown", message: `response_url: ${(err as Error).message}` });
+    }
+    if (res.status === 404 || res.status === 410) throw new SlackCallError({ kind: "permanent", message: "expired_url" });
+    if (res.status === 429) {
+      const after = Number(res.headers.get("retry-after") ?? "1");
+      throw new SlackCallError({ kind: "ratelimited", retryAfterMs: after * 1000, message: "ratelimited" });
+    }
+    if (!res.ok) throw new SlackCallError({ kind: res.status >= 500 ? "transient" : "permanent", message: `response_url HTTP ${res.status}` });
+  }
+
+  async history(channel: string, oldest: string, limit: number): Promise<HistoryMessage[]> {
+    const r = await call(() => this.client.conversations.history({ channel, oldest, limit, include_all_metadata: true }));
+    return (r.messages ?? []) as HistoryMessage[];
+  }
+
+  async replies(channel: string, threadTs: string, limit: number): Promise<HistoryMessage[]> {
+    const r = await call(() => this.client.conversations.replies({ channel, ts: threadTs, limit, include_all_metadata: true }));
+    return (r.messages ?? []) as HistoryMessage[];
+  }
+
+  async conversations(): Promise<{ id: string; isIm: boolean }[]> {
+    const out: { id: string; isIm: boolean }[] = [];
+    let cursor: string | undefined;
+    do {
+      const r = await call(() =>
+        this.client.users.conversations({ types: "public_channel,private_channel,im,mpim", limit: 200, cursor, exclude_archived: true }),
+      );
+      for (const c of r.channels ?? []) if (c.id) out.push({ id: c.id, isIm: !!(c as { is_im?: boolean }).is_im });
+      cursor = r.response_metadata?.next_cursor || undefined;
+    } while (cursor);
+    return out;
+  }
+
+  async authTest(): Promise<{ userId: string; botId: string | undefined; teamId: string | undefined }> {
+    const r = await call(() => this.client.auth.test());
+    return { userId: String(r.user_id), botId: r.bot_id, teamId: r.team_id };
+  }
+}

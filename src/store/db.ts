@@ -1,0 +1,46 @@
+// Opens the SQLite file the way every process of clawdbot must: WAL (readers never block
+// the writer), a busy timeout (the bot and a CLI command write at once), and migrations.
+import { Database } from "bun:sqlite";
+import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
+import { migrate } from "./migrations.ts";
+
+export const DB_FILE = "clawdbot.db";
+
+export class StoreError extends Error {
+  readonly code = "store";
+}
+
+export interface OpenOptions {
+  /** Read-only: no migrations, no writes (state dump). */
+  readonly?: boolean;
+}
+
+export function openDatabase(path: string, opts: OpenOptions = {}): Database {
+  let db: Database;
+  try {
+    if (opts.readonly) {
+      db = new Database(path, { readonly: true, strict: true });
+    } else {
+      mkdirSync(dirname(path), { recursive: true });
+      db = new Database(path, { create: true, strict: true });
+    }
+  } catch (err) {
+    throw new StoreError(`cannot open ${path}: ${(err as Error).message}`);
+  }
+  // Several processes write (the bot, `replay`, `state dump` reads): wait, don't fail.
+  db.run("PRAGMA busy_timeout = 5000");
+  if (!opts.readonly) {
+    db.run("PRAGMA journal_mode = WAL");
+    // NORMAL in WAL mode survives process crashes (kill -9); only a power loss can drop the last commits.
+    db.run("PRAGMA synchronous = NORMAL");
+    db.run("PRAGMA foreign_keys = ON");
+    migrate(db);
+  }
+  return db;
+}
+
+/** Runs fn in a write transaction taken up front, so two writers never deadlock upgrading locks. */
+export function immediate<T>(db: Database, fn: () => T): T {
+  return db.transaction(fn).immediate();
+}

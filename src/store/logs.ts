@@ -1,0 +1,83 @@
+// The bounded, append-only log (replaces the seed's read-append-write file, seed 1.4).
+// An append is one INSERT and one counter UPDATE in a single transaction: its cost does
+// not depend on the log's size, and concurrent writers (the bot, a CLI command) serialise
+// on SQLite's lock instead of corrupting each other.
+import type { Database, Statement } from "bun:sqlite";
+import { immediate } from "./db.ts";
+
+/** Row overhead in SQLite pages, so the budget bounds the file, not just the text. */
+const ROW_OVERHEAD = 48;
+/** Content may use this share of the retention bound: the rest is page slack and indexes. */
+const FILL = 0.7;
+/** Trimming frees down to this share, so trims are rare and batched. */
+const TRIM_TO = 0.55;
+
+export interface LogRow {
+  id: number;
+  at: number;
+  level: string;
+  msg: string;
+  fields: string | null;
+}
+
+export class LogStore {
+  private readonly insert: Statement;
+  private readonly grow: Statement;
+  private readonly size: Statement<{ bytes: number }, []>;
+  private readonly oldest: Statement<{ id: number; bytes: number }, [number]>;
+  private readonly trim: Statement;
+
+  constructor(
+    private readonly db: Database,
+    private readonly retentionBytes: number,
+  ) {
+    this.insert = db.prepare("INSERT INTO logs (at, level, msg, fields, bytes) VALUES (?, ?, ?, ?, ?)");
+    this.grow = db.prepare("UPDATE log_size SET bytes = bytes + ? WHERE id = 1");
+    this.size = db.prepare("SELECT bytes FROM log_size WHERE id = 1");
+    this.oldest = db.prepare("SELECT id, bytes FROM logs ORDER BY id LIMIT ?");
+    this.trim = db.prepare("DELETE FROM logs WHERE id <= ?");
+  }
+
+  append(at: number, level: string, msg: string, fields?: string): void {
+    const bytes = Buffer.byteLength(msg) + (fields ? Buffer.byteLength(fields) : 0) + ROW_OVERHEAD;
+    immediate(this.db, () => {
+      this.insert.run(at, level, msg, fields ?? null, bytes);
+      this.grow.run(bytes);
+      const total = this.size.get()?.bytes ?? 0;
+      if (total > this.retentionBytes * FILL) this.trimTo(total, this.retentionBytes * TRIM_TO);
+    });
+  }
+
+  private trimTo(total: number, target: number): void {
+    let freed = 0;
+    let cut = -1;
+    // Oldest rows first, in batches: the trim is proportional to what it removes.
+    while (total - freed > target) {
+      const rows = this.oldest.all(1000);
+      if (rows.length === 0) break;
+      for (const r of rows) {
+        freed += r.bytes;
+        cut = r.id;
+        if (total - freed <= target) break;
+      }
+      this.trim.run(cut);
+    }
+    this.grow.run(-freed);
+  }
+
+  /** Bytes the log counts as used (text plus per-row overhead). */
+  usedBytes(): number {
+    return this.size.get()?.bytes ?? 0;
+  }
+
+  tail(limit = 100): LogRow[] {
+    return this.db
+      .query<LogRow, [number]>("SELECT id, at, level, msg, fields FROM logs ORDER BY id DESC LIMIT ?")
+      .all(limit)
+      .reverse();
+  }
+
+  count(): number {
+    return this.db.query<{ n: number }, []>("SELECT count(*) AS n FROM logs").get()?.n ?? 0;
+  }
+}

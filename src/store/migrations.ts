@@ -1,0 +1,124 @@
+// Versioned schema, keyed by PRAGMA user_version. Append new steps; never edit old ones.
+import type { Database } from "bun:sqlite";
+
+const steps: string[] = [
+  // 1: the first schema
+  `
+  CREATE TABLE settings (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL,
+    updated_at INTEGER NOT NULL
+  );
+
+  -- Every inbound envelope. key dedupes redeliveries: msg:<channel>:<ts> for messages
+  -- addressed to the bot (so a mention seen as app_mention and again via catch-up is one),
+  -- ev:<event_id> for other events, cmd:/act:<envelope or trigger> for commands and clicks.
+  CREATE TABLE events (
+    id INTEGER PRIMARY KEY,
+    key TEXT NOT NULL UNIQUE,
+    kind TEXT NOT NULL,
+    channel TEXT,
+    ts TEXT,
+    thread_ts TEXT,
+    user TEXT,
+    text TEXT,
+    payload TEXT NOT NULL,
+    status TEXT NOT NULL,
+    detail TEXT,
+    -- The process working on a received event (host:pid) and until when; see leases.ts.
+    lease_owner TEXT,
+    lease_until INTEGER,
+    received_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+  );
+  CREATE INDEX events_status ON events(status, id);
+
+  CREATE TABLE outbox (
+    id INTEGER PRIMARY KEY,
+    event_key TEXT,
+    op TEXT NOT NULL,
+    channel TEXT NOT NULL,
+    thread_ts TEXT,
+    user TEXT,
+    target_ts TEXT,
+    response_url TEXT,
+    text TEXT NOT NULL,
+    blocks TEXT,
+    fingerprint TEXT,
+    status TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at INTEGER NOT NULL,
+    last_error TEXT,
+    -- A sender holds an item while it sends; a crashed sender's lease runs out.
+    lease_owner TEXT,
+    lease_until INTEGER,
+    sent_ts TEXT,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+  );
+  CREATE INDEX outbox_status ON outbox(status, next_attempt_at);
+  CREATE INDEX outbox_fingerprint ON outbox(fingerprint, created_at);
+
+  CREATE TABLE approvals (
+    id TEXT PRIMARY KEY,
+    kind TEXT NOT NULL,
+    text TEXT NOT NULL,
+    reason TEXT,
+    status TEXT NOT NULL,
+    requested_by TEXT NOT NULL,
+    channel TEXT NOT NULL,
+    thread_ts TEXT,
+    card_ts TEXT,
+    event_key TEXT,
+    resume TEXT,
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    decided_by TEXT,
+    decided_at INTEGER,
+    started_at INTEGER,
+    finished_at INTEGER,
+    exit_code INTEGER,
+    output TEXT
+  );
+  CREATE INDEX approvals_status ON approvals(status, expires_at);
+
+  CREATE TABLE usage (
+    id INTEGER PRIMARY KEY,
+    at INTEGER NOT NULL,
+    provider TEXT NOT NULL,
+    model TEXT NOT NULL,
+    input_tokens INTEGER NOT NULL,
+    output_tokens INTEGER NOT NULL,
+    latency_ms INTEGER NOT NULL,
+    event_key TEXT
+  );
+
+  CREATE TABLE logs (
+    id INTEGER PRIMARY KEY,
+    at INTEGER NOT NULL,
+    level TEXT NOT NULL,
+    msg TEXT NOT NULL,
+    fields TEXT,
+    bytes INTEGER NOT NULL
+  );
+  -- One row: the running size of the log, so an append never scans the table.
+  CREATE TABLE log_size (id INTEGER PRIMARY KEY CHECK (id = 1), bytes INTEGER NOT NULL);
+  INSERT INTO log_size (id, bytes) VALUES (1, 0);
+  `,
+];
+
+export const SCHEMA_VERSION = steps.length;
+
+export function migrate(db: Database): void {
+  db.transaction(() => {
+    const row = db.query<{ user_version: number }, []>("PRAGMA user_version").get();
+    const current = row?.user_version ?? 0;
+    if (current > steps.length) {
+      throw new Error(`database schema v${current} is newer than this clawdbot (v${steps.length}); upgrade clawdbot`);
+    }
+    for (let v = current; v < steps.length; v++) {
+      db.run(steps[v] as string);
+      db.run(`PRAGMA user_version = ${v + 1}`);
+    }
+  }).immediate();
+}

@@ -1,0 +1,42 @@
+// Token usage of every agent call (seed 2.4's usage logs, now queryable).
+import type { Database, Statement } from "bun:sqlite";
+
+export interface UsageRecord {
+  provider: string;
+  model: string;
+  inputTokens: number;
+  outputTokens: number;
+  latencyMs: number;
+  eventKey?: string;
+}
+
+export interface UsageSummary {
+  provider: string;
+  model: string;
+  calls: number;
+  input_tokens: number;
+  output_tokens: number;
+}
+
+export class UsageStore {
+  private readonly insertQ: Statement;
+
+  constructor(private readonly db: Database) {
+    this.insertQ = db.prepare(
+      "INSERT INTO usage (at, provider, model, input_tokens, output_tokens, latency_ms, event_key) VALUES (?, ?, ?, ?, ?, ?, ?)",
+    );
+  }
+
+  record(u: UsageRecord, now: number): void {
+    this.insertQ.run(now, u.provider, u.model, u.inputTokens, u.outputTokens, Math.round(u.latencyMs), u.eventKey ?? null);
+  }
+
+  summary(): UsageSummary[] {
+    return this.db
+      .query<UsageSummary, []>(
+        `SELECT provider, model, count(*) AS calls, sum(input_tokens) AS input_tokens, sum(output_tokens) AS output_tokens
+         FROM usage GROUP BY provider, model ORDER BY provider, model`,
+      )
+      .all();
+  }
+}
