@@ -125,7 +125,7 @@ function ids(env: Env, name: string): string[] | undefined {
   if (v === undefined) return undefined;
   const list = v.split(",").map((s) => s.trim()).filter(Boolean);
   for (const id of list) {
-    if (!/^[UW][A-Z0-9]{2,}$/.test(id)) {
+    if (!/^[UW][A-Z0-9]+$/.test(id)) {
       throw new ConfigError(name, `"${id}" is not a Slack user ID (like U0123ABCD); give comma-separated user IDs`);
     }
   }

@@ -94,7 +94,8 @@ export interface BotProcess {
 export async function spawnBot(args: string[], env: Record<string, string>): Promise<BotProcess> {
   const bin = await ensureBinary();
   const proc = Bun.spawn([bin, ...args], {
-    env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", CLAWDBOT_CONSOLE_LEVEL: "3", ...env },
+    // Level 3 at least: the harness reads the health port from the start-up line.
+    env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", ...env, CLAWDBOT_CONSOLE_LEVEL: "3" },
     stdout: "pipe",
     stderr: "pipe",
   });

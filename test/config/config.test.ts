@@ -1,0 +1,96 @@
+import { describe, expect, test } from "bun:test";
+import { ConfigError, defaultDataDir, loadConfig, parseEnvFile } from "../../src/config.ts";
+import { spawnBot, tempDir } from "../helpers/bot.ts";
+
+const base = { SLACK_BOT_TOKEN: "xoxb-1", SLACK_APP_TOKEN: "xapp-1", CLAWDBOT_DATA_DIR: "/tmp/x" };
+
+describe("loadConfig", () => {
+  test("defaults match the contract", () => {
+    const c = loadConfig(base);
+    expect(c.mode).toBe("socket");
+    expect(c.healthHost).toBe("127.0.0.1");
+    expect(c.healthPort).toBe(8093);
+    expect(c.reconnectInitialMs).toBe(5000);
+    expect(c.reconnectMaxMs).toBe(300_000);
+    expect(c.livenessTimeoutMs).toBe(30_000);
+    expect(c.staleAfterMs).toBe(600_000);
+    expect(c.canaryTimeoutMs).toBe(30_000);
+    expect(c.heartbeatIntervalMs).toBe(900_000);
+    expect(c.approvalTtlMs).toBe(86_400_000);
+    expect(c.agent).toBe("echo");
+    expect(c.execTimeoutMs).toBe(300_000);
+    expect(c.execCwd).toBe("/tmp/x");
+    expect(c.logRetentionBytes).toBe(20 * 1024 * 1024);
+    expect(c.slackApiUrl).toBe("https://slack.com/api/");
+  });
+
+  test("agent choice follows the contract", () => {
+    expect(loadConfig({ ...base, ANTHROPIC_API_KEY: "sk-ant-x" }).agent).toBe("anthropic");
+    expect(loadConfig({ ...base, CLAWDBOT_AGENT_COMMAND: "x" }).agent).toBe("command");
+  });
+
+  test("admins default to approvers; RELAY_URL is an alias", () => {
+    const c = loadConfig({ ...base, CLAWDBOT_APPROVERS: "U1, U2", RELAY_URL: "http://127.0.0.1:1" });
+    expect(c.admins).toEqual(["U1", "U2"]);
+    expect(c.relayUrl).toBe("http://127.0.0.1:1");
+  });
+
+  const bad: [Record<string, string | undefined>, string][] = [
+    [{ ...base, SLACK_BOT_TOKEN: undefined }, "SLACK_BOT_TOKEN"],
+    [{ ...base, SLACK_APP_TOKEN: undefined }, "SLACK_APP_TOKEN"],
+    [{ ...base, CLAWDBOT_MODE: "http" }, "SLACK_SIGNING_SECRET"],
+    [{ ...base, SLACK_BOT_TOKEN: "xapp-1" }, "SLACK_BOT_TOKEN"],
+    [{ ...base, CLAWDBOT_HEALTH_PORT: "99999" }, "CLAWDBOT_HEALTH_PORT"],
+    [{ ...base, CLAWDBOT_RECONNECT_INITIAL: "soon" }, "CLAWDBOT_RECONNECT_INITIAL"],
+    [{ ...base, CLAWDBOT_APPROVERS: "bob" }, "CLAWDBOT_APPROVERS"],
+    [{ ...base, CLAWDBOT_AGENT: "anthropic" }, "ANTHROPIC_API_KEY"],
+    [{ ...base, CLAWDBOT_MODE: "carrier-pigeon" }, "CLAWDBOT_MODE"],
+    [{ ...base, SLACK_API_URL: "ftp://x" }, "SLACK_API_URL"],
+  ];
+  for (const [env, setting] of bad) {
+    test(`bad ${setting} names the setting`, () => {
+      expect(() => loadConfig(env)).toThrow(ConfigError);
+      try {
+        loadConfig(env);
+      } catch (err) {
+        expect((err as ConfigError).setting).toBe(setting);
+        expect((err as Error).message.startsWith(setting)).toBe(true);
+      }
+    });
+  }
+
+  test("env files: comments, quotes, export", () => {
+    expect(parseEnvFile("# c\nexport A=1\nB='two words'\nC=\"x\" \nD=3 # note\n")).toEqual({ A: "1", B: "two words", C: "x", D: "3" });
+  });
+
+  test("data dir defaults per platform", () => {
+    expect(defaultDataDir({ LOCALAPPDATA: "C:\\Users\\o\\AppData\\Local" }, "win32")).toContain("clawdbot");
+    expect(defaultDataDir({ XDG_STATE_HOME: "/s" }, "linux")).toBe("/s/clawdbot");
+    expect(defaultDataDir({ HOME: "/h" }, "linux")).toBe("/h/.local/state/clawdbot");
+  });
+});
+
+describe("clawdbot run with a bad configuration (compiled)", () => {
+  const full = { SLACK_BOT_TOKEN: "xoxb-1", SLACK_APP_TOKEN: "xapp-1", CLAWDBOT_DATA_DIR: tempDir(), CLAWDBOT_HEALTH_PORT: "0" };
+  for (const missing of ["SLACK_BOT_TOKEN", "SLACK_APP_TOKEN"] as const) {
+    test(`missing ${missing} → exit 2 and one line naming it`, async () => {
+      const env: Record<string, string> = { ...full };
+      delete env[missing];
+      const bot = await spawnBot(["run"], env);
+      expect(await bot.exited).toBe(2);
+      const lines = bot.output().trim().split("\n");
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toContain(missing);
+    });
+  }
+  test("http mode without SLACK_SIGNING_SECRET → exit 2", async () => {
+    const bot = await spawnBot(["run", "--mode", "http"], full);
+    expect(await bot.exited).toBe(2);
+    expect(bot.output()).toContain("SLACK_SIGNING_SECRET");
+  });
+  test("--env-file supplies settings; a missing file is named", async () => {
+    const bot = await spawnBot(["run", "--env-file", "/nonexistent/clawdbot.env"], full);
+    expect(await bot.exited).toBe(2);
+    expect(bot.output()).toContain("--env-file");
+  });
+});
