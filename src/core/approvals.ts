@@ -31,6 +31,52 @@ export interface JobOrigin {
   eventKey?: string;
 }
 
+/** Beyond this a job's output is posted up to here, with a note (≈ 540 Slack messages). */
+const MAX_FULL_OUTPUT_CHARS = 2_000_000;
+/** Raw characters per output part; escaped, framed and headed it stays under Slack's 3,900. */
+const PART_RAW_CHARS = 3600;
+
+/** Job output is text, not markup: `<!channel>` in it must not ping anybody. */
+export function slackEscape(s: string): string {
+  return s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+}
+
+/** A ``` in the output would end the code block early; a zero-width space defuses it. */
+function defuseFences(s: string): string {
+  return s.replace(/```/g, "``\u200b`");
+}
+
+/** Output as it goes inside a code block in a message. */
+export function renderOutput(s: string): string {
+  return slackEscape(defuseFences(s));
+}
+
+/** The result summary, escaped, within one message however many characters escaping adds. */
+function resultMessage(result: JobResult): string {
+  let max = 3000;
+  let text = slackEscape(formatJobResult(result, max));
+  while (text.length > 3800 && max > 200) text = slackEscape(formatJobResult(result, (max = Math.floor(max * 0.7))));
+  return text;
+}
+
+/** Cuts text into parts that fit a message once escaped, preferring line ends; nothing dropped. */
+export function outputParts(text: string, max = PART_RAW_CHARS): string[] {
+  const parts: string[] = [];
+  let rest = text;
+  while (rest.length > 0) {
+    let take = Math.min(rest.length, max);
+    // Escaping grows &, <, > up to 5x: shrink until the escaped part fits.
+    while (take > 1 && renderOutput(rest.slice(0, take)).length > max) take = Math.floor(take * 0.8);
+    if (take < rest.length) {
+      const nl = rest.lastIndexOf("\n", take - 1);
+      if (nl >= take * 0.66) take = nl + 1;
+    }
+    parts.push(rest.slice(0, take));
+    rest = rest.slice(take);
+  }
+  return parts;
+}
+
 /** Where a card's outbox item says which approval it shows. */
 export const CARD_KEY_PREFIX = "card:";
 
@@ -156,7 +202,7 @@ export class Approvals {
       });
       queueReply(
         store,
-        { channel: row.channel, threadTs: row.card_ts ?? row.thread_ts ?? undefined, text: formatJobResult(result, 3800), noDedupe: true },
+        { channel: row.channel, threadTs: row.card_ts ?? row.thread_ts ?? undefined, text: resultMessage(result), noDedupe: true },
         now,
       );
       if (result.output.length > 3000) this.queueFullOutput(row, result.output, now);
@@ -167,13 +213,22 @@ export class Approvals {
     await this.finishWithAgent(id, { status: ok ? "succeeded" : "failed", exitCode: result.exitCode, output: result.output });
   }
 
-  /** The whole output, in parts, after the summary: never cut silently. */
+  /**
+   * The whole output, in numbered parts after the summary: never cut silently. Each part
+   * is a code block of raw text cut at line ends, so the parts joined are the output.
+   */
   private queueFullOutput(row: ApprovalRow, output: string, now: number): void {
-    queueReply(
-      this.o.store,
-      { channel: row.channel, threadTs: row.card_ts ?? row.thread_ts ?? undefined, text: `Full output of ${row.id}:\n${output}`, noDedupe: true },
-      now,
-    );
+    const shown = output.length > MAX_FULL_OUTPUT_CHARS ? output.slice(0, MAX_FULL_OUTPUT_CHARS) : output;
+    const parts = outputParts(shown);
+    const threadTs = row.card_ts ?? row.thread_ts ?? undefined;
+    parts.forEach((p, i) => {
+      const text = `Output of ${row.id}, part ${i + 1}/${parts.length}:\n\`\`\`\n${renderOutput(p)}\n\`\`\``;
+      queueReply(this.o.store, { channel: row.channel, threadTs, text, noDedupe: true }, now);
+    });
+    if (shown.length < output.length) {
+      const note = `Output of ${row.id} was ${output.length} characters; the first ${shown.length} are above.`;
+      queueReply(this.o.store, { channel: row.channel, threadTs, text: note, noDedupe: true }, now);
+    }
   }
 
   /** An agent that asked for the job gets its outcome and may answer once more. */
