@@ -15,7 +15,8 @@ import { OutboxSender } from "./core/outbox-sender.ts";
 import { Pipeline } from "./core/pipeline.ts";
 import { makeRedactor } from "./core/redact.ts";
 import { Receiver } from "./core/receiver.ts";
-import { SlackCallError } from "./core/slack-port.ts";
+import { SlackCallError, type SlackPort } from "./core/slack-port.ts";
+import type { StatusSource } from "./core/commands.ts";
 import { Supervisor, errText } from "./core/supervisor.ts";
 import { Workers } from "./core/workers.ts";
 import { createHealthApp, type RunningServer, startHealthServer } from "./health/app.ts";
@@ -45,6 +46,8 @@ export const INTERNAL = {
   outboxRetryInitialMs: Number(process.env.CLAWDBOT_OUTBOX_RETRY_MS ?? 1000),
   outboxRetryMaxMs: 5 * 60 * 1000,
   outboxLeaseMs: 60_000,
+  /** Per attempt of a relay call (the contract's 6 s; shorter in tests). */
+  relayTimeoutMs: Number(process.env.CLAWDBOT_RELAY_TIMEOUT_MS ?? 6000),
   keepDoneMs: 7 * 24 * 60 * 60 * 1000,
   shutdownBudgetMs: 8000,
 };
@@ -76,8 +79,7 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
   const slack = new WebPort(config.slackBotToken, config.slackApiUrl);
   const identity: { botUserId?: string; botId?: string } = {};
   let revokedReason: string | null = null;
-  const relay = config.relayUrl ? new RelayClient({ url: config.relayUrl, log }) : null;
-  const agent = makeAgent(config, log);
+  const relay = config.relayUrl ? new RelayClient({ url: config.relayUrl, log, timeoutMs: INTERNAL.relayTimeoutMs }) : null;
 
   let supervisor: Supervisor<Envelope> | null = null;
   const revoke = (reason: string) => {
@@ -87,52 +89,17 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
     else log.critical(`Slack access revoked (${reason}): fix the app's tokens and restart clawdbot`);
   };
 
-  const outbox = new OutboxSender({
+  const { agent, outbox, approvals, pipeline, kick } = buildCore({
+    config,
     store,
+    clock,
+    log,
+    owner,
     slack,
-    clock,
-    log,
-    owner,
-    retryInitialMs: INTERNAL.outboxRetryInitialMs,
-    retryMaxMs: INTERNAL.outboxRetryMaxMs,
-    leaseMs: INTERNAL.outboxLeaseMs,
-    onSent: (row, ts) => {
-      if (row.event_key?.startsWith(CARD_KEY_PREFIX)) approvals.cardPosted(row.event_key.slice(CARD_KEY_PREFIX.length), ts);
-    },
-    onRevoked: revoke,
-  });
-  const kick = () => outbox.kick();
-
-  const approvals = new Approvals({
-    store,
-    clock,
-    log,
-    approvers: config.approvers,
-    approvalTtlMs: config.approvalTtlMs,
-    codeCommandSet: !!config.codeCommand,
-    agent,
-    agentTimeoutMs: config.agentTimeoutMs,
-    runJob: (a, signal) =>
-      a.kind === "exec"
-        ? runExecJob({ command: a.text, cwd: config.execCwd, timeoutMs: config.execTimeoutMs, signal })
-        : runCodeJob({ codeCommand: config.codeCommand ?? "", task: a.text, cwd: config.execCwd, timeoutMs: config.execTimeoutMs, signal }),
-    recordUsage: (u, latencyMs, eventKey) => store.usage.record({ ...u, latencyMs, eventKey }, clock.now()),
-    kick,
-  });
-
-  const pipeline = new Pipeline({
-    store,
-    clock,
-    log,
-    agent,
     relay,
-    approvals,
-    admins: config.admins,
-    agentTimeoutMs: config.agentTimeoutMs,
-    owner,
     botUserId: () => identity.botUserId,
     status: () => statusLine(snapshot()),
-    kick,
+    onRevoked: revoke,
   });
 
   const heartbeat = new Heartbeat({
@@ -189,7 +156,8 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
       log,
       now: () => clock.now(),
       botUserId: () => identity.botUserId,
-      deliver: (type, payload) => void deliver(type, payload, () => {}),
+      // Not `deliver`: what catch-up finds says nothing about whether the socket hears events.
+      deliver: (type, payload) => void receiver.handle(type, payload, () => {}),
     });
   });
   if (config.heartbeatChannel) workers.add("heartbeat", config.heartbeatIntervalMs, () => heartbeat.beat());
@@ -272,9 +240,10 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
     let status: HealthStatus;
     let reason: string | undefined;
     const connected = supervisor ? supervisor.connected : !!identity.botUserId && !revokedReason;
-    if (revokedReason) {
+    const revokedBy = revokedReason ?? supervisor?.revokedReason;
+    if (revokedBy) {
       status = "revoked";
-      reason = `Slack access revoked: ${revokedReason}`;
+      reason = `Slack access revoked: ${revokedBy}`;
     } else if (supervisor && !supervisor.connected) {
       status = supervisor.connectedOnce || supervisor.failuresTotal > 0 ? "disconnected" : "starting";
       reason = supervisor.lastError ?? undefined;
@@ -324,7 +293,8 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
       const deadline = clock.now() + INTERNAL.shutdownBudgetMs;
       const left = () => Math.max(100, deadline - clock.now());
       for (const h of stopHooks) h();
-      supervisor?.stop();
+      // Sockets closed first: no new work arrives while the rest drains.
+      await supervisor?.stop();
       workers.stop();
       heartbeat.stop();
       await http?.stop();
@@ -354,6 +324,71 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
     if (code && AUTH_ERRORS.has(code)) return { kind: "revoked" as const, message: code };
     return { kind: "transient" as const, message: errText(err) };
   }
+}
+
+export interface CoreParts {
+  config: Config;
+  store: Store;
+  clock: Clock;
+  log: Logger;
+  owner: string;
+  slack: SlackPort;
+  relay: RelayClient | null;
+  botUserId(): string | undefined;
+  status: StatusSource;
+  onRevoked(reason: string): void;
+}
+
+/** The answering core (agent, outbox sender, approvals, pipeline): shared by `run` and `replay`. */
+export function buildCore(p: CoreParts) {
+  const { config, store, clock, log, owner } = p;
+  const agent = makeAgent(config, log);
+  const outbox = new OutboxSender({
+    store,
+    slack: p.slack,
+    clock,
+    log,
+    owner,
+    retryInitialMs: INTERNAL.outboxRetryInitialMs,
+    retryMaxMs: INTERNAL.outboxRetryMaxMs,
+    leaseMs: INTERNAL.outboxLeaseMs,
+    onSent: (row, ts) => {
+      if (row.event_key?.startsWith(CARD_KEY_PREFIX)) approvals.cardPosted(row.event_key.slice(CARD_KEY_PREFIX.length), ts);
+    },
+    onRevoked: p.onRevoked,
+  });
+  const kick = () => outbox.kick();
+  const approvals = new Approvals({
+    store,
+    clock,
+    log,
+    approvers: config.approvers,
+    approvalTtlMs: config.approvalTtlMs,
+    codeCommandSet: !!config.codeCommand,
+    agent,
+    agentTimeoutMs: config.agentTimeoutMs,
+    runJob: (a, signal) =>
+      a.kind === "exec"
+        ? runExecJob({ command: a.text, cwd: config.execCwd, timeoutMs: config.execTimeoutMs, signal })
+        : runCodeJob({ codeCommand: config.codeCommand ?? "", task: a.text, cwd: config.execCwd, timeoutMs: config.execTimeoutMs, signal }),
+    recordUsage: (u, latencyMs, eventKey) => store.usage.record({ ...u, latencyMs, eventKey }, clock.now()),
+    kick,
+  });
+  const pipeline = new Pipeline({
+    store,
+    clock,
+    log,
+    agent,
+    relay: p.relay,
+    approvals,
+    admins: config.admins,
+    agentTimeoutMs: config.agentTimeoutMs,
+    owner,
+    botUserId: p.botUserId,
+    status: p.status,
+    kick,
+  });
+  return { agent, outbox, approvals, pipeline, kick };
 }
 
 function makeAgent(config: Config, log: Logger): Agent {

@@ -1,5 +1,22 @@
+// `clawdbot replay`: delivers pending/failed outbox items and answers events that were
+// received but never answered, safely beside a running bot (claims and leases decide).
 import { defineCommand } from "citty";
+import { existsSync } from "node:fs";
+import { ConfigError, type Config, gatherEnv, loadConfig, secretsOf } from "../config.ts";
+import { systemClock } from "../core/clock.ts";
+import { makeRedactor } from "../core/redact.ts";
+import { describe, replay, type ReplaySummary, selectWork } from "../core/replay.ts";
+import { createLogger } from "../log.ts";
+import { RelayClient } from "../relay/client.ts";
+import { buildCore, INTERNAL } from "../runtime.ts";
+import { WebPort } from "../slack/web-port.ts";
+import { Store } from "../store/index.ts";
+import { leaseOwner, releaseDeadLeases } from "../store/leases.ts";
+import { envFileArg } from "./_shared.ts";
 import { CliExit } from "./exit.ts";
+
+/** How long replay keeps trying (rate limits, retries, items the running bot holds). */
+const DEADLINE_MS = Number(process.env.CLAWDBOT_REPLAY_DEADLINE_MS ?? 120_000);
 
 export default defineCommand({
   meta: { name: "replay", description: "Deliver what was never delivered (pending/failed outbox, unanswered events)" },
@@ -7,8 +24,89 @@ export default defineCommand({
     "dry-run": { type: "boolean", description: "list what would be delivered; send nothing" },
     id: { type: "string", description: "only this outbox id or event key" },
     json: { type: "boolean", description: "print JSON" },
+    ...envFileArg,
   },
-  async run() {
-    throw new CliExit(1, "replay: not implemented yet");
+  async run({ args }) {
+    let config: Config;
+    try {
+      config = loadConfig(gatherEnv(process.env, args["env-file"]));
+    } catch (err) {
+      if (err instanceof ConfigError) throw new CliExit(2, `clawdbot: configuration error: ${err.message}`);
+      throw err;
+    }
+    const path = Store.pathIn(config.dataDir);
+    if (!existsSync(path)) return print(emptySummary(!!args["dry-run"]), !!args.json);
+    let store: Store;
+    try {
+      store = Store.open(path, { logRetentionBytes: config.logRetentionBytes });
+    } catch (err) {
+      throw new CliExit(2, `clawdbot: cannot open the store: ${(err as Error).message}`);
+    }
+    try {
+      const summary = await runReplay(config, store, { dryRun: !!args["dry-run"], id: args.id, json: !!args.json });
+      print(summary, !!args.json);
+      if (summary.not_delivered.length) throw new CliExit(1, `clawdbot replay: ${summary.not_delivered.length} still not delivered`);
+    } finally {
+      store.close();
+    }
   },
 });
+
+async function runReplay(config: Config, store: Store, a: { dryRun: boolean; id?: string; json: boolean }): Promise<ReplaySummary> {
+  const owner = leaseOwner();
+  const redact = makeRedactor(secretsOf(config));
+  // With --json, stdout is the summary alone: log only warnings and errors (to stderr).
+  const log = createLogger({ redact, consoleLevel: a.json ? 1 : undefined });
+  log.attach(store);
+  const released = releaseDeadLeases(store, owner);
+  if (released) log.info(`took over ${released} items from a clawdbot process that is no longer running`);
+  const work = selectWork(store, a.id);
+  if (a.dryRun || (work.outbox.length === 0 && work.events.length === 0)) {
+    return { ...emptySummary(a.dryRun), items: describe(work) };
+  }
+  const slack = new WebPort(config.slackBotToken, config.slackApiUrl);
+  const identity: { botUserId?: string } = {};
+  if (work.events.length) {
+    try {
+      identity.botUserId = (await slack.authTest()).userId;
+    } catch (err) {
+      log.warn(`replay: cannot ask Slack who the bot is (${(err as Error).message}); answering anyway`);
+    }
+  }
+  const relay = config.relayUrl ? new RelayClient({ url: config.relayUrl, log, timeoutMs: INTERNAL.relayTimeoutMs }) : null;
+  const core = buildCore({
+    config,
+    store,
+    clock: systemClock,
+    log,
+    owner,
+    slack,
+    relay,
+    botUserId: () => identity.botUserId,
+    status: () => "clawdbot replay is delivering what was not delivered; ask again in a moment for the bot's status",
+    onRevoked: (reason) => log.critical(`Slack access revoked (${reason}): fix the app's tokens, then replay again`),
+  });
+  try {
+    return await replay({ store, pipeline: core.pipeline, outbox: core.outbox, now: () => systemClock.now(), deadlineMs: DEADLINE_MS }, work);
+  } finally {
+    await core.pipeline.stop(1000);
+    await core.approvals.stop(1000);
+    await core.outbox.stop(1000);
+    await relay?.flush(1000);
+  }
+}
+
+function emptySummary(dryRun: boolean): ReplaySummary {
+  return { dry_run: dryRun, items: [], delivered: 0, answered: 0, not_delivered: [] };
+}
+
+function print(s: ReplaySummary, json: boolean): void {
+  if (json) return console.log(JSON.stringify(s));
+  if (s.items.length === 0) return console.log("nothing to deliver");
+  for (const i of s.items) {
+    const err = i.last_error ? ` (${i.last_error})` : "";
+    console.log(`${i.type} ${i.id} ${i.status} ${i.channel ?? "-"}${err}: ${i.text.replace(/\s+/g, " ").slice(0, 80)}`);
+  }
+  if (s.dry_run) return console.log(`dry run: ${s.items.length} items would be delivered; nothing sent`);
+  console.log(`delivered ${s.delivered} replies, answered ${s.answered} events; ${s.not_delivered.length} still not delivered`);
+}

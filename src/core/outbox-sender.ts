@@ -57,6 +57,34 @@ export class OutboxSender {
     while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
   }
 
+  /**
+   * Replay: sends these items now, outside the timer loop, waiting out rate limits and
+   * retries until each is sent or failed or `deadline` passes. An item another process
+   * holds (the running bot) is left to it and waited for. Returns the ids not delivered.
+   */
+  async deliverNow(ids: number[], deadline: number): Promise<number[]> {
+    const { store, clock } = this.o;
+    let open = ids;
+    for (;;) {
+      const now = clock.now();
+      const rows = open.map((id) => store.outbox.get(id)).filter((r): r is OutboxRow => r !== null);
+      open = rows.filter((r) => r.status === "pending" || r.status === "sending").map((r) => r.id);
+      if (open.length === 0 || now >= deadline) break;
+      const due = rows.filter((r) => r.status === "pending" && r.next_attempt_at <= now && (this.blockedUntil.get(r.channel) ?? 0) <= now);
+      // One at a time per channel (order), channels in parallel.
+      const byChannel = Map.groupBy(due, (r) => r.channel);
+      await Promise.all([...byChannel.values()].map(async (list) => { for (const r of list) await this.send(r); }));
+      if (due.length === 0) await new Promise((r) => setTimeout(r, Math.min(200, Math.max(10, this.nextWait(rows, now)))));
+    }
+    return ids.filter((id) => store.outbox.get(id)?.status !== "sent" && store.outbox.get(id)?.status !== "suppressed");
+  }
+
+  private nextWait(rows: OutboxRow[], now: number): number {
+    let at = Infinity;
+    for (const r of rows) at = Math.min(at, r.status === "pending" ? Math.max(r.next_attempt_at, this.blockedUntil.get(r.channel) ?? 0) : (r.lease_until ?? now));
+    return at - now;
+  }
+
   private wakeAt(at: number): void {
     if (this.stopped) return;
     if (this.timer && at >= this.timerAt) return;

@@ -154,6 +154,14 @@ export class OutboxStore {
     );
   }
 
+  /** The replies an event produced (replay sends them with the event's answer). */
+  idsForEvent(eventKey: string): number[] {
+    return this.db
+      .query<{ id: number }, [string]>("SELECT id FROM outbox WHERE event_key = ? AND status IN ('pending', 'sending', 'failed') ORDER BY id")
+      .all(eventKey)
+      .map((r) => r.id);
+  }
+
   get(id: number): OutboxRow | null {
     return this.getQ.get(id);
   }
