@@ -17,27 +17,34 @@ export interface HeartbeatOptions {
 }
 
 export class Heartbeat {
-  state: CanaryState = "off";
+  private phase: "off" | "waiting" | "ok" = "off";
+  /** A canary was missed and no event arrived since: health stays stale, even while the next beat waits. */
+  private deaf = false;
   private deadline: Timer | null = null;
 
   constructor(private readonly o: HeartbeatOptions) {}
 
+  get state(): CanaryState {
+    return this.deaf ? "missed" : this.phase;
+  }
+
   /** One beat: post, then wait for the echo. Throws if the post fails (the worker counts it). */
   async beat(): Promise<void> {
     if (!this.o.connected()) return;
-    if (this.state === "waiting") return;
-    this.state = "waiting";
+    if (this.phase === "waiting") return;
+    this.phase = "waiting";
     try {
       await this.o.post(this.o.text());
     } catch (err) {
-      this.state = "off";
+      this.phase = "off";
       throw err;
     }
     if (this.deadline) this.o.clock.clearTimeout(this.deadline);
     this.deadline = this.o.clock.setTimeout(() => {
       this.deadline = null;
-      if (this.state !== "waiting") return;
-      this.state = "missed";
+      if (this.phase !== "waiting") return;
+      this.phase = "off";
+      this.deaf = true;
       this.o.log.warn(`heartbeat did not come back within ${this.o.canaryTimeoutMs / 1000} s: the socket is deaf, replacing it`);
       this.o.onDeaf();
     }, this.o.canaryTimeoutMs);
@@ -45,14 +52,17 @@ export class Heartbeat {
 
   /** Our own message came back over the socket. */
   echoed(): void {
-    if (this.state === "waiting" && this.deadline) this.o.clock.clearTimeout(this.deadline);
+    if (this.deadline) this.o.clock.clearTimeout(this.deadline);
     this.deadline = null;
-    this.state = "ok";
+    this.phase = "ok";
+    this.deaf = false;
   }
 
-  /** Any event arrived: a missed canary is healed. */
+  /** Any event arrived over the connection: a missed canary is healed. */
   eventArrived(): void {
-    if (this.state === "missed") this.state = "ok";
+    if (!this.deaf) return;
+    this.deaf = false;
+    this.phase = "ok";
   }
 
   stop(): void {

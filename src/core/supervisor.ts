@@ -14,6 +14,8 @@ export interface Conn {
   readonly isOpen: boolean;
   lastActivityAt: number;
   helloAt: number | null;
+  /** Settles once the socket is closed (or destroyed). */
+  readonly closed: Promise<void>;
   ack(envelopeId: string, payload?: unknown): boolean;
   ping(): void;
   close(): void;
@@ -49,6 +51,10 @@ export type SupervisorState = "idle" | "connecting" | "connected" | "backoff" | 
 
 /** How long a new socket may take to say hello before it counts as a failed attempt. */
 const HELLO_TIMEOUT_FACTOR = 1;
+/** Pings per liveness timeout: a live peer gets a few chances to answer before we give up. */
+const PINGS_PER_TIMEOUT = 3;
+/** stop() waits this long at most for sockets to finish closing. */
+const STOP_WAIT_MS = 1500;
 
 export class Supervisor<E> {
   state: SupervisorState = "idle";
@@ -58,7 +64,6 @@ export class Supervisor<E> {
   failures = 0;
   failuresTotal = 0;
   connectedOnce = false;
-  lastActivityAt: number | null = null;
   revokedReason: string | null = null;
   lastError: string | null = null;
 
@@ -69,6 +74,9 @@ export class Supervisor<E> {
   private generation = 0;
   private timer: Timer | null = null;
   private livenessTimer: Timer | null = null;
+  private helloTimer: Timer | null = null;
+  /** Hello or envelope seen by the supervisor; pings and pongs are counted on the live socket. */
+  private lastSeenAt: number | null = null;
   private readonly d: SupervisorDeps<E>;
 
   constructor(deps: SupervisorDeps<E>) {
@@ -79,18 +87,36 @@ export class Supervisor<E> {
     return this.state === "connected" && this.active !== null;
   }
 
+  /** The last sign of life from Slack: hello, envelope, ping or pong. A quiet workspace still pongs. */
+  get lastActivityAt(): number | null {
+    const conn = this.active?.lastActivityAt ?? null;
+    if (conn === null) return this.lastSeenAt;
+    return this.lastSeenAt === null ? conn : Math.max(conn, this.lastSeenAt);
+  }
+
+  /** A refresh handover is under way: the live socket is retiring, its successor is not up yet. */
+  get handingOver(): boolean {
+    return this.retiring !== null;
+  }
+
   start(): void {
     if (this.state !== "idle") return;
     this.schedule(0, "start");
   }
 
-  /** Stops for good: closes every socket, cancels every timer. */
-  stop(): void {
+  /** Stops for good: cancels every timer, closes every socket; resolves once they are closed (bounded). */
+  stop(): Promise<void> {
     this.state = "stopped";
     this.generation++;
     this.clearTimers();
-    for (const c of [this.active, this.pending, this.retiring]) c?.close();
+    const conns = [...new Set([this.active, this.pending, this.retiring])].filter((c): c is Conn => c !== null);
     this.active = this.pending = this.retiring = null;
+    for (const c of conns) c.close();
+    return settleWithin(
+      conns.map((c) => c.closed),
+      STOP_WAIT_MS,
+      this.d.clock,
+    );
   }
 
   /** Credentials are gone (tokens_revoked, app_uninstalled, link_disabled, invalid_auth): stop hammering Slack. */
@@ -99,7 +125,7 @@ export class Supervisor<E> {
     this.d.log.critical(`Slack access revoked (${reason}): not reconnecting; fix the app's tokens and restart clawdbot`, {
       reason,
     });
-    this.stop();
+    void this.stop();
     this.state = "revoked";
     this.revokedReason = reason;
   }
@@ -112,9 +138,8 @@ export class Supervisor<E> {
   }
 
   private clearTimers(): void {
-    if (this.timer) this.d.clock.clearTimeout(this.timer);
-    if (this.livenessTimer) this.d.clock.clearTimeout(this.livenessTimer);
-    this.timer = this.livenessTimer = null;
+    for (const t of [this.timer, this.livenessTimer, this.helloTimer]) if (t) this.d.clock.clearTimeout(t);
+    this.timer = this.livenessTimer = this.helloTimer = null;
   }
 
   private schedule(delayMs: number, why: string): void {
@@ -132,6 +157,11 @@ export class Supervisor<E> {
     }, delayMs);
   }
 
+  /**
+   * Opens one socket. With `handover`, the live socket keeps working meanwhile (refresh):
+   * a failure then is logged, not counted, and Slack's own close of the old socket starts
+   * an ordinary reconnect.
+   */
   private async attempt(handover = false): Promise<void> {
     const gen = this.generation;
     if (!handover) this.state = "connecting";
@@ -142,12 +172,7 @@ export class Supervisor<E> {
       if (gen !== this.generation) return;
       const terminal = this.d.terminalReason(err);
       if (terminal) return this.revoke(terminal);
-      if (handover) {
-        // The old socket still works until Slack closes it; fall back to an ordinary reconnect then.
-        this.d.log.warn(`refresh handover failed to open a new connection: ${errText(err)}`);
-        return;
-      }
-      return this.failed(`apps.connections.open failed: ${errText(err)}`);
+      return this.pendingFailed(`apps.connections.open failed: ${errText(err)}`);
     }
     if (gen !== this.generation || this.state === "stopped" || this.state === "revoked") return;
 
@@ -159,14 +184,25 @@ export class Supervisor<E> {
     });
     this.pending = conn;
     // A socket that never says hello is a failed attempt, not a hang.
-    const helloGen = this.generation;
-    this.d.clock.setTimeout(() => {
-      if (helloGen !== this.generation || this.pending !== conn) return;
+    if (this.helloTimer) this.d.clock.clearTimeout(this.helloTimer);
+    this.helloTimer = this.d.clock.setTimeout(() => {
+      this.helloTimer = null;
+      if (gen !== this.generation || this.pending !== conn) return;
       this.pending = null;
       conn.destroy();
-      if (handover) return;
-      this.failed("no hello from Slack");
+      this.pendingFailed("no hello from Slack");
     }, this.d.livenessTimeoutMs * HELLO_TIMEOUT_FACTOR);
+  }
+
+  /** A new socket failed before hello: a failed attempt, unless the live one still serves (handover). */
+  private pendingFailed(why: string): void {
+    if (this.active && this.state === "connected") {
+      // Let a later refresh message try again; the old socket works until Slack closes it.
+      this.retiring = null;
+      this.d.log.warn(`refresh handover failed: ${why}; keeping the current connection until Slack closes it`);
+      return;
+    }
+    this.failed(why);
   }
 
   private onHello(conn: Conn, gen: number): void {
@@ -176,14 +212,16 @@ export class Supervisor<E> {
       return;
     }
     this.pending = null;
+    if (this.helloTimer) this.d.clock.clearTimeout(this.helloTimer);
+    this.helloTimer = null;
     const old = this.active;
     this.active = conn;
-    this.lastActivityAt = this.d.clock.now();
+    this.lastSeenAt = this.d.clock.now();
     if (old && old !== conn) {
       // Make before break: the new socket is live, now the old one goes.
       old.close();
-      if (this.retiring === old) this.retiring = null;
     }
+    this.retiring = null;
     if (this.connectedOnce) this.reconnects++;
     this.connectedOnce = true;
     if (this.failures > 0) this.d.log.info(`connected to Slack after ${this.failures} failed attempts`);
@@ -198,29 +236,39 @@ export class Supervisor<E> {
     }
   }
 
+  /**
+   * Replaces `conn` once nothing (envelope, ping, pong) came from it for the liveness
+   * timeout. It pings a few times per timeout so a live but quiet peer has something to
+   * answer, and checks again exactly when the deadline would pass.
+   */
   private watchLiveness(conn: Conn): void {
     if (this.livenessTimer) this.d.clock.clearTimeout(this.livenessTimer);
     const gen = this.generation;
     const limit = this.d.livenessTimeoutMs;
-    // Check a few times per timeout, and ping so a live peer has something to answer.
-    const every = Math.max(5, Math.floor(limit / 3));
+    const pingEvery = Math.max(5, Math.floor(limit / PINGS_PER_TIMEOUT));
+    let lastPingAt = this.d.clock.now();
     const tick = () => {
       this.livenessTimer = null;
       if (gen !== this.generation || this.active !== conn) return;
-      const silentFor = this.d.clock.now() - conn.lastActivityAt;
+      const now = this.d.clock.now();
+      const silentFor = now - conn.lastActivityAt;
       if (silentFor >= limit) {
-        this.d.log.warn(`Slack connection silent for ${Math.round(silentFor / 1000)} s: replacing it`, { connection: conn.id });
+        this.d.log.warn(`Slack connection silent for ${(silentFor / 1000).toFixed(1)} s: replacing it`, { connection: conn.id });
         this.drop(conn, "silent");
         return;
       }
-      conn.ping();
-      this.livenessTimer = this.d.clock.setTimeout(tick, every);
+      if (now - lastPingAt >= pingEvery) {
+        conn.ping();
+        lastPingAt = now;
+      }
+      const next = Math.min(pingEvery - (now - lastPingAt), limit - silentFor);
+      this.livenessTimer = this.d.clock.setTimeout(tick, Math.max(1, next));
     };
-    this.livenessTimer = this.d.clock.setTimeout(tick, every);
+    this.livenessTimer = this.d.clock.setTimeout(tick, Math.min(pingEvery, limit));
   }
 
   private onEnvelope(conn: Conn, env: E): void {
-    if (conn === this.active) this.lastActivityAt = this.d.clock.now();
+    if (conn === this.active) this.lastSeenAt = this.d.clock.now();
     try {
       this.d.onEnvelope(env, (payload) => conn.ack((env as { envelope_id: string }).envelope_id, payload));
     } catch (err) {
@@ -231,6 +279,8 @@ export class Supervisor<E> {
   private onDisconnectMessage(conn: Conn, reason: string): void {
     if (reason === "link_disabled") return this.revoke("link_disabled");
     if (conn !== this.active || this.state !== "connected") return;
+    // Slack may warn and then ask again: one successor at a time, or we would hold three sockets.
+    if (this.retiring === conn) return;
     // warning / refresh_requested: open the new socket now, close this one on its hello.
     this.d.log.info(`Slack asked for a refresh (${reason}): opening a new connection first`, { connection: conn.id });
     this.retiring = conn;
@@ -238,15 +288,21 @@ export class Supervisor<E> {
   }
 
   private onClosed(conn: Conn, why: string): void {
-    if (conn === this.retiring) {
-      // Slack closed the old socket of a handover; if the new one is not up yet, reconnect now.
+    if (conn === this.retiring && this.active === conn && this.pending) {
+      // Slack closed the old socket before its successor said hello: wait for that one.
       this.retiring = null;
-      if (this.active === conn) this.drop(conn, why);
+      this.active = null;
+      if (this.livenessTimer) this.d.clock.clearTimeout(this.livenessTimer);
+      this.livenessTimer = null;
+      conn.destroy();
+      this.state = "connecting";
+      this.d.log.info(`old connection closed during a refresh (${why}); waiting for the new one`, { connection: conn.id });
       return;
     }
     if (conn === this.pending) {
       this.pending = null;
-      return this.failed(`socket ${why} before hello`);
+      conn.destroy();
+      return this.pendingFailed(`socket ${why} before hello`);
     }
     if (conn === this.active) this.drop(conn, why);
   }
@@ -284,6 +340,18 @@ export class Supervisor<E> {
       why,
     );
   }
+}
+
+/** Resolves when every promise settled, or after `ms`, whichever comes first. */
+function settleWithin(ps: Promise<unknown>[], ms: number, clock: Clock): Promise<void> {
+  if (ps.length === 0) return Promise.resolve();
+  return new Promise<void>((resolve) => {
+    const t = clock.setTimeout(resolve, ms);
+    void Promise.allSettled(ps).then(() => {
+      clock.clearTimeout(t);
+      resolve();
+    });
+  });
 }
 
 export function errText(err: unknown): string {

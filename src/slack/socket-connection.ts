@@ -25,7 +25,11 @@ export class SocketConnection {
   readonly id = nextId++;
   lastActivityAt: number;
   helloAt: number | null = null;
+  /** Settles when the socket is closed, whoever closed it. */
+  readonly closed: Promise<void>;
   private closedReported = false;
+  private markClosed!: () => void;
+  private destroyTimer: ReturnType<Clock["setTimeout"]> | null = null;
   private readonly ws: WebSocket;
 
   constructor(
@@ -34,12 +38,15 @@ export class SocketConnection {
     private readonly clock: Clock,
   ) {
     this.lastActivityAt = clock.now();
+    this.closed = new Promise<void>((resolve) => {
+      this.markClosed = resolve;
+    });
     this.ws = new WebSocket(url);
     this.ws.addEventListener("message", (e) => this.onMessage(String(e.data)));
     this.ws.addEventListener("ping", () => this.touch());
     this.ws.addEventListener("pong", () => this.touch());
-    this.ws.addEventListener("close", (e) => this.reportClosed(`closed (${e.code}${e.reason ? ` ${e.reason}` : ""})`));
-    this.ws.addEventListener("error", () => this.reportClosed("socket error"));
+    this.ws.addEventListener("close", (e) => this.onGone(`closed (${e.code}${e.reason ? ` ${e.reason}` : ""})`));
+    this.ws.addEventListener("error", () => this.onGone("socket error"));
   }
 
   get isOpen(): boolean {
@@ -88,20 +95,29 @@ export class SocketConnection {
       // already closing
     }
     // A peer that never answers the close frame must not keep the socket alive (leak).
-    this.clock.setTimeout(() => this.destroy(), 1000);
+    this.destroyTimer ??= this.clock.setTimeout(() => this.destroy(), 1000);
   }
 
   /** Abrupt: the TCP connection is dropped now, no handshake (dead or silent peer). */
   destroy(): void {
     this.closedReported = true;
+    this.clearDestroyTimer();
     try {
       this.ws.terminate();
     } catch {
       // already gone
     }
+    this.markClosed();
   }
 
-  private reportClosed(why: string): void {
+  private clearDestroyTimer(): void {
+    if (this.destroyTimer) this.clock.clearTimeout(this.destroyTimer);
+    this.destroyTimer = null;
+  }
+
+  private onGone(why: string): void {
+    this.clearDestroyTimer();
+    this.markClosed();
     if (this.closedReported) return;
     this.closedReported = true;
     this.handlers.closed(this, why);
