@@ -77,6 +77,14 @@ export function outputParts(text: string, max = PART_RAW_CHARS): string[] {
   return parts;
 }
 
+/**
+ * The card's thread: the thread the card was posted in, or the card's own. Slack wants
+ * a thread's parent ts for replies, never a reply's, so a card inside a thread is not one.
+ */
+function cardThread(row: ApprovalRow): string | undefined {
+  return row.thread_ts ?? row.card_ts ?? undefined;
+}
+
 /** Where a card's outbox item says which approval it shows. */
 export const CARD_KEY_PREFIX = "card:";
 
@@ -202,7 +210,7 @@ export class Approvals {
       });
       queueReply(
         store,
-        { channel: row.channel, threadTs: row.card_ts ?? row.thread_ts ?? undefined, text: resultMessage(result), noDedupe: true },
+        { channel: row.channel, threadTs: cardThread(row), text: resultMessage(result), noDedupe: true },
         now,
       );
       if (result.output.length > 3000) this.queueFullOutput(row, result.output, now);
@@ -220,7 +228,7 @@ export class Approvals {
   private queueFullOutput(row: ApprovalRow, output: string, now: number): void {
     const shown = output.length > MAX_FULL_OUTPUT_CHARS ? output.slice(0, MAX_FULL_OUTPUT_CHARS) : output;
     const parts = outputParts(shown);
-    const threadTs = row.card_ts ?? row.thread_ts ?? undefined;
+    const threadTs = cardThread(row);
     parts.forEach((p, i) => {
       const text = `Output of ${row.id}, part ${i + 1}/${parts.length}:\n\`\`\`\n${renderOutput(p)}\n\`\`\``;
       queueReply(this.o.store, { channel: row.channel, threadTs, text, noDedupe: true }, now);
@@ -279,7 +287,7 @@ export class Approvals {
         store,
         {
           channel: row.channel,
-          threadTs: row.card_ts ?? row.thread_ts ?? undefined,
+          threadTs: cardThread(row),
           text: `:warning: Job ${row.id} was interrupted: clawdbot stopped while it ran. It was not re-run; ask again if it is still needed.`,
           noDedupe: true,
         },
