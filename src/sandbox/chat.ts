@@ -1,7 +1,6 @@
 // `clawdbot sandbox`: the real core against the built-in Slack emulator, with a terminal
 // chat. A typed line is a DM to the bot; `/claw ...` is the slash command; cards can be
 // approved with `/approve <id>` or denied with `/deny <id>`. No Slack tokens needed.
-import { createInterface } from "node:readline";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -49,8 +48,7 @@ export async function runSandbox(): Promise<void> {
     }
   }, 50);
 
-  const rl = createInterface({ input: process.stdin, terminal: false });
-  for await (const line of rl) {
+  for await (const line of stdinLines()) {
     const text = line.trim();
     if (!text) continue;
     if (text === "/quit" || text === "/exit") break;
@@ -69,6 +67,22 @@ export async function runSandbox(): Promise<void> {
   clearInterval(show);
   await rt.stop();
   await emu.stop();
+}
+
+/** Lines from stdin; Bun.stdin works where node:readline fails (Windows pipes under Wine). */
+async function* stdinLines(): AsyncGenerator<string> {
+  const decoder = new TextDecoder();
+  let buf = "";
+  for await (const chunk of Bun.stdin.stream()) {
+    buf += decoder.decode(chunk, { stream: true });
+    let nl = buf.indexOf("\n");
+    while (nl >= 0) {
+      yield buf.slice(0, nl).replace(/\r$/, "");
+      buf = buf.slice(nl + 1);
+      nl = buf.indexOf("\n");
+    }
+  }
+  if (buf) yield buf;
 }
 
 function renderMessage(m: { text: string; blocks?: unknown[] }): string {
