@@ -295,7 +295,7 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
       for (const h of stopHooks) h();
       // Sockets closed first: no new work arrives while the rest drains.
       await supervisor?.stop();
-      workers.stop();
+      await workers.stop(Math.min(1000, left() / 4));
       heartbeat.stop();
       await http?.stop();
       // In-flight answers finish or stay `received` (answered after the next start).
