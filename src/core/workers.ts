@@ -24,6 +24,7 @@ export const FAILING_AFTER = 3;
 
 export class Workers {
   private readonly workers = new Map<string, Worker>();
+  private readonly running = new Set<Promise<void>>();
   private stopped = false;
 
   constructor(
@@ -51,19 +52,33 @@ export class Workers {
     return [...this.workers.values()].filter((w) => w.stats.consecutive_failures >= FAILING_AFTER).map((w) => w.name);
   }
 
-  stop(): void {
+  /** No tick starts after this; resolves once runs in flight finished (or after `waitMs`), so none outlives the store. */
+  stop(waitMs = 1000): Promise<void> {
     this.stopped = true;
     for (const w of this.workers.values()) if (w.timer) this.clock.clearTimeout(w.timer);
+    if (this.running.size === 0) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      const t = this.clock.setTimeout(resolve, waitMs);
+      void Promise.allSettled([...this.running]).then(() => {
+        this.clock.clearTimeout(t);
+        resolve();
+      });
+    });
   }
 
   private arm(w: Worker, delay: number): void {
     if (this.stopped) return;
     if (w.timer) this.clock.clearTimeout(w.timer);
-    w.timer = this.clock.setTimeout(() => void this.tick(w), delay);
+    w.timer = this.clock.setTimeout(() => {
+      const run = this.tick(w);
+      this.running.add(run);
+      void run.finally(() => this.running.delete(run));
+    }, delay);
   }
 
   private async tick(w: Worker): Promise<void> {
     w.timer = null;
+    if (this.stopped) return;
     try {
       await w.fn();
       w.stats.runs++;
@@ -73,7 +88,8 @@ export class Workers {
       w.stats.failures++;
       w.stats.consecutive_failures++;
       w.stats.last_error = err instanceof Error ? err.message : String(err);
-      this.log.error(`worker ${w.name} failed: ${w.stats.last_error} (failures in a row: ${w.stats.consecutive_failures})`);
+      // A run cut short by shutdown is not news.
+      if (!this.stopped) this.log.error(`worker ${w.name} failed: ${w.stats.last_error} (failures in a row: ${w.stats.consecutive_failures})`);
     }
     // Re-armed after the run, so a slow run never overlaps itself.
     if (!w.timer) this.arm(w, w.everyMs);
