@@ -90,7 +90,8 @@ async function runReplay(config: Config, store: Store, a: { dryRun: boolean; id?
     return await replay({ store, pipeline: core.pipeline, outbox: core.outbox, now: () => systemClock.now(), deadlineMs: DEADLINE_MS }, work);
   } finally {
     await core.pipeline.stop(1000);
-    await core.approvals.stop(1000);
+    // Replay starts no job, so nothing of approvals' is in flight: a short bound.
+    await core.approvals.stop(10);
     await core.outbox.stop(1000);
     await relay?.flush(1000);
   }

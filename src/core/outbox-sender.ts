@@ -6,6 +6,7 @@ import type { OutboxRow } from "../store/outbox.ts";
 import { backoffDelay } from "./backoff.ts";
 import type { Clock, Timer } from "./clock.ts";
 import type { Logger } from "./logger.ts";
+import { raceTimeout } from "./pipeline.ts";
 import { OUTBOX_EVENT_TYPE, SlackCallError, type SendFailure, type SlackPort } from "./slack-port.ts";
 
 export interface OutboxSenderOptions {
@@ -48,8 +49,7 @@ export class OutboxSender {
     this.stopped = true;
     if (this.timer) this.o.clock.clearTimeout(this.timer);
     this.timer = null;
-    const all = Promise.allSettled([...this.inFlight]);
-    await Promise.race([all, new Promise((r) => setTimeout(r, timeoutMs))]);
+    await raceTimeout(Promise.allSettled([...this.inFlight]), timeoutMs);
   }
 
   /** Waits until nothing is in flight (tests, replay). */

@@ -62,7 +62,7 @@ export class Pipeline {
 
   async stop(timeoutMs: number): Promise<void> {
     this.stopping = true;
-    await Promise.race([Promise.allSettled([...this.active.values()]), new Promise((r) => setTimeout(r, timeoutMs))]);
+    await raceTimeout(Promise.allSettled([...this.active.values()]), timeoutMs);
   }
 
   private async run(key: string): Promise<void> {
@@ -158,5 +158,15 @@ export class Pipeline {
     });
     if (body) relay?.log({ direction: "out", event_id: row.key, channel, ts: null, thread_ts: threadTs, user: null, text: body });
     this.o.kick();
+  }
+}
+
+/** Waits for `p`, at most `ms`; the timer is cleared so it never holds the process open. */
+export async function raceTimeout(p: Promise<unknown>, ms: number): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    await Promise.race([p, new Promise((r) => (timer = setTimeout(r, ms)))]);
+  } finally {
+    clearTimeout(timer);
   }
 }

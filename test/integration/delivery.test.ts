@@ -6,12 +6,16 @@ import { CliExit } from "../../src/cli/exit.ts";
 import replayCmd from "../../src/cli/replay.ts";
 import stateCmd from "../../src/cli/state.ts";
 import type { SlackEmulator } from "../../src/emulator/index.ts";
+import { INTERNAL } from "../../src/runtime.ts";
 import { Store } from "../../src/store/index.ts";
 import { botEnv, cleanup, type InProcessBot, startBot, startEmulator, tempDir, waitFor } from "../helpers/bot.ts";
 
 let emu: SlackEmulator;
 let dir: string;
 let bot: InProcessBot | null;
+
+// The env knob is read at import; in-process bots share this object.
+INTERNAL.outboxRetryInitialMs = 50;
 
 beforeEach(async () => {
   emu = await startEmulator();
@@ -42,13 +46,14 @@ async function settle(tag: string): Promise<void> {
 }
 
 /** Runs a CLI command in-process with `env` as the environment; stdout and exit code. */
-async function cli(cmd: typeof replayCmd, rawArgs: string[], env: Record<string, string> = {}): Promise<{ out: string; code: number }> {
+async function cli(cmd: "replay" | "state", rawArgs: string[], env: Record<string, string> = {}): Promise<{ out: string; code: number }> {
   const saved = { ...process.env };
   Object.assign(process.env, env);
   const lines: string[] = [];
   const log = spyOn(console, "log").mockImplementation((...a: unknown[]) => void lines.push(a.join(" ")));
   try {
-    await runCommand(cmd, { rawArgs });
+    if (cmd === "replay") await runCommand(replayCmd, { rawArgs });
+    else await runCommand(stateCmd, { rawArgs });
     return { out: lines.join("\n"), code: 0 };
   } catch (err) {
     if (!(err instanceof CliExit)) throw err;
@@ -101,7 +106,7 @@ describe("outbox delivery", () => {
     expect(failed?.last_error).toBe("channel_not_found");
 
     const env = botEnv(emu, dir);
-    const dry = await cli(replayCmd, ["--dry-run", "--json"], env);
+    const dry = await cli("replay", ["--dry-run", "--json"], env);
     expect(dry.code).toBe(0);
     const plan = JSON.parse(dry.out) as { dry_run: boolean; items: { type: string; id: string; last_error: string }[] };
     expect(plan.dry_run).toBe(true);
@@ -109,17 +114,17 @@ describe("outbox delivery", () => {
     expect(replyTo("lost channel")).toBeUndefined();
 
     // Still broken: replay keeps it failed and says so.
-    expect((await cli(replayCmd, ["--id", String(failed?.id)], env)).code).toBe(1);
+    expect((await cli("replay", ["--id", String(failed?.id)], env)).code).toBe(1);
 
     emu.clearFaults();
-    const r = await cli(replayCmd, ["--json"], env);
+    const r = await cli("replay", ["--json"], env);
     expect(r.code).toBe(0);
     expect(JSON.parse(r.out)).toMatchObject({ delivered: 1, not_delivered: [] });
     await settle("replay");
     expect(repliesTo("lost channel", "CGENERAL")).toHaveLength(1);
     expect(b.rt.snapshot().outbox_failed).toBe(0);
     // Nothing left: a second replay has nothing to do.
-    expect((await cli(replayCmd, [], env)).out).toContain("nothing to deliver");
+    expect((await cli("replay", [], env)).out).toContain("nothing to deliver");
   });
 
   test("the same event delivered 3 times (retry_attempt 0, 1, 2) is answered once", async () => {
@@ -181,7 +186,7 @@ describe("usage", () => {
     emu.dm("UBOB", "two");
     emu.dm("UCAROL", "three");
     await waitFor(() => emu.botMessages().filter((m) => m.text.includes("counted")).length === 3, "three replies");
-    const dump = await cli(stateCmd, ["dump", "--json", "--db", Store.pathIn(b.dataDir)]);
+    const dump = await cli("state", ["dump", "--json", "--db", Store.pathIn(b.dataDir)]);
     expect(dump.code).toBe(0);
     const usage = (JSON.parse(dump.out) as { usage: { provider: string; model: string; calls: number; input_tokens: number; output_tokens: number }[] }).usage;
     expect(usage).toEqual([expect.objectContaining({ model: "tiny-1", calls: 3, input_tokens: 33, output_tokens: 21 })]);
