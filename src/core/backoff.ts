@@ -14,5 +14,6 @@ export function backoffDelay(failures: number, p: BackoffPolicy): number {
   if (failures <= 0) return 0;
   const base = Math.min(p.initialMs * 2 ** Math.min(failures - 1, 30), p.maxMs);
   const jitter = base * JITTER * (p.random ?? Math.random)();
-  return Math.min(base + jitter, p.maxMs);
+  // At the cap the jitter goes below it: capping base + jitter would put a fleet back in step.
+  return base + jitter <= p.maxMs ? base + jitter : p.maxMs - jitter;
 }

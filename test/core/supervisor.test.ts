@@ -1,0 +1,255 @@
+// The supervisor with a fake clock and fake sockets: liveness, stale timers, handover,
+// revocation, exactly as the invariants at the top of supervisor.ts say.
+import { expect, test } from "bun:test";
+import type { Clock, Timer } from "../../src/core/clock.ts";
+import type { Logger } from "../../src/core/logger.ts";
+import { type Conn, type ConnHandlers, Supervisor } from "../../src/core/supervisor.ts";
+
+class FakeClock implements Clock {
+  t = 1_000_000;
+  private timers: { at: number; fn: () => void; id: number }[] = [];
+  private next = 1;
+  now = () => this.t;
+  setTimeout = (fn: () => void, ms: number): Timer => {
+    const id = this.next++;
+    this.timers.push({ at: this.t + ms, fn, id });
+    return id as unknown as Timer;
+  };
+  clearTimeout = (t: Timer): void => {
+    this.timers = this.timers.filter((x) => x.id !== (t as unknown as number));
+  };
+  async advance(ms: number): Promise<void> {
+    const end = this.t + ms;
+    for (;;) {
+      await flush();
+      const due = this.timers.filter((x) => x.at <= end).sort((a, b) => a.at - b.at || a.id - b.id)[0];
+      if (!due) break;
+      this.timers = this.timers.filter((x) => x !== due);
+      this.t = due.at;
+      due.fn();
+    }
+    this.t = end;
+    await flush();
+  }
+}
+
+async function flush(): Promise<void> {
+  for (let i = 0; i < 10; i++) await Promise.resolve();
+}
+
+class FakeConn implements Conn {
+  static nextId = 1;
+  readonly id = FakeConn.nextId++;
+  isOpen = true;
+  lastActivityAt: number;
+  helloAt: number | null = null;
+  pings = 0;
+  state: "open" | "closed" | "destroyed" = "open";
+  /** Whether a ping is answered by a pong (a live peer). */
+  pongs = true;
+  readonly closed: Promise<void>;
+  private resolveClosed!: () => void;
+  constructor(
+    private readonly clock: FakeClock,
+    readonly h: ConnHandlers<{ envelope_id: string }>,
+  ) {
+    this.lastActivityAt = clock.now();
+    this.closed = new Promise((r) => {
+      this.resolveClosed = r;
+    });
+  }
+  hello(): void {
+    this.helloAt = this.lastActivityAt = this.clock.now();
+    this.h.hello(this);
+  }
+  ack(): boolean {
+    return this.isOpen;
+  }
+  ping(): void {
+    this.pings++;
+    if (this.pongs) this.lastActivityAt = this.clock.now();
+  }
+  close(): void {
+    this.end("closed");
+  }
+  destroy(): void {
+    this.end("destroyed");
+  }
+  private end(s: "closed" | "destroyed"): void {
+    if (this.state === "open") this.state = s;
+    this.isOpen = false;
+    this.resolveClosed();
+  }
+}
+
+const quiet: Logger = { debug() {}, info() {}, warn() {}, error() {}, critical() {} } as unknown as Logger;
+
+function make(opts: { openUrl?: () => Promise<string>; terminal?: (e: unknown) => string | null } = {}) {
+  const clock = new FakeClock();
+  const conns: FakeConn[] = [];
+  let opens = 0;
+  const sup = new Supervisor<{ envelope_id: string }>({
+    clock,
+    log: quiet,
+    reconnectInitialMs: 1000,
+    reconnectMaxMs: 8000,
+    livenessTimeoutMs: 3000,
+    random: () => 0,
+    openUrl: async () => {
+      opens++;
+      return opts.openUrl ? opts.openUrl() : "ws://x";
+    },
+    connect: (_url, h) => {
+      const c = new FakeConn(clock, h as ConnHandlers<{ envelope_id: string }>);
+      conns.push(c);
+      return c;
+    },
+    onEnvelope: () => {},
+    terminalReason: opts.terminal ?? (() => null),
+  });
+  const live = () => conns.filter((c) => c.state === "open");
+  return { clock, conns, sup, live, opens: () => opens };
+}
+
+test("a silent socket is replaced at the liveness timeout; one that pongs is kept", async () => {
+  const { clock, conns, sup, live } = make();
+  sup.start();
+  await clock.advance(0);
+  conns[0]!.hello();
+  await clock.advance(10_000);
+  expect(conns.length).toBe(1); // pongs keep it alive through a quiet spell
+  expect(conns[0]!.pings).toBeGreaterThan(3);
+  conns[0]!.pongs = false;
+  const silentFrom = conns[0]!.lastActivityAt;
+  await clock.advance(2999 - (clock.t - silentFrom));
+  expect(conns[0]!.state).toBe("open");
+  await clock.advance(1);
+  expect(conns[0]!.state).toBe("destroyed");
+  expect(conns.length).toBe(2); // reconnected at once
+  expect(live().length).toBe(1);
+});
+
+test("a timer of an old connection cannot start another; a straggler hello is destroyed", async () => {
+  const { clock, conns, sup, live, opens } = make();
+  sup.start();
+  await clock.advance(0);
+  conns[0]!.hello();
+  conns[0]!.h.closed(conns[0]!, "closed (1006)");
+  await clock.advance(0);
+  expect(conns.length).toBe(2);
+  conns[1]!.hello();
+  // Old liveness / hello timers would fire in this span if they survived.
+  await clock.advance(2500);
+  expect(opens()).toBe(2);
+  // A socket from an abandoned attempt that says hello late must not live.
+  conns[0]!.h.hello(conns[0]!);
+  expect(live()).toEqual([conns[1]!]);
+  expect(sup.connected).toBe(true);
+});
+
+test("no hello in time: a failed attempt, then backoff doubles", async () => {
+  const { clock, conns, sup, opens } = make();
+  sup.start();
+  await clock.advance(0);
+  await clock.advance(3000); // hello timeout
+  expect(conns[0]!.state).toBe("destroyed");
+  expect(sup.failures).toBe(1);
+  expect(sup.state).toBe("backoff");
+  await clock.advance(999);
+  expect(opens()).toBe(1);
+  await clock.advance(1);
+  expect(opens()).toBe(2);
+  await clock.advance(3000); // second failure → 2000 ms
+  await clock.advance(1999);
+  expect(opens()).toBe(2);
+  await clock.advance(1);
+  expect(opens()).toBe(3);
+  conns[2]!.hello();
+  expect(sup.failures).toBe(0);
+});
+
+test("refresh: one successor even when asked twice, old closed on its hello, never more than two", async () => {
+  const { clock, conns, sup, live } = make();
+  sup.start();
+  await clock.advance(0);
+  conns[0]!.hello();
+  conns[0]!.h.disconnectMessage(conns[0]!, "warning");
+  conns[0]!.h.disconnectMessage(conns[0]!, "refresh_requested");
+  await clock.advance(0);
+  expect(conns.length).toBe(2);
+  expect(live().length).toBe(2);
+  expect(sup.connected).toBe(true);
+  conns[1]!.hello();
+  expect(conns[0]!.state).toBe("closed");
+  expect(live()).toEqual([conns[1]!]);
+  expect(sup.reconnects).toBe(1);
+});
+
+test("refresh whose new socket fails: the old one keeps serving, no failure counted", async () => {
+  const { clock, conns, sup } = make();
+  sup.start();
+  await clock.advance(0);
+  conns[0]!.hello();
+  conns[0]!.h.disconnectMessage(conns[0]!, "refresh_requested");
+  await clock.advance(0);
+  conns[1]!.h.closed(conns[1]!, "closed (1006)");
+  expect(sup.state).toBe("connected");
+  expect(sup.failures).toBe(0);
+  expect(conns[0]!.state).toBe("open");
+  // Slack then closes the old one: an ordinary immediate reconnect.
+  conns[0]!.h.closed(conns[0]!, "closed (1000)");
+  await clock.advance(0);
+  expect(conns.length).toBe(3);
+});
+
+test("old socket closed by Slack before its successor's hello: the successor is kept", async () => {
+  const { clock, conns, sup, live } = make();
+  sup.start();
+  await clock.advance(0);
+  conns[0]!.hello();
+  conns[0]!.h.disconnectMessage(conns[0]!, "refresh_requested");
+  await clock.advance(0);
+  conns[0]!.h.closed(conns[0]!, "closed (1000)");
+  expect(conns[1]!.state).toBe("open");
+  conns[1]!.hello();
+  expect(sup.connected).toBe(true);
+  expect(conns.length).toBe(2);
+  expect(live()).toEqual([conns[1]!]);
+});
+
+test("terminal error: revoked, every socket closed, no more attempts; link_disabled too", async () => {
+  const { clock, sup, opens } = make({
+    openUrl: async () => {
+      throw new Error("invalid_auth");
+    },
+    terminal: (e) => ((e as Error).message === "invalid_auth" ? "invalid_auth" : null),
+  });
+  sup.start();
+  await clock.advance(60_000);
+  expect(sup.state).toBe("revoked");
+  expect(sup.revokedReason).toBe("invalid_auth");
+  expect(opens()).toBe(1);
+
+  const b = make();
+  b.sup.start();
+  await b.clock.advance(0);
+  b.conns[0]!.hello();
+  b.conns[0]!.h.disconnectMessage(b.conns[0]!, "link_disabled");
+  await b.clock.advance(60_000);
+  expect(b.sup.state).toBe("revoked");
+  expect(b.live()).toEqual([]);
+  expect(b.opens()).toBe(1);
+});
+
+test("stop closes every socket and resolves once they are closed", async () => {
+  const { clock, conns, sup, live } = make();
+  sup.start();
+  await clock.advance(0);
+  conns[0]!.hello();
+  conns[0]!.h.disconnectMessage(conns[0]!, "refresh_requested");
+  await clock.advance(0);
+  await sup.stop();
+  expect(live()).toEqual([]);
+  await clock.advance(60_000);
+  expect(conns.length).toBe(2);
+});
