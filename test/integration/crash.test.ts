@@ -1,6 +1,6 @@
 // kill -9 at arbitrary points (the compiled executable, same data dir): every message is
 // answered exactly once, and a post whose response was lost is not posted again.
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from "bun:test";
 import type { SlackEmulator } from "../../src/emulator/index.ts";
 import { botEnv, type BotProcess, cleanup, ensureBinary, spawnBot, startEmulator, tempDir, waitFor } from "../helpers/bot.ts";
 
@@ -9,11 +9,16 @@ const dirs: string[] = [];
 
 beforeAll(async () => {
   await ensureBinary();
+}, 120_000);
+// A fresh workspace per test: a new data dir's catch-up would rightly answer the last test's DMs.
+beforeEach(async () => {
   // Unacked envelopes come back quickly after a kill.
   emu = await startEmulator({ ackTimeoutMs: 500 });
-}, 120_000);
-afterAll(async () => {
+});
+afterEach(async () => {
   await emu.stop();
+});
+afterAll(() => {
   for (const d of dirs) cleanup(d);
 });
 
