@@ -1,0 +1,124 @@
+// Run by hand: `bun bench/pipeline.ts [N]`. Measures, on the local Slack emulator:
+//  1. events/s and ack latency (p50/p99) for a burst of N DMs through clawdbot (in-process
+//     runtime, echo agent, durable store and outbox) and through a plain @slack/bolt echo
+//     app (SocketModeReceiver pointed at the emulator);
+//  2. the cost of one log line in the store at 1k and at 1M rows.
+// Loopback only, bounded in count and time.
+import { App, LogLevel } from "@slack/bolt";
+import type { SlackEmulator } from "../src/emulator/index.ts";
+import { Store } from "../src/store/index.ts";
+import { cleanup, startBot, startEmulator, tempDir } from "../test/helpers/bot.ts";
+
+const N = Number(process.argv[2] ?? 1000);
+const USERS = 20;
+
+interface Result {
+  name: string;
+  eventsPerS: number;
+  ackP50: number;
+  ackP99: number;
+  totalMs: number;
+}
+
+function pct(xs: number[], p: number): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? NaN;
+}
+
+/** Sends N DMs at once and waits (at most 120 s) until N echo replies are in Slack. */
+async function burst(emu: SlackEmulator, name: string): Promise<Result> {
+  let replies = 0;
+  const off = emu.onMessage((m) => {
+    if (m.bot_id && m.text.includes("bench-")) replies++;
+  });
+  const before = emu.envelopes.length;
+  const t0 = performance.now();
+  for (let i = 0; i < N; i++) emu.dm(`UB${i % USERS}`, `bench-${i}`);
+  const deadline = Date.now() + 120_000;
+  while (replies < N && Date.now() < deadline) await Bun.sleep(2);
+  const totalMs = performance.now() - t0;
+  off();
+  const acks = emu.envelopes
+    .slice(before)
+    .filter((e) => e.acked && e.attempts.length)
+    .map((e) => (e.acked?.at ?? 0) - (e.attempts[0]?.at ?? 0));
+  if (replies < N) console.error(`${name}: only ${replies}/${N} replies in 120 s`);
+  return { name, eventsPerS: (replies / totalMs) * 1000, ackP50: pct(acks, 50), ackP99: pct(acks, 99), totalMs };
+}
+
+async function clawdbot(): Promise<Result> {
+  const emu = await startEmulator();
+  const dir = tempDir("clawdbot-bench-");
+  const bot = await startBot(emu, { CLAWDBOT_CONSOLE_LEVEL: "0" }, dir);
+  await emu.waitFor(() => emu.openConnections() === 1);
+  try {
+    return await burst(emu, "clawdbot");
+  } finally {
+    await bot.stop();
+    await emu.stop();
+    cleanup(dir);
+  }
+}
+
+async function boltEcho(): Promise<Result> {
+  const emu = await startEmulator();
+  const app = new App({
+    token: emu.options.botToken,
+    appToken: emu.options.appToken,
+    socketMode: true,
+    clientOptions: { slackApiUrl: emu.apiUrl },
+    logLevel: LogLevel.ERROR,
+  });
+  app.message(async ({ message, say }) => {
+    await say(`echo: ${(message as { text?: string }).text ?? ""}`);
+  });
+  await app.start();
+  await emu.waitFor(() => emu.openConnections() === 1);
+  try {
+    return await burst(emu, "bolt echo");
+  } finally {
+    await app.stop();
+    await emu.stop();
+  }
+}
+
+/** µs per LogStore.append with `rows` rows already there (no trim: retention set high). */
+function logCost(rows: number): { rows: number; appendUs: number; trimAppendUs: number } {
+  const dir = tempDir("clawdbot-bench-logs-");
+  const path = Store.pathIn(dir);
+  let store = Store.open(path, { logRetentionBytes: 4 * 2 ** 30 });
+  store.db.run(
+    `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?)
+     INSERT INTO logs (at, level, msg, fields, bytes) SELECT i, 'info', 'outbox: #' || i || ' sent to C0123456 in 42 ms', NULL, 120 FROM n`,
+    [rows],
+  );
+  store.db.run("UPDATE log_size SET bytes = ? WHERE id = 1", [rows * 120]);
+  const time = (s: Store) => {
+    const k = 2000;
+    const t = performance.now();
+    for (let i = 0; i < k; i++) s.logs.append(Date.now(), "info", `bench line ${i} with some ordinary length of text`);
+    return ((performance.now() - t) * 1000) / k;
+  };
+  const appendUs = time(store);
+  store.close();
+  // The same store at its retention bound: every append also trims the oldest rows.
+  store = Store.open(path, { logRetentionBytes: rows * 120 });
+  const trimAppendUs = time(store);
+  store.close();
+  cleanup(dir);
+  return { rows, appendUs, trimAppendUs };
+}
+
+const results = [await clawdbot(), await boltEcho()];
+console.log(`\nburst of ${N} DMs (${USERS} users), echo agent, local emulator:`);
+for (const r of results) {
+  console.log(
+    `  ${r.name.padEnd(10)} ${r.eventsPerS.toFixed(0).padStart(6)} events/s (all replies in ${r.totalMs.toFixed(0)} ms), ack p50 ${r.ackP50} ms, p99 ${r.ackP99} ms`,
+  );
+}
+console.log("\nlog store, one line:");
+for (const rows of [1_000, 1_000_000]) {
+  const c = logCost(rows);
+  console.log(`  at ${String(c.rows).padStart(9)} rows: ${c.appendUs.toFixed(1)} µs/line; at the retention bound (trimming): ${c.trimAppendUs.toFixed(1)} µs/line`);
+}
+process.exit(0);
