@@ -31,6 +31,8 @@ const LOOKUP_SLACK_S = 120;
 export class OutboxSender {
   sent = 0;
   failed = 0;
+  /** Set when Slack said the token is no good: replay stops waiting then. */
+  revoked: string | null = null;
   private readonly busy = new Set<string>();
   private readonly blockedUntil = new Map<string, number>();
   private readonly inFlight = new Set<Promise<void>>();
@@ -69,7 +71,7 @@ export class OutboxSender {
       const now = clock.now();
       const rows = open.map((id) => store.outbox.get(id)).filter((r): r is OutboxRow => r !== null);
       open = rows.filter((r) => r.status === "pending" || r.status === "sending").map((r) => r.id);
-      if (open.length === 0 || now >= deadline) break;
+      if (open.length === 0 || now >= deadline || this.revoked) break;
       const due = rows.filter((r) => r.status === "pending" && r.next_attempt_at <= now && (this.blockedUntil.get(r.channel) ?? 0) <= now);
       // One at a time per channel (order), channels in parallel.
       const byChannel = Map.groupBy(due, (r) => r.channel);
@@ -211,6 +213,7 @@ export class OutboxSender {
         return;
       case "revoked":
         store.outbox.retryAt(row.id, now + this.o.retryMaxMs, f.message, now);
+        this.revoked = f.message;
         this.o.onRevoked?.(f.message);
         return;
       case "transient":

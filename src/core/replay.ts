@@ -65,7 +65,10 @@ export interface ReplayParts {
 export async function replay(parts: ReplayParts, work: { outbox: OutboxRow[]; events: EventRow[] }): Promise<ReplaySummary> {
   const { store, pipeline, outbox } = parts;
   const deadline = parts.now() + parts.deadlineMs;
-  for (const r of work.outbox) if (r.status === "failed") store.outbox.requeue(r.id, parts.now());
+  for (const r of work.outbox) {
+    if (r.status === "failed") store.outbox.requeue(r.id, parts.now());
+    else if (r.status === "pending") store.outbox.dueNow(r.id, parts.now());
+  }
   const keys = work.events.map((e) => e.key);
   await Promise.all(keys.map((k) => pipeline.process(k)));
   // An event the running bot holds is its to answer: wait for that, then send its replies.

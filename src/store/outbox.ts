@@ -162,6 +162,17 @@ export class OutboxStore {
       .map((r) => r.id);
   }
 
+  /** Replay: a pending item waiting out a backoff is due now (a rate limit's Retry-After is kept). */
+  dueNow(id: number, now: number): boolean {
+    return (
+      this.db.run(
+        `UPDATE outbox SET next_attempt_at = ?, updated_at = ? WHERE id = ? AND status = 'pending' AND next_attempt_at > ?
+         AND (last_error IS NULL OR last_error NOT LIKE 'ratelimited%')`,
+        [now, now, id, now],
+      ).changes === 1
+    );
+  }
+
   get(id: number): OutboxRow | null {
     return this.getQ.get(id);
   }

@@ -84,6 +84,18 @@ describe("clawdbot replay", () => {
     expect(count("unanswered-1-x")).toBe(1);
   });
 
+  test("revoked tokens: replay gives up at once with exit 1, the reply kept for later", async () => {
+    seed(0, 1);
+    emu.revokeTokens();
+    const t0 = Date.now();
+    const r = await replay("--json");
+    expect(r.code).toBe(1);
+    expect(Date.now() - t0).toBeLessThan(10_000);
+    emu.restoreTokens();
+    expect((await replay()).code).toBe(0);
+    expect(count("unsent-0-x")).toBe(1);
+  });
+
   test("replay while the bot runs: every item delivered exactly once", async () => {
     const n = 30;
     seed(n, n);
