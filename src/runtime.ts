@@ -23,6 +23,7 @@ import { createHealthApp, type RunningServer, startHealthServer } from "./health
 import { runCodeJob, runExecJob } from "./jobs/exec.ts";
 import { createLogger } from "./log.ts";
 import { RelayClient } from "./relay/client.ts";
+import { BoltRouter } from "./slack/bolt-router.ts";
 import { slackEventsHandler } from "./slack/http-events.ts";
 import { type Envelope, SocketConnection } from "./slack/socket-connection.ts";
 import { AUTH_ERRORS, WebPort } from "./slack/web-port.ts";
@@ -117,12 +118,21 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
     onDeaf: () => supervisor?.replace("heartbeat canary missed"),
   });
 
+  const router = new BoltRouter({
+    botToken: config.slackBotToken,
+    apiUrl: config.slackApiUrl,
+    log,
+    identity: () => identity,
+    answer: (key) => pipeline.process(key),
+  });
   const receiver = new Receiver({
     store,
     clock,
     log,
     identity: () => identity,
-    process: (key) => void pipeline.process(key),
+    // Bolt routes it to its listener; if its middleware routed it nowhere, the pipeline
+    // still answers it (a no-op when the listener already did): nothing recorded is dropped.
+    process: (key, payload) => void router.dispatch(payload, key).then(() => pipeline.process(key)),
     onTerminal: (reason) => revoke(reason),
     onCanary: () => heartbeat.echoed(),
   });

@@ -10,7 +10,8 @@ export interface ReceiverOptions {
   clock: Clock;
   log: Logger;
   identity(): Identity;
-  process(key: string): void;
+  /** Answers a freshly recorded event (routed through bolt in the runtime). */
+  process(key: string, payload: Record<string, unknown>): void;
   onTerminal(reason: string): void;
   onCanary(): void;
 }
@@ -41,7 +42,7 @@ export class Receiver {
     if (c.terminal) this.o.onTerminal(c.terminal);
     if (c.canary) this.o.onCanary();
     if (!fresh) log.debug(`redelivery of ${c.event.key} ignored`);
-    else if (c.event.status !== "ignored") this.o.process(c.event.key);
+    else if (c.event.status !== "ignored") this.o.process(c.event.key, payload);
     else log.debug(`event ${c.event.text ?? type} acked, nothing to do`);
     return true;
   }

@@ -1,0 +1,101 @@
+// @slack/bolt as the dispatcher. Our transports (the supervised socket, the signed HTTP
+// endpoint, catch-up) record and ack every payload themselves; bolt then routes what
+// needs an answer to its listener (messages, mentions, /claw, approval buttons) through
+// its own middleware. Bolt's receivers are not used: they reconnect and ack in ways that
+// lose events (../shared/SLACK-ON-BUN.md).
+import { App, type Receiver as BoltReceiver, LogLevel } from "@slack/bolt";
+import type { Logger as BoltLogger } from "@slack/logger";
+import type { Logger } from "../core/logger.ts";
+import { webClientOptions } from "./web-port.ts";
+
+export interface BoltRouterOptions {
+  botToken: string;
+  apiUrl: string;
+  log: Logger;
+  identity(): { botUserId?: string; botId?: string };
+  /** Answers the recorded event with this key (the pipeline). */
+  answer(key: string): Promise<void>;
+}
+
+/** The property of bolt's context that carries our inbound key to the listener. */
+const KEY = "clawdbotKey";
+
+class DispatchReceiver implements BoltReceiver {
+  app: App | null = null;
+  init(app: App): void {
+    this.app = app;
+  }
+  start(): Promise<void> {
+    return Promise.resolve();
+  }
+  stop(): Promise<void> {
+    return Promise.resolve();
+  }
+}
+
+export class BoltRouter {
+  private readonly receiver = new DispatchReceiver();
+  private readonly app: App;
+
+  constructor(private readonly o: BoltRouterOptions) {
+    this.app = new App({
+      receiver: this.receiver,
+      // Identity comes from our own auth.test; bolt makes no calls of its own to find it.
+      authorize: async () => {
+        const me = o.identity();
+        return { botToken: o.botToken, botUserId: me.botUserId, botId: me.botId };
+      },
+      clientOptions: webClientOptions(o.apiUrl),
+      // No in-memory conversation store: it would grow with every conversation.
+      convoStore: false,
+      logger: boltLogger(o.log),
+      logLevel: LogLevel.WARN,
+    });
+    const answer = async ({ context }: { context: Record<string, unknown> }) => {
+      const key = context[KEY];
+      if (typeof key === "string") await o.answer(key);
+    };
+    this.app.event("message", answer);
+    this.app.event("app_mention", answer);
+    this.app.command(/.*/, answer);
+    this.app.action("approval_approve", answer);
+    this.app.action("approval_deny", answer);
+    this.app.error(async (err) => {
+      o.log.error(`bolt listener failed: ${err.message}`);
+    });
+  }
+
+  /**
+   * Routes one recorded payload through bolt. Resolves when its listener is done; never
+   * rejects. If bolt routed it nowhere, the pipeline answers it anyway (see runtime).
+   */
+  async dispatch(body: Record<string, unknown>, key: string, retryNum?: number): Promise<void> {
+    try {
+      await this.app.processEvent({
+        body,
+        retryNum,
+        customProperties: { [KEY]: key },
+        // Already acked by the transport, after the event was recorded.
+        ack: async () => {},
+      });
+    } catch (err) {
+      this.o.log.error(`bolt could not route ${key}: ${(err as Error).message}`);
+    }
+  }
+}
+
+function boltLogger(log: Logger): BoltLogger {
+  const text = (args: unknown[]) => args.map((a) => (a instanceof Error ? a.message : String(a))).join(" ");
+  let level = LogLevel.WARN;
+  return {
+    debug: (...a: unknown[]) => log.debug(`bolt: ${text(a)}`),
+    info: (...a: unknown[]) => log.debug(`bolt: ${text(a)}`),
+    warn: (...a: unknown[]) => log.warn(`bolt: ${text(a)}`),
+    error: (...a: unknown[]) => log.error(`bolt: ${text(a)}`),
+    setLevel: (l: LogLevel) => {
+      level = l;
+    },
+    getLevel: () => level,
+    setName: () => {},
+  };
+}
