@@ -99,6 +99,7 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
     slack,
     relay,
     botUserId: () => identity.botUserId,
+    botId: () => identity.botId,
     status: () => statusLine(snapshot()),
     onRevoked: revoke,
   });
@@ -345,6 +346,7 @@ export interface CoreParts {
   slack: SlackPort;
   relay: RelayClient | null;
   botUserId(): string | undefined;
+  botId?(): string | undefined;
   status: StatusSource;
   onRevoked(reason: string): void;
 }
@@ -395,6 +397,8 @@ export function buildCore(p: CoreParts) {
     agentTimeoutMs: config.agentTimeoutMs,
     owner,
     botUserId: p.botUserId,
+    botId: p.botId,
+    slack: p.slack,
     status: p.status,
     kick,
   });

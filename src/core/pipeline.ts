@@ -10,7 +10,9 @@ import type { Approvals } from "./approvals.ts";
 import type { Clock } from "./clock.ts";
 import { handleSlashCommand, type StatusSource } from "./commands.ts";
 import type { Logger } from "./logger.ts";
+import { threadContext } from "../agents/thread-context.ts";
 import { queueReply } from "./replies.ts";
+import type { SlackPort } from "./slack-port.ts";
 import { stripMention, unescapeSlack } from "./text.ts";
 
 export interface PipelineOptions {
@@ -24,6 +26,9 @@ export interface PipelineOptions {
   agentTimeoutMs: number;
   owner: string;
   botUserId(): string | undefined;
+  botId?(): string | undefined;
+  /** For thread context when there is no relay. */
+  slack?: Pick<SlackPort, "replies">;
   status: StatusSource;
   kick(): void;
 }
@@ -120,10 +125,9 @@ export class Pipeline {
     const user = row.user ?? "";
     const threadTs = threadOverride ?? row.thread_ts ?? undefined;
     const text = textOverride ?? unescapeSlack(stripMention(row.text ?? "", this.o.botUserId()));
-    const reply = (replyText: string, detail?: string, extra?: () => void) => {
+    const reply = (replyText: string, detail?: string) => {
       store.tx(() => {
         queueReply(store, { eventKey: row.key, channel, threadTs, text: replyText }, clock.now());
-        extra?.();
         store.events.setStatus(row.key, "answered", clock.now(), detail);
       });
       relay?.log({ direction: "out", event_id: row.key, channel, ts: null, thread_ts: threadTs, user: null, text: replyText });
@@ -134,8 +138,7 @@ export class Pipeline {
     if (store.settings.isPaused()) return reply(PAUSED_NOTICE, "paused");
     if (!text) return reply("Say something after the mention and I'll answer.", "empty");
 
-    let context: ContextMessage[] = [];
-    if (relay) context = await relay.context({ channel, thread_ts: threadTs, user, text });
+    const context = await this.context(row, text);
 
     const started = clock.now();
     let answer: Awaited<ReturnType<Agent["answer"]>>;
@@ -158,6 +161,25 @@ export class Pipeline {
     });
     if (body) relay?.log({ direction: "out", event_id: row.key, channel, ts: null, thread_ts: threadTs, user: null, text: body });
     this.o.kick();
+  }
+
+  /** The conversation so far: from the relay if there is one, else from the Slack thread. */
+  private async context(row: EventRow, text: string): Promise<ContextMessage[]> {
+    const { relay, agent, log } = this.o;
+    const channel = row.channel ?? "";
+    if (relay) return relay.context({ channel, thread_ts: row.thread_ts ?? undefined, user: row.user ?? "", text });
+    // The echo agent ignores context: don't spend Slack's rate limit on it.
+    if (agent.kind === "echo" || !this.o.slack) return [];
+    return threadContext({
+      slack: this.o.slack,
+      channel,
+      // The message's own thread; a top-level mention has none yet.
+      threadTs: row.kind === "mention" && row.thread_ts === row.ts ? undefined : (row.thread_ts ?? undefined),
+      currentTs: row.ts ?? undefined,
+      botUserId: this.o.botUserId(),
+      botId: this.o.botId?.(),
+      onError: (e) => log.warn(`thread context unavailable: ${String(e)}`),
+    });
   }
 }
 

@@ -1,0 +1,25 @@
+// Without a relay, the agent gets the Slack thread as context.
+import { afterAll, expect, test } from "bun:test";
+import { cleanup, startBot, startEmulator, tempDir, waitFor } from "../helpers/bot.ts";
+
+const dir = tempDir();
+afterAll(() => cleanup(dir));
+
+test("a mention inside a thread carries the thread so far; a top-level one fetches nothing", async () => {
+  const emu = await startEmulator();
+  emu.addChannel("CTHREAD", { botMember: true });
+  // The command agent's reply is whatever the command prints: here, its own input.
+  const bot = await startBot(emu, { CLAWDBOT_AGENT: "command", CLAWDBOT_AGENT_COMMAND: "cat" }, dir);
+  const first = emu.mention("UALICE", "CTHREAD", "first question");
+  await waitFor(() => emu.botMessages("CTHREAD").length === 1, "first answer");
+  expect(emu.calls.filter((c) => c.method === "conversations.replies")).toHaveLength(0);
+
+  emu.mention("UALICE", "CTHREAD", "follow up", { threadTs: first.ts });
+  const second = await waitFor(() => emu.botMessages("CTHREAD").find((m) => m.text.includes("follow up")), "second answer");
+  const input = JSON.parse(second.text) as { text: string; context: { role: string; text: string }[] };
+  expect(input.text).toBe("follow up");
+  expect(input.context.map((c) => c.role)).toEqual(["user", "assistant"]);
+  expect(input.context[0]?.text).toBe("first question");
+  await bot.stop();
+  await emu.stop();
+});
