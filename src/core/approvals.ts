@@ -2,7 +2,8 @@
 // make every decision count once, and a job runs at most once whatever happens.
 import type { Agent, JobOutcome, JobRequest } from "../agents/types.ts";
 import type { JobResult } from "../jobs/exec.ts";
-import { formatJobResult } from "../jobs/exec.ts";
+import { formatJobResult, onJobSpawn } from "../jobs/exec.ts";
+import { type OrphanOutcome, stopOrphanJob } from "../jobs/orphans.ts";
 import type { ApprovalKind, ApprovalRow } from "../store/approvals.ts";
 import type { Store } from "../store/index.ts";
 import { cardBlocks, cardText } from "./cards.ts";
@@ -19,7 +20,10 @@ export interface ApprovalsOptions {
   codeCommandSet: boolean;
   agent: Agent;
   agentTimeoutMs: number;
-  runJob(a: ApprovalRow, signal: AbortSignal): Promise<JobResult>;
+  /** Runs the job; `onSpawn` (also reachable through the signal, see onJobSpawn) records its pid. */
+  runJob(a: ApprovalRow, signal: AbortSignal, onSpawn?: (pid: number) => void): Promise<JobResult>;
+  /** Stops a job process left by a crashed run; defaults to stopOrphanJob (tests swap it). */
+  stopOrphan?: (pid: number, startedAt: number | null) => OrphanOutcome;
   recordUsage(u: NonNullable<Awaited<ReturnType<Agent["answer"]>>["usage"]>, latencyMs: number, eventKey?: string): void;
   kick(): void;
 }
@@ -83,6 +87,15 @@ export function outputParts(text: string, max = PART_RAW_CHARS): string[] {
  */
 function cardThread(row: ApprovalRow): string | undefined {
   return row.thread_ts ?? row.card_ts ?? undefined;
+}
+
+/** The thread's note on a job that was running when clawdbot stopped. */
+function interruptedText(row: ApprovalRow, left: OrphanOutcome): string {
+  const head = `:warning: Job ${row.id} was interrupted: clawdbot stopped while it ran.`;
+  const tail = "It was not re-run; ask again if it is still needed.";
+  if (left === "stopped") return `${head} Its process (pid ${row.pid}) was still running and has been stopped. ${tail}`;
+  if (left === "not-ours") return `${head} Its pid ${row.pid} now belongs to another process, which was left alone. ${tail}`;
+  return `${head} ${tail}`;
 }
 
 /** Where a card's outbox item says which approval it shows. */
@@ -182,11 +195,20 @@ export class Approvals {
     this.updateCard(id);
     const ctl = new AbortController();
     this.running.set(id, ctl);
+    onJobSpawn(ctl.signal, (pid) => this.recordPid(id, pid));
     const task = this.execute(id, ctl.signal).finally(() => {
       this.running.delete(id);
       this.tasks.delete(task);
     });
     this.tasks.add(task);
+  }
+
+  private recordPid(id: string, pid: number): void {
+    try {
+      this.o.store.approvals.setPid(id, pid);
+    } catch (err) {
+      this.o.log.warn(`approval ${id}: could not record pid ${pid}: ${(err as Error).message}`, { approval: id });
+    }
   }
 
   private async execute(id: string, signal: AbortSignal): Promise<void> {
@@ -195,7 +217,7 @@ export class Approvals {
     if (!row) return;
     let result: JobResult;
     try {
-      result = await this.o.runJob(row, signal);
+      result = await this.o.runJob(row, signal, (pid) => this.recordPid(id, pid));
     } catch (err) {
       result = { exitCode: null, output: `could not run: ${(err as Error).message}`, timedOut: false, durationMs: 0, truncatedBytes: 0 };
     }
@@ -281,16 +303,13 @@ export class Approvals {
   recover(): void {
     const { store, clock, log } = this.o;
     for (const row of store.approvals.withStatus("running")) {
+      // A crash (kill -9) leaves the detached job running: stop it before calling it interrupted.
+      const left = row.pid === null ? "gone" : this.stopOrphan(row);
       if (!store.approvals.transition(row.id, ["running"], "interrupted", { finished_at: clock.now() })) continue;
-      log.warn(`approval ${row.id} was running when clawdbot stopped: marked interrupted, not re-run`, { approval: row.id });
+      log.warn(`approval ${row.id} was running when clawdbot stopped: marked interrupted, not re-run`, { approval: row.id, pid: row.pid, process: left });
       queueReply(
         store,
-        {
-          channel: row.channel,
-          threadTs: cardThread(row),
-          text: `:warning: Job ${row.id} was interrupted: clawdbot stopped while it ran. It was not re-run; ask again if it is still needed.`,
-          noDedupe: true,
-        },
+        { channel: row.channel, threadTs: cardThread(row), text: interruptedText(row, left), noDedupe: true },
         clock.now(),
       );
       this.updateCard(row.id);
@@ -298,6 +317,16 @@ export class Approvals {
     }
     for (const row of store.approvals.withStatus("approved")) this.start(row.id);
     this.o.kick();
+  }
+
+  private stopOrphan(row: ApprovalRow): OrphanOutcome {
+    const pid = row.pid as number;
+    try {
+      return (this.o.stopOrphan ?? stopOrphanJob)(pid, row.started_at);
+    } catch (err) {
+      this.o.log.warn(`approval ${row.id}: could not check process ${pid}: ${(err as Error).message}`, { approval: row.id });
+      return "gone";
+    }
   }
 
   /** Shutdown: stop running jobs; the next start reports them as interrupted. */

@@ -33,6 +33,8 @@ export interface ExecJob {
   cwd: string;
   timeoutMs: number;
   signal?: AbortSignal;
+  /** The job's pid once it runs (recorded so a restart after a crash can stop it). */
+  onSpawn?: (pid: number) => void;
 }
 
 export interface CodeJob {
@@ -41,10 +43,32 @@ export interface CodeJob {
   cwd: string;
   timeoutMs: number;
   signal?: AbortSignal;
+  onSpawn?: (pid: number) => void;
+}
+
+/**
+ * A spawn listener keyed by the job's AbortSignal: the caller that owns the signal (Approvals)
+ * hears the pid even when whoever builds the job (the runtime's runJob) does not pass onSpawn.
+ */
+const spawnListeners = new WeakMap<AbortSignal, (pid: number) => void>();
+
+export function onJobSpawn(signal: AbortSignal, fn: (pid: number) => void): void {
+  spawnListeners.set(signal, fn);
+}
+
+function spawnHook(job: { signal?: AbortSignal; onSpawn?: (pid: number) => void }): ((pid: number) => void) | undefined {
+  return job.onSpawn ?? (job.signal ? spawnListeners.get(job.signal) : undefined);
 }
 
 export function runExecJob(job: ExecJob): Promise<JobResult> {
-  return runJob({ argv: shellArgv(job.command), cwd: job.cwd, timeoutMs: job.timeoutMs, signal: job.signal, env: childEnv(EXEC_SECRET_ENV) });
+  return runJob({
+    argv: shellArgv(job.command),
+    cwd: job.cwd,
+    timeoutMs: job.timeoutMs,
+    signal: job.signal,
+    env: childEnv(EXEC_SECRET_ENV),
+    onSpawn: spawnHook(job),
+  });
 }
 
 /** The code command may well be an AI coding tool that needs its API key, so only Slack's secrets are withheld. */
@@ -56,6 +80,7 @@ export function runCodeJob(job: CodeJob): Promise<JobResult> {
     timeoutMs: job.timeoutMs,
     signal: job.signal,
     env: childEnv(SLACK_SECRET_ENV),
+    onSpawn: spawnHook(job),
   });
 }
 

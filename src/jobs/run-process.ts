@@ -24,6 +24,8 @@ export interface RunOptions {
   windowsVerbatimArguments?: boolean;
   /** After exit, how long to wait for pipes a backgrounded grandchild still holds. Default 2 s. */
   drainGraceMs?: number;
+  /** Called once the child runs, with its pid (on POSIX also its process group id: it is spawned detached). */
+  onSpawn?: (pid: number) => void;
 }
 
 export interface RunResult {
@@ -74,6 +76,12 @@ export async function runProcess(opts: RunOptions): Promise<RunResult> {
     windowsVerbatimArguments: opts.windowsVerbatimArguments ?? isCmdArgv(opts.argv),
   });
 
+  try {
+    opts.onSpawn?.(proc.pid);
+  } catch {
+    // recording the pid is best effort; the job runs either way
+  }
+
   let timedOut = false;
   let aborted = false;
   let killing: Promise<void> | undefined;
@@ -118,19 +126,7 @@ async function killTree(proc: { pid: number; kill(signal?: number | NodeJS.Signa
   if (process.platform === "win32") {
     // No process groups to signal on Windows: taskkill /T walks the parent-child tree (while the
     // root still lives, which it does until we kill it here), /F forces.
-    try {
-      const systemRoot = process.env.SystemRoot || process.env.windir || "C:\\Windows";
-      const tk = Bun.spawn([`${systemRoot}\\System32\\taskkill.exe`, "/pid", String(proc.pid), "/T", "/F"], {
-        stdin: "ignore",
-        stdout: "ignore",
-        stderr: "ignore",
-        windowsHide: true,
-        timeout: TASKKILL_TIMEOUT_MS,
-      });
-      await tk.exited;
-    } catch {
-      // fall through to killing the root at least
-    }
+    await taskkill(proc.pid);
     try {
       proc.kill();
     } catch {}
@@ -142,6 +138,22 @@ async function killTree(proc: { pid: number; kill(signal?: number | NodeJS.Signa
     try {
       proc.kill("SIGKILL");
     } catch {}
+  }
+}
+
+async function taskkill(pid: number): Promise<void> {
+  try {
+    const systemRoot = process.env.SystemRoot || process.env.windir || "C:\\Windows";
+    const tk = Bun.spawn([`${systemRoot}\\System32\\taskkill.exe`, "/pid", String(pid), "/T", "/F"], {
+      stdin: "ignore",
+      stdout: "ignore",
+      stderr: "ignore",
+      windowsHide: true,
+      timeout: TASKKILL_TIMEOUT_MS,
+    });
+    await tk.exited;
+  } catch {
+    // the caller falls back to killing the root at least
   }
 }
 

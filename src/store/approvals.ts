@@ -33,6 +33,8 @@ export interface ApprovalRow {
   finished_at: number | null;
   exit_code: number | null;
   output: string | null;
+  /** The running job's process id (on POSIX also its process group's id); null before spawn. */
+  pid: number | null;
 }
 
 export interface NewApproval {
@@ -90,6 +92,11 @@ export class ApprovalStore {
 
   setCard(id: string, ts: string): void {
     this.db.run("UPDATE approvals SET card_ts = ? WHERE id = ?", [ts, id]);
+  }
+
+  /** Records the job's process once spawned, so a restart after a crash can stop it. */
+  setPid(id: string, pid: number): void {
+    this.db.run("UPDATE approvals SET pid = ? WHERE id = ? AND status = 'running'", [pid, id]);
   }
 
   get(id: string): ApprovalRow | null {

@@ -105,6 +105,14 @@ const steps: string[] = [
   CREATE TABLE log_size (id INTEGER PRIMARY KEY CHECK (id = 1), bytes INTEGER NOT NULL);
   INSERT INTO log_size (id, bytes) VALUES (1, 0);
   `,
+  // 2: a running job's process id (its process group on POSIX), so a restart after a crash
+  // can stop a job that outlived us; file uploads carry their content in the outbox row;
+  // replay looks items up by event.
+  `
+  ALTER TABLE approvals ADD COLUMN pid INTEGER;
+  ALTER TABLE outbox ADD COLUMN content TEXT;
+  CREATE INDEX outbox_event_key ON outbox(event_key);
+  `,
 ];
 
 export const SCHEMA_VERSION = steps.length;

@@ -43,6 +43,13 @@ describe.skipIf(process.platform === "win32")("runProcess (POSIX)", () => {
     expect(r.truncatedBytes).toBe(0);
   });
 
+  test("onSpawn reports the pid, which leads the job's process group", async () => {
+    let seen = 0;
+    const r = await runProcess({ argv: sh("echo $$"), timeoutMs: 5000, onSpawn: (pid) => (seen = pid) });
+    expect(seen).toBeGreaterThan(0);
+    expect(r.output.trim()).toBe(String(seen));
+  });
+
   test("exit codes propagate; cwd is honoured", async () => {
     expect((await runProcess({ argv: sh("exit 7"), timeoutMs: 10_000 })).exitCode).toBe(7);
     const r = await runProcess({ argv: sh("pwd"), cwd: dir, timeoutMs: 10_000 });
