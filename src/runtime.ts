@@ -136,6 +136,7 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
     process: (key, payload) => void router.dispatch(payload, key).then(() => pipeline.process(key)),
     onTerminal: (reason) => revoke(reason),
     onCanary: () => heartbeat.echoed(),
+    redact,
   });
   const deliver = (type: string, payload: Record<string, unknown>, ack: () => void) => {
     heartbeat.eventArrived();

@@ -14,6 +14,8 @@ export interface ReceiverOptions {
   process(key: string, payload: Record<string, unknown>): void;
   onTerminal(reason: string): void;
   onCanary(): void;
+  /** Takes secrets out of what is stored (and so out of what the agent sees). */
+  redact?(text: string): string;
 }
 
 export class Receiver {
@@ -29,6 +31,11 @@ export class Receiver {
   handle(type: string, payload: Record<string, unknown>, ack: () => void): boolean {
     const { store, clock, log } = this.o;
     const c = classify(type, payload, this.o.identity());
+    const redact = this.o.redact;
+    if (redact) {
+      c.event.payload = redact(c.event.payload);
+      if (c.event.text) c.event.text = redact(c.event.text);
+    }
     let fresh: boolean;
     try {
       fresh = store.events.record(c.event, clock.now()).fresh;

@@ -30,6 +30,10 @@ test("the store's logs, health and metrics never carry the tokens", async () => 
     expect(logs).not.toContain(secret);
   }
   expect(logs).toContain("revoked");
+  // A user who pastes a token: it is stored redacted, and so never reaches the agent or a reply.
+  const stored = JSON.stringify(bot.rt.store.db.query("SELECT text, payload FROM events").all());
+  expect(stored).not.toContain("very-secret-1");
+  expect(emu.botMessages().map((m) => m.text).join()).not.toContain("very-secret-1");
   await bot.stop();
   await emu.stop();
 });
