@@ -40,6 +40,21 @@ export interface Config {
   execTimeoutMs: number;
   execCwd: string;
   logRetentionBytes: number;
+  /** Intervals the contract does not name: defaults for production, milliseconds for tests. */
+  tuning: Tuning;
+}
+
+export interface Tuning {
+  /** First outbox retry after a transient Slack error (doubles to 5 min). */
+  outboxRetryInitialMs: number;
+  /** How often expired approvals are looked for. */
+  expiryCheckMs: number;
+  /** Per attempt of a relay call (the contract's 6 s). */
+  relayTimeoutMs: number;
+  /** A Slack Web API call with no answer by then has an unknown outcome. */
+  slackCallTimeoutMs: number;
+  /** How long `replay` keeps trying. */
+  replayDeadlineMs: number;
 }
 
 export const DEFAULT_MODEL = "claude-sonnet-4-5";
@@ -108,6 +123,14 @@ function seconds(env: Env, name: string, fallback: number, { min = 0 } = {}): nu
     throw new ConfigError(name, `"${v}" is not a number of seconds >= ${min}; set it to e.g. ${fallback}`);
   }
   return Math.round(n * 1000);
+}
+
+function millis(env: Env, name: string, fallback: number): number {
+  const v = str(env, name);
+  if (v === undefined) return fallback;
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0) throw new ConfigError(name, `"${v}" is not a positive number of milliseconds; unset it for ${fallback}`);
+  return n;
 }
 
 function port(env: Env, name: string, fallback: number): number {
@@ -236,6 +259,13 @@ export function loadConfig(env: Env, overrides: ConfigOverrides = {}, platform =
     execTimeoutMs: seconds(env, "CLAWDBOT_EXEC_TIMEOUT", 300, { min: 0.001 }),
     execCwd: str(env, "CLAWDBOT_EXEC_CWD") ?? dataDir,
     logRetentionBytes: Math.round(retentionMb * 1024 * 1024),
+    tuning: {
+      outboxRetryInitialMs: millis(env, "CLAWDBOT_OUTBOX_RETRY_MS", 1000),
+      expiryCheckMs: millis(env, "CLAWDBOT_EXPIRY_CHECK_MS", 30_000),
+      relayTimeoutMs: millis(env, "CLAWDBOT_RELAY_TIMEOUT_MS", 6000),
+      slackCallTimeoutMs: millis(env, "CLAWDBOT_SLACK_CALL_TIMEOUT_MS", 10_000),
+      replayDeadlineMs: millis(env, "CLAWDBOT_REPLAY_DEADLINE_MS", 120_000),
+    },
   };
 }
 

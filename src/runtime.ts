@@ -1,26 +1,18 @@
 // The composition root: opens the store, builds the core around it, connects to Slack
 // (socket or http), serves health, starts the workers; and takes it all down in order.
-import { AnthropicAgent } from "./agents/anthropic.ts";
-import { CommandAgent } from "./agents/command.ts";
-import { EchoAgent } from "./agents/echo.ts";
-import type { Agent } from "./agents/types.ts";
+import { buildCore, INTERNAL } from "./assemble.ts";
 import { type Config, secretsOf } from "./config.ts";
-import { Approvals, CARD_KEY_PREFIX } from "./core/approvals.ts";
 import { catchUp } from "./core/catchup.ts";
 import { type Clock, systemClock } from "./core/clock.ts";
 import type { HealthSnapshot, HealthStatus } from "./core/health-types.ts";
 import { Heartbeat } from "./core/heartbeat.ts";
 import type { Logger } from "./core/logger.ts";
-import { OutboxSender } from "./core/outbox-sender.ts";
-import { Pipeline } from "./core/pipeline.ts";
 import { makeRedactor } from "./core/redact.ts";
 import { Receiver } from "./core/receiver.ts";
-import { SlackCallError, type SlackPort } from "./core/slack-port.ts";
-import type { StatusSource } from "./core/commands.ts";
+import { SlackCallError } from "./core/slack-port.ts";
 import { Supervisor, errText } from "./core/supervisor.ts";
 import { Workers } from "./core/workers.ts";
 import { createHealthApp, type RunningServer, startHealthServer } from "./health/app.ts";
-import { runCodeJob, runExecJob } from "./jobs/exec.ts";
 import { createLogger } from "./log.ts";
 import { RelayClient } from "./relay/client.ts";
 import { BoltRouter } from "./slack/bolt-router.ts";
@@ -40,18 +32,6 @@ export interface RuntimeOptions {
   log?: Logger;
 }
 
-/** Intervals the contract does not name; short enough for tests through the env, sane by default. */
-export const INTERNAL = {
-  cleanupEveryMs: 10 * 60 * 1000,
-  expiryEveryMs: Number(process.env.CLAWDBOT_EXPIRY_CHECK_MS ?? 30_000),
-  outboxRetryInitialMs: Number(process.env.CLAWDBOT_OUTBOX_RETRY_MS ?? 1000),
-  outboxRetryMaxMs: 5 * 60 * 1000,
-  outboxLeaseMs: 60_000,
-  /** Per attempt of a relay call (the contract's 6 s; shorter in tests). */
-  relayTimeoutMs: Number(process.env.CLAWDBOT_RELAY_TIMEOUT_MS ?? 6000),
-  keepDoneMs: 7 * 24 * 60 * 60 * 1000,
-  shutdownBudgetMs: 8000,
-};
 
 export interface Runtime {
   readonly store: Store;
@@ -80,7 +60,7 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
   const slack = new WebPort(config.slackBotToken, config.slackApiUrl);
   const identity: { botUserId?: string; botId?: string } = {};
   let revokedReason: string | null = null;
-  const relay = config.relayUrl ? new RelayClient({ url: config.relayUrl, log, timeoutMs: INTERNAL.relayTimeoutMs }) : null;
+  const relay = config.relayUrl ? new RelayClient({ url: config.relayUrl, log, timeoutMs: config.tuning.relayTimeoutMs }) : null;
 
   let supervisor: Supervisor<Envelope> | null = null;
   const revoke = (reason: string) => {
@@ -159,7 +139,7 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
       store.outbox.purge(before);
     });
   });
-  workers.add("expiry", Math.min(INTERNAL.expiryEveryMs, config.approvalTtlMs), () => approvals.expireDue(), { runNow: true });
+  workers.add("expiry", Math.min(config.tuning.expiryCheckMs, config.approvalTtlMs), () => approvals.expireDue(), { runNow: true });
   workers.add("outbox", 30_000, kick, { runNow: true }); // a safety net: the sender also wakes itself
   workers.add("catchup", 24 * 60 * 60 * 1000, async () => {
     if (!identity.botUserId) return;
@@ -335,91 +315,6 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
     const code = (err as { data?: { error?: string } })?.data?.error;
     if (code && AUTH_ERRORS.has(code)) return { kind: "revoked" as const, message: code };
     return { kind: "transient" as const, message: errText(err) };
-  }
-}
-
-export interface CoreParts {
-  config: Config;
-  store: Store;
-  clock: Clock;
-  log: Logger;
-  owner: string;
-  slack: SlackPort;
-  relay: RelayClient | null;
-  botUserId(): string | undefined;
-  botId?(): string | undefined;
-  status: StatusSource;
-  onRevoked(reason: string): void;
-}
-
-/** The answering core (agent, outbox sender, approvals, pipeline): shared by `run` and `replay`. */
-export function buildCore(p: CoreParts) {
-  const { config, store, clock, log, owner } = p;
-  const agent = makeAgent(config, log);
-  const outbox = new OutboxSender({
-    store,
-    slack: p.slack,
-    clock,
-    log,
-    owner,
-    retryInitialMs: INTERNAL.outboxRetryInitialMs,
-    retryMaxMs: INTERNAL.outboxRetryMaxMs,
-    leaseMs: INTERNAL.outboxLeaseMs,
-    onSent: (row, ts) => {
-      if (row.event_key?.startsWith(CARD_KEY_PREFIX)) approvals.cardPosted(row.event_key.slice(CARD_KEY_PREFIX.length), ts);
-    },
-    onRevoked: p.onRevoked,
-  });
-  const kick = () => outbox.kick();
-  const approvals = new Approvals({
-    store,
-    clock,
-    log,
-    approvers: config.approvers,
-    approvalTtlMs: config.approvalTtlMs,
-    codeCommandSet: !!config.codeCommand,
-    agent,
-    agentTimeoutMs: config.agentTimeoutMs,
-    runJob: (a, signal) =>
-      a.kind === "exec"
-        ? runExecJob({ command: a.text, cwd: config.execCwd, timeoutMs: config.execTimeoutMs, signal })
-        : runCodeJob({ codeCommand: config.codeCommand ?? "", task: a.text, cwd: config.execCwd, timeoutMs: config.execTimeoutMs, signal }),
-    recordUsage: (u, latencyMs, eventKey) => store.usage.record({ ...u, latencyMs, eventKey }, clock.now()),
-    kick,
-  });
-  const pipeline = new Pipeline({
-    store,
-    clock,
-    log,
-    agent,
-    relay: p.relay,
-    approvals,
-    admins: config.admins,
-    agentTimeoutMs: config.agentTimeoutMs,
-    owner,
-    botUserId: p.botUserId,
-    botId: p.botId,
-    slack: p.slack,
-    status: p.status,
-    kick,
-  });
-  return { agent, outbox, approvals, pipeline, kick };
-}
-
-function makeAgent(config: Config, log: Logger): Agent {
-  switch (config.agent) {
-    case "anthropic":
-      return new AnthropicAgent({
-        apiKey: config.anthropicApiKey ?? "",
-        baseURL: config.anthropicBaseUrl,
-        model: config.model,
-        timeoutMs: config.agentTimeoutMs,
-        log,
-      });
-    case "command":
-      return new CommandAgent({ command: config.agentCommand ?? "", timeoutMs: config.agentTimeoutMs, cwd: config.execCwd });
-    default:
-      return new EchoAgent();
   }
 }
 

@@ -8,15 +8,12 @@ import { makeRedactor } from "../core/redact.ts";
 import { describe, replay, type ReplaySummary, selectWork } from "../core/replay.ts";
 import { createLogger } from "../log.ts";
 import { RelayClient } from "../relay/client.ts";
-import { buildCore, INTERNAL } from "../runtime.ts";
+import { buildCore } from "../assemble.ts";
 import { WebPort } from "../slack/web-port.ts";
 import { Store } from "../store/index.ts";
 import { leaseOwner, releaseDeadLeases } from "../store/leases.ts";
 import { envFileArg } from "./_shared.ts";
 import { CliExit } from "./exit.ts";
-
-/** How long replay keeps trying (rate limits, retries, items the running bot holds). */
-const DEADLINE_MS = Number(process.env.CLAWDBOT_REPLAY_DEADLINE_MS ?? 120_000);
 
 export default defineCommand({
   meta: { name: "replay", description: "Deliver what was never delivered (pending/failed outbox, unanswered events)" },
@@ -73,7 +70,7 @@ async function runReplay(config: Config, store: Store, a: { dryRun: boolean; id?
       log.warn(`replay: cannot ask Slack who the bot is (${(err as Error).message}); answering anyway`);
     }
   }
-  const relay = config.relayUrl ? new RelayClient({ url: config.relayUrl, log, timeoutMs: INTERNAL.relayTimeoutMs }) : null;
+  const relay = config.relayUrl ? new RelayClient({ url: config.relayUrl, log, timeoutMs: config.tuning.relayTimeoutMs }) : null;
   const core = buildCore({
     config,
     store,
@@ -87,7 +84,7 @@ async function runReplay(config: Config, store: Store, a: { dryRun: boolean; id?
     onRevoked: (reason) => log.critical(`Slack access revoked (${reason}): fix the app's tokens, then replay again`),
   });
   try {
-    return await replay({ store, pipeline: core.pipeline, outbox: core.outbox, now: () => systemClock.now(), deadlineMs: DEADLINE_MS }, work);
+    return await replay({ store, pipeline: core.pipeline, outbox: core.outbox, now: () => systemClock.now(), deadlineMs: config.tuning.replayDeadlineMs }, work);
   } finally {
     await core.pipeline.stop(1000);
     // Replay starts no job, so nothing of approvals' is in flight: a short bound.

@@ -1,8 +1,7 @@
 // The relay is never on the critical path: down, slow or failing, replies still arrive
 // and the failures are counted in health.
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from "bun:test";
+import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import type { SlackEmulator } from "../../src/emulator/index.ts";
-import { INTERNAL } from "../../src/runtime.ts";
 import { cleanup, type InProcessBot, startBot, startEmulator, tempDir, waitFor } from "../helpers/bot.ts";
 import { type RelayMode, type RelayStandIn, startRelayStandIn } from "../stand-ins/relay.ts";
 
@@ -10,20 +9,12 @@ let emu: SlackEmulator;
 let dir: string;
 let bot: InProcessBot;
 let relay: RelayStandIn;
-const savedTimeout = INTERNAL.relayTimeoutMs;
-
-beforeAll(() => {
-  // The contract's 6 s per attempt, shortened so a hanging relay costs the test little.
-  INTERNAL.relayTimeoutMs = 200;
-});
-afterAll(() => {
-  INTERNAL.relayTimeoutMs = savedTimeout;
-});
 beforeEach(async () => {
   emu = await startEmulator();
   relay = startRelayStandIn();
   dir = tempDir();
-  bot = await startBot(emu, { CLAWDBOT_RELAY_URL: relay.url }, dir);
+    // The contract's 6 s per attempt, shortened so a hanging relay costs the test little.
+  bot = await startBot(emu, { CLAWDBOT_RELAY_URL: relay.url, CLAWDBOT_RELAY_TIMEOUT_MS: "200" }, dir);
   await waitFor(() => emu.openConnections() === 1, "the bot's socket");
 });
 afterEach(async () => {

@@ -6,7 +6,6 @@ import { CliExit } from "../../src/cli/exit.ts";
 import replayCmd from "../../src/cli/replay.ts";
 import stateCmd from "../../src/cli/state.ts";
 import type { SlackEmulator } from "../../src/emulator/index.ts";
-import { INTERNAL } from "../../src/runtime.ts";
 import { Store } from "../../src/store/index.ts";
 import { botEnv, cleanup, type InProcessBot, startBot, startEmulator, tempDir, waitFor } from "../helpers/bot.ts";
 
@@ -14,8 +13,6 @@ let emu: SlackEmulator;
 let dir: string;
 let bot: InProcessBot | null;
 
-// The env knob is read at import; in-process bots share this object.
-INTERNAL.outboxRetryInitialMs = 50;
 
 beforeEach(async () => {
   emu = await startEmulator();
