@@ -4,7 +4,7 @@ import { buildCore, INTERNAL } from "./assemble.ts";
 import { type Config, secretsOf } from "./config.ts";
 import { catchUp } from "./core/catchup.ts";
 import { type Clock, systemClock } from "./core/clock.ts";
-import type { HealthSnapshot, HealthStatus } from "./core/health-types.ts";
+import type { HealthSnapshot } from "./core/health-types.ts";
 import { Heartbeat } from "./core/heartbeat.ts";
 import type { Logger } from "./core/logger.ts";
 import { makeRedactor } from "./core/redact.ts";
@@ -13,6 +13,7 @@ import { SlackCallError } from "./core/slack-port.ts";
 import { Supervisor, errText } from "./core/supervisor.ts";
 import { Workers } from "./core/workers.ts";
 import { createHealthApp, type RunningServer, startHealthServer } from "./health/app.ts";
+import { judgeStatus } from "./health/status.ts";
 import { createLogger } from "./log.ts";
 import { RelayClient } from "./relay/client.ts";
 import { BoltRouter } from "./slack/bolt-router.ts";
@@ -227,31 +228,17 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
     const paused = safe(() => store.settings.isPaused(), false);
     const counts = safe(() => store.outbox.counts(), { pending: 0, failed: 0, sent: 0, suppressed: 0 });
     const byStatus = safe(() => store.approvals.countByStatus(), {} as Record<string, number>);
-    const activity = supervisor?.lastActivityAt ?? receiver.lastEventAt;
     const lastEventAt = receiver.lastEventAt ?? startedAt;
-    let status: HealthStatus;
-    let reason: string | undefined;
     const connected = supervisor ? supervisor.connected : !!identity.botUserId && !revokedReason;
-    const revokedBy = revokedReason ?? supervisor?.revokedReason;
-    if (revokedBy) {
-      status = "revoked";
-      reason = `Slack access revoked: ${revokedBy}`;
-    } else if (supervisor && !supervisor.connected) {
-      status = supervisor.connectedOnce || supervisor.failuresTotal > 0 ? "disconnected" : "starting";
-      reason = supervisor.lastError ?? undefined;
-    } else if (!supervisor && !identity.botUserId) {
-      status = "starting";
-    } else if (heartbeat.state === "missed") {
-      status = "stale";
-      reason = "heartbeat canary did not come back";
-    } else if (supervisor && activity !== null && now - activity > config.staleAfterMs) {
-      status = "stale";
-      reason = `nothing received from Slack for ${Math.round((now - activity) / 1000)} s`;
-    } else {
-      status = "ok";
-    }
-    const failing = workers.failing();
-    if (failing.length && status === "ok") reason = `workers failing: ${failing.join(", ")}`;
+    const { status, reason } = judgeStatus({
+      now,
+      staleAfterMs: config.staleAfterMs,
+      revokedReason: revokedReason ?? supervisor?.revokedReason ?? null,
+      socket: supervisor,
+      identityKnown: !!identity.botUserId,
+      canary: heartbeat.state,
+      failingWorkers: workers.failing(),
+    });
     return {
       status,
       uptime_s: Math.floor((now - startedAt) / 1000),

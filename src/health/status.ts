@@ -1,0 +1,32 @@
+// What health reports, decided from the connection's state. Pure, so every case of the
+// contract's Health section has a unit test. A quiet workspace is not an outage: `stale`
+// needs silence on the socket itself (no envelope, ping or pong), or a missed canary.
+import type { HealthStatus } from "../core/health-types.ts";
+import type { CanaryState } from "../core/heartbeat.ts";
+
+export interface StatusInputs {
+  now: number;
+  staleAfterMs: number;
+  revokedReason: string | null;
+  /** Socket mode: the supervisor's view; null in http mode. */
+  socket: { connected: boolean; connectedOnce: boolean; failuresTotal: number; lastError: string | null; lastActivityAt: number | null } | null;
+  /** http mode: we know who we are (auth.test answered). */
+  identityKnown: boolean;
+  canary: CanaryState;
+  failingWorkers: string[];
+}
+
+export function judgeStatus(i: StatusInputs): { status: HealthStatus; reason?: string } {
+  if (i.revokedReason) return { status: "revoked", reason: `Slack access revoked: ${i.revokedReason}` };
+  const s = i.socket;
+  if (s && !s.connected) {
+    return { status: s.connectedOnce || s.failuresTotal > 0 ? "disconnected" : "starting", reason: s.lastError ?? undefined };
+  }
+  if (!s && !i.identityKnown) return { status: "starting", reason: "waiting for Slack's auth.test" };
+  if (i.canary === "missed") return { status: "stale", reason: "heartbeat canary did not come back" };
+  if (s && s.lastActivityAt !== null && i.now - s.lastActivityAt > i.staleAfterMs) {
+    return { status: "stale", reason: `nothing received from Slack for ${Math.round((i.now - s.lastActivityAt) / 1000)} s` };
+  }
+  // Failing workers do not make the bot unhealthy (it still answers), but they are named.
+  return i.failingWorkers.length ? { status: "ok", reason: `workers failing: ${i.failingWorkers.join(", ")}` } : { status: "ok" };
+}
