@@ -35,8 +35,6 @@ export interface JobOrigin {
   eventKey?: string;
 }
 
-/** Beyond this a job's output is posted up to here, with a note (≈ 540 Slack messages). */
-const MAX_FULL_OUTPUT_CHARS = 2_000_000;
 /** Raw characters per output part; escaped, framed and headed it stays under Slack's 3,900. */
 const PART_RAW_CHARS = 3600;
 
@@ -244,21 +242,24 @@ export class Approvals {
   }
 
   /**
-   * The whole output, in numbered parts after the summary: never cut silently. Each part
-   * is a code block of raw text cut at line ends, so the parts joined are the output.
+   * The whole output as one file in the card's thread, after the summary: one upload instead
+   * of hundreds of rate-limited messages. If Slack refuses files, the sender posts it as
+   * numbered messages instead (see OutboxSender), so it is never cut silently either way.
    */
   private queueFullOutput(row: ApprovalRow, output: string, now: number): void {
-    const shown = output.length > MAX_FULL_OUTPUT_CHARS ? output.slice(0, MAX_FULL_OUTPUT_CHARS) : output;
-    const parts = outputParts(shown);
-    const threadTs = cardThread(row);
-    parts.forEach((p, i) => {
-      const text = `Output of ${row.id}, part ${i + 1}/${parts.length}:\n\`\`\`\n${renderOutput(p)}\n\`\`\``;
-      queueReply(this.o.store, { channel: row.channel, threadTs, text, noDedupe: true }, now);
-    });
-    if (shown.length < output.length) {
-      const note = `Output of ${row.id} was ${output.length} characters; the first ${shown.length} are above.`;
-      queueReply(this.o.store, { channel: row.channel, threadTs, text: note, noDedupe: true }, now);
-    }
+    this.o.store.outbox.enqueue(
+      {
+        op: "upload",
+        channel: row.channel,
+        threadTs: cardThread(row),
+        text: `Full output of ${row.id}: ${output.length.toLocaleString("en-US")} characters.`,
+        content: output,
+        fileName: `${row.id}-output.txt`,
+        // Also the label of the numbered messages if the upload is refused.
+        fileTitle: `Output of ${row.id}`,
+      },
+      now,
+    );
   }
 
   /** An agent that asked for the job gets its outcome and may answer once more. */

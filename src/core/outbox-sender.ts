@@ -6,6 +6,7 @@ import type { OutboxRow } from "../store/outbox.ts";
 import { backoffDelay } from "./backoff.ts";
 import type { Clock, Timer } from "./clock.ts";
 import type { Logger } from "./logger.ts";
+import { outputParts, renderOutput } from "./approvals.ts";
 import { raceTimeout } from "./pipeline.ts";
 import { OUTBOX_EVENT_TYPE, SlackCallError, type SendFailure, type SlackPort } from "./slack-port.ts";
 
@@ -27,6 +28,8 @@ export interface OutboxSenderOptions {
 
 /** How far back to look for an uncertain post (Slack ts are seconds). */
 const LOOKUP_SLACK_S = 120;
+/** A refused upload sent as messages: at most this much (≈ 540 messages), with a note. */
+const MAX_SPLIT_CHARS = 2_000_000;
 
 export class OutboxSender {
   sent = 0;
@@ -140,8 +143,8 @@ export class OutboxSender {
     if (!store.outbox.claim(row.id, this.o.owner, now, now + this.o.leaseMs)) return;
     try {
       // An earlier attempt may have posted without us hearing back: look before posting again.
-      if (row.op === "post" && row.attempts > 0) {
-        const found = await this.findPosted(row);
+      if ((row.op === "post" || row.op === "upload") && row.attempts > 0) {
+        const found = row.op === "post" ? await this.findPosted(row) : await this.findUploaded(row);
         if (found) {
           this.o.log.info(`outbox: #${row.id} was already in Slack (ts ${found}); not sending again`);
           return this.done(row, found);
@@ -181,7 +184,53 @@ export class OutboxSender {
       case "respond":
         await slack.respond(row.response_url ?? "", { text: row.text, blocks, response_type: "ephemeral" });
         return null;
+      case "upload":
+        await slack.upload({
+          channel: row.channel,
+          threadTs: row.thread_ts ?? undefined,
+          filename: row.file_name ?? `clawdbot-${row.id}.txt`,
+          title: row.file_title ?? undefined,
+          content: row.content ?? "",
+          initialComment: row.text || undefined,
+        });
+        return null;
     }
+  }
+
+  /** An uncertain upload: the file's message carries its name, unique per item. */
+  private async findUploaded(row: OutboxRow): Promise<string | null> {
+    const name = row.file_name ?? `clawdbot-${row.id}.txt`;
+    const oldest = (Math.floor(row.created_at / 1000) - LOOKUP_SLACK_S).toString();
+    const msgs = row.thread_ts
+      ? await this.o.slack.replies(row.channel, row.thread_ts, 1000)
+      : await this.o.slack.history(row.channel, oldest, 200);
+    return msgs.find((m) => m.files?.some((f) => f.name === name))?.ts ?? null;
+  }
+
+  /**
+   * Slack refused the file for good (no files:write scope, uploads disabled): the content
+   * goes as numbered messages instead, so nothing is lost because of how it was to be sent.
+   */
+  private uploadAsMessages(row: OutboxRow, why: string): void {
+    const { store, clock, log } = this.o;
+    const now = clock.now();
+    const content = row.content ?? "";
+    const shown = content.length > MAX_SPLIT_CHARS ? content.slice(0, MAX_SPLIT_CHARS) : content;
+    const parts = outputParts(shown);
+    const label = row.file_title ?? row.file_name ?? `File ${row.id}`;
+    const base = { eventKey: row.event_key ?? undefined, op: "post" as const, channel: row.channel, threadTs: row.thread_ts ?? undefined };
+    store.tx(() => {
+      parts.forEach((p, i) => {
+        const text = `${label}, part ${i + 1}/${parts.length}:\n\`\`\`\n${renderOutput(p)}\n\`\`\``;
+        store.outbox.enqueue({ ...base, text }, now);
+      });
+      if (shown.length < content.length) {
+        store.outbox.enqueue({ ...base, text: `${label} was ${content.length} characters; the first ${shown.length} are above.` }, now);
+      }
+      store.outbox.markReplaced(row.id, `upload refused (${why}); sent as ${parts.length} messages`, now);
+    });
+    log.warn(`outbox: upload #${row.id} refused (${why}); its ${content.length} characters go as ${parts.length} messages instead`);
+    this.kick();
   }
 
   private async findPosted(row: OutboxRow): Promise<string | null> {
@@ -207,6 +256,7 @@ export class OutboxSender {
         return;
       }
       case "permanent":
+        if (row.op === "upload" && row.content) return this.uploadAsMessages(row, f.message);
         store.outbox.markFailed(row.id, f.message, now);
         this.failed++;
         log.error(`outbox: #${row.id} to ${row.channel} failed for good: ${f.message}; fix it, then run clawdbot replay`);

@@ -10,6 +10,17 @@ export interface PostArgs {
   outboxId: number;
 }
 
+export interface UploadArgs {
+  channel: string;
+  threadTs?: string;
+  /** Unique per outbox item: an uncertain upload is found again by it (files carry no metadata). */
+  filename: string;
+  title?: string;
+  content: string;
+  /** Posted as the file's message text. */
+  initialComment?: string;
+}
+
 export interface HistoryMessage {
   ts: string;
   thread_ts?: string;
@@ -19,12 +30,15 @@ export interface HistoryMessage {
   text?: string;
   reply_count?: number;
   metadata?: { event_type?: string; event_payload?: Record<string, unknown> };
+  files?: { id?: string; name?: string; title?: string }[];
 }
 
 export interface SlackPort {
   post(a: PostArgs): Promise<{ ts: string }>;
   postEphemeral(a: { channel: string; user: string; threadTs?: string; text: string; blocks?: unknown[] }): Promise<void>;
   update(a: { channel: string; ts: string; text: string; blocks?: unknown[] }): Promise<void>;
+  /** One file shared in the channel (thread): files.uploadV2. Not idempotent. */
+  upload(a: UploadArgs): Promise<void>;
   respond(url: string, body: { text: string; blocks?: unknown[]; response_type?: "ephemeral" | "in_channel" }): Promise<void>;
   /** Newest first, messages at or after `oldest` (seconds, Slack ts form). */
   history(channel: string, oldest: string, limit: number): Promise<HistoryMessage[]>;

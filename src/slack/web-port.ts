@@ -2,7 +2,14 @@
 // it pauses every method on one 429 and re-posts after timeouts (duplicates). Our outbox
 // retries instead, per channel, and looks before it re-posts.
 import { ErrorCode, LogLevel, WebClient, type WebClientOptions } from "@slack/web-api";
-import { OUTBOX_EVENT_TYPE, SlackCallError, type HistoryMessage, type SendFailure, type SlackPort } from "../core/slack-port.ts";
+import {
+  OUTBOX_EVENT_TYPE,
+  SlackCallError,
+  type HistoryMessage,
+  type SendFailure,
+  type SlackPort,
+  type UploadArgs,
+} from "../core/slack-port.ts";
 
 /** Errors after which only new credentials help. */
 export const AUTH_ERRORS = new Set([
@@ -40,21 +47,38 @@ const PERMANENT = new Set([
   "duplicate_message_not_found",
   "expired_url",
   "used_url",
+  // A missing scope or a workspace that forbids it stays so until an admin acts (then: replay).
+  "missing_scope",
+  "not_allowed",
+  "not_allowed_token_type",
+  "file_uploads_disabled",
+  "file_uploads_except_images_disabled",
+  "invalid_channel",
 ]);
 
-/** Per-call deadline: a call with no answer by then has an unknown outcome. */
+/** Per-call deadline by default: a call with no answer by then has an unknown outcome. */
 export const CALL_TIMEOUT_MS = 10_000;
 
-export function webClientOptions(apiUrl: string): WebClientOptions {
+export interface WebPortOptions {
+  /** Per-call deadline (Web API calls and response_url posts). Default CALL_TIMEOUT_MS. */
+  timeoutMs?: number;
+}
+
+export function webClientOptions(apiUrl: string, o: WebPortOptions = {}): WebClientOptions {
   // A fresh object each time: the socket-mode SDK mutates the options it is given.
   return {
     slackApiUrl: apiUrl,
     retryConfig: { retries: 0 },
     rejectRateLimitedCalls: true,
-    timeout: CALL_TIMEOUT_MS,
+    timeout: callTimeout(o),
     logLevel: LogLevel.ERROR,
     logger: quietLogger(),
   };
+}
+
+function callTimeout(o: WebPortOptions): number {
+  const t = o.timeoutMs;
+  return t !== undefined && Number.isFinite(t) && t > 0 ? t : CALL_TIMEOUT_MS;
 }
 
 function quietLogger() {
@@ -93,9 +117,11 @@ async function call<T>(fn: () => Promise<T>): Promise<T> {
 
 export class WebPort implements SlackPort {
   readonly client: WebClient;
+  private readonly timeoutMs: number;
 
-  constructor(token: string, apiUrl: string) {
-    this.client = new WebClient(token, webClientOptions(apiUrl));
+  constructor(token: string, apiUrl: string, o: WebPortOptions = {}) {
+    this.client = new WebClient(token, webClientOptions(apiUrl, o));
+    this.timeoutMs = callTimeout(o);
   }
 
   async post(a: Parameters<SlackPort["post"]>[0]): Promise<{ ts: string }> {
@@ -122,6 +148,17 @@ export class WebPort implements SlackPort {
     await call(() => this.client.chat.update({ channel: a.channel, ts: a.ts, text: a.text, blocks: a.blocks as never }));
   }
 
+  async upload(a: UploadArgs): Promise<void> {
+    // uploadV2 = files.getUploadURLExternal, the upload itself, files.completeUploadExternal.
+    const file = { filename: a.filename, title: a.title ?? a.filename, content: a.content };
+    const comment = a.initialComment ? { initial_comment: a.initialComment } : {};
+    await call(() =>
+      a.threadTs
+        ? this.client.filesUploadV2({ channel_id: a.channel, thread_ts: a.threadTs, ...file, ...comment })
+        : this.client.filesUploadV2({ channel_id: a.channel, ...file, ...comment }),
+    );
+  }
+
   async respond(url: string, body: Parameters<SlackPort["respond"]>[1]): Promise<void> {
     let res: Response;
     try {
@@ -129,7 +166,7 @@ export class WebPort implements SlackPort {
         method: "POST",
         headers: { "content-type": "application/json" },
         body: JSON.stringify(body),
-        signal: AbortSignal.timeout(CALL_TIMEOUT_MS),
+        signal: AbortSignal.timeout(this.timeoutMs),
       });
     } catch (err) {
       throw new SlackCallError({ kind: "unknown", message: `response_url: ${(err as Error).message}` });

@@ -113,6 +113,11 @@ const steps: string[] = [
   ALTER TABLE outbox ADD COLUMN content TEXT;
   CREATE INDEX outbox_event_key ON outbox(event_key);
   `,
+  // 3: an upload's file name (unique per item: how an uncertain upload is found again) and title.
+  `
+  ALTER TABLE outbox ADD COLUMN file_name TEXT;
+  ALTER TABLE outbox ADD COLUMN file_title TEXT;
+  `,
 ];
 
 export const SCHEMA_VERSION = steps.length;

@@ -1,8 +1,9 @@
 // The durable outbox: every reply is a row before it is a Slack message.
-// pending → sending (leased) → sent | failed | pending again (retry); suppressed for duplicates.
+// pending → sending (leased) → sent | failed | pending again (retry); suppressed for duplicates
+// (and for an upload Slack refused, once its content was queued as messages instead).
 import type { Database, Statement } from "bun:sqlite";
 
-export type OutboxOp = "post" | "ephemeral" | "update" | "respond";
+export type OutboxOp = "post" | "ephemeral" | "update" | "respond" | "upload";
 export type OutboxStatus = "pending" | "sending" | "sent" | "failed" | "suppressed";
 
 export interface NewOutbox {
@@ -17,6 +18,11 @@ export interface NewOutbox {
   blocks?: unknown[];
   fingerprint?: string;
   status?: "pending" | "suppressed";
+  /** upload: the file's content; `text` is its comment. */
+  content?: string;
+  /** upload: unique per item, so an uncertain upload can be found in the thread. */
+  fileName?: string;
+  fileTitle?: string;
 }
 
 export interface OutboxRow {
@@ -38,6 +44,9 @@ export interface OutboxRow {
   lease_until: number | null;
   sent_ts: string | null;
   created_at: number;
+  content: string | null;
+  file_name: string | null;
+  file_title: string | null;
 }
 
 export interface OutboxCounts {
@@ -60,8 +69,8 @@ export class OutboxStore {
   constructor(private readonly db: Database) {
     this.insertQ = db.prepare(
       `INSERT INTO outbox (event_key, op, channel, thread_ts, user, target_ts, response_url, text, blocks, fingerprint,
-                           status, next_attempt_at, created_at, updated_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+                           status, next_attempt_at, created_at, updated_at, content, file_name, file_title)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
     );
     // A claim is atomic: of two senders (the bot and `replay`), one wins.
     this.claimQ = db.prepare(
@@ -104,6 +113,9 @@ export class OutboxStore {
       now,
       now,
       now,
+      item.content ?? null,
+      item.fileName ?? null,
+      item.fileTitle ?? null,
     );
     return row?.id ?? -1;
   }
@@ -141,6 +153,11 @@ export class OutboxStore {
 
   markFailed(id: number, error: string, now: number): void {
     this.failQ.run(error, now, id);
+  }
+
+  /** An item that will not be sent because something else carries it (an upload refused, sent as messages). */
+  markReplaced(id: number, why: string, now: number): void {
+    this.db.run("UPDATE outbox SET status = 'suppressed', last_error = ?, lease_until = NULL, updated_at = ? WHERE id = ?", [why, now, id]);
   }
 
   /** A failed item back in the queue (replay). */

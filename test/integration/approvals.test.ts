@@ -199,20 +199,40 @@ describe.skipIf(process.platform === "win32")("approvals", () => {
     expect(existsSync(join(dir, "marker"))).toBe(false);
   });
 
-  test("1 MB of output arrives whole in the thread", async () => {
+  test("1 MB of output: summary message, then the whole output as one file in the thread", async () => {
     await setup();
-    // 1 MiB of varied lines, with Slack's special characters, so a lost or doubled part shows.
+    // 1 MiB of varied lines, with Slack's special characters, so a lost or doubled byte shows.
     const gen = `i=0; while [ $i -lt 16000 ]; do printf 'line %05d <&> %s\\n' $i abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuv; i=$((i+1)); done`;
     const { card, id } = await execCard(gen);
     emu.click(APPROVER, CH, card.ts, "approval_approve", id);
     await waitFor(() => statusOf(id) === "succeeded", "ran", 20_000);
-    const expected = bot?.rt.store.approvals.get(id)?.output ?? "";
-    const full = await waitFor(() => fullOutput(emu, card.ts, id), "all output parts", 20_000);
+    const file = await waitFor(() => emu.files.find((f) => f.completed && f.name === `${id}-output.txt`), "output file", 20_000);
     const want = Array.from({ length: 16000 }, (_, i) => `line ${String(i).padStart(5, "0")} <&> abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuv\n`).join("");
     expect(want.length).toBeGreaterThan(1_000_000);
-    expect(full.length).toBe(want.length);
+    const got = new TextDecoder().decode(file.content);
+    expect(got.length).toBe(want.length);
+    expect(got === want).toBe(true);
+    expect(file.channel).toBe(CH);
+    expect(file.thread_ts).toBe(card.ts);
+    // The summary as before, one file message, and no split parts.
+    const replies = threadReplies(emu, CH, card.ts);
+    expect(replies.filter((m) => m.text.includes("exit 0")).length).toBe(1);
+    expect(replies.filter((m) => m.files?.length).length).toBe(1);
+    expect(replies.filter((m) => /^Output of ap_/.test(m.text)).length).toBe(0);
+    expect(emu.files.filter((f) => f.completed).length).toBe(1);
+  }, 30_000);
+
+  test("uploads refused (missing_scope): the output arrives whole as numbered messages instead", async () => {
+    await setup();
+    emu.fault("files.getUploadURLExternal", { error: "missing_scope" });
+    const gen = `i=0; while [ $i -lt 2000 ]; do printf 'line %05d <&> %s\\n' $i abcdefghijklmnopqrstuvwxyz; i=$((i+1)); done`;
+    const { card, id } = await execCard(gen);
+    emu.click(APPROVER, CH, card.ts, "approval_approve", id);
+    await waitFor(() => statusOf(id) === "succeeded", "ran", 20_000);
+    const full = await waitFor(() => fullOutput(emu, card.ts, id), "all output parts", 20_000);
+    const want = Array.from({ length: 2000 }, (_, i) => `line ${String(i).padStart(5, "0")} <&> abcdefghijklmnopqrstuvwxyz\n`).join("");
     expect(full === want).toBe(true);
-    void expected;
+    expect(emu.files.filter((f) => f.completed).length).toBe(0);
   }, 30_000);
 });
 
