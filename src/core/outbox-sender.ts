@@ -190,7 +190,7 @@ export class OutboxSender {
           threadTs: row.thread_ts ?? undefined,
           filename: row.file_name ?? `clawdbot-${row.id}.txt`,
           title: row.file_title ?? undefined,
-          content: row.content ?? "",
+          content: row.content ?? this.o.store.outbox.content(row.id) ?? "",
           initialComment: row.text || undefined,
         });
         return null;
@@ -214,7 +214,7 @@ export class OutboxSender {
   private uploadAsMessages(row: OutboxRow, why: string): void {
     const { store, clock, log } = this.o;
     const now = clock.now();
-    const content = row.content ?? "";
+    const content = row.content ?? store.outbox.content(row.id) ?? "";
     const shown = content.length > MAX_SPLIT_CHARS ? content.slice(0, MAX_SPLIT_CHARS) : content;
     const parts = outputParts(shown);
     const label = row.file_title ?? row.file_name ?? `File ${row.id}`;
@@ -256,7 +256,7 @@ export class OutboxSender {
         return;
       }
       case "permanent":
-        if (row.op === "upload" && row.content) return this.uploadAsMessages(row, f.message);
+        if (row.op === "upload") return this.uploadAsMessages(row, f.message);
         store.outbox.markFailed(row.id, f.message, now);
         this.failed++;
         log.error(`outbox: #${row.id} to ${row.channel} failed for good: ${f.message}; fix it, then run clawdbot replay`);

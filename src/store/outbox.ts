@@ -18,7 +18,7 @@ export interface NewOutbox {
   blocks?: unknown[];
   fingerprint?: string;
   status?: "pending" | "suppressed";
-  /** upload: the file's content; `text` is its comment. */
+  /** upload: the file's content; `text` is its comment. due() leaves it out: read it with content(). */
   content?: string;
   /** upload: unique per item, so an uncertain upload can be found in the thread. */
   fileName?: string;
@@ -56,6 +56,11 @@ export interface OutboxCounts {
   suppressed: number;
 }
 
+const LIGHT_COLUMNS = [
+  "id", "event_key", "op", "channel", "thread_ts", "user", "target_ts", "response_url", "text", "blocks", "fingerprint",
+  "status", "attempts", "next_attempt_at", "last_error", "lease_until", "sent_ts", "created_at", "file_name", "file_title",
+].join(", ");
+
 export class OutboxStore {
   private readonly insertQ: Statement<{ id: number }>;
   private readonly claimQ: Statement;
@@ -88,8 +93,9 @@ export class OutboxStore {
     );
     this.getQ = db.prepare("SELECT * FROM outbox WHERE id = ?");
     // Due items, plus sending items whose lease ran out (their sender died mid-send).
+    // Without the content (an upload's may be megabytes): the sender reads it when it sends.
     this.dueQ = db.prepare(
-      `SELECT * FROM outbox WHERE (status = 'pending' AND next_attempt_at <= ?) OR (status = 'sending' AND lease_until < ?)
+      `SELECT ${LIGHT_COLUMNS}, NULL AS content FROM outbox WHERE (status = 'pending' AND next_attempt_at <= ?) OR (status = 'sending' AND lease_until < ?)
        ORDER BY id LIMIT ?`,
     );
     this.dupQ = db.prepare(
@@ -188,6 +194,11 @@ export class OutboxStore {
         [now, now, id, now],
       ).changes === 1
     );
+  }
+
+  /** An upload's content (due() rows leave it out). */
+  content(id: number): string | null {
+    return this.db.query<{ content: string | null }, [number]>("SELECT content FROM outbox WHERE id = ?").get(id)?.content ?? null;
   }
 
   get(id: number): OutboxRow | null {
