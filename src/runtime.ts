@@ -58,7 +58,7 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
   const released = releaseDeadLeases(store, owner);
   if (released) log.info(`took over ${released} items from a clawdbot process that is no longer running`);
 
-  const slack = new WebPort(config.slackBotToken, config.slackApiUrl);
+  const slack = new WebPort(config.slackBotToken, config.slackApiUrl, { timeoutMs: config.tuning.slackCallTimeoutMs });
   const identity: { botUserId?: string; botId?: string } = {};
   let revokedReason: string | null = null;
   const relay = config.relayUrl ? new RelayClient({ url: config.relayUrl, log, timeoutMs: config.tuning.relayTimeoutMs }) : null;
@@ -103,6 +103,7 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
   const router = new BoltRouter({
     botToken: config.slackBotToken,
     apiUrl: config.slackApiUrl,
+    callTimeoutMs: config.tuning.slackCallTimeoutMs,
     log,
     identity: () => identity,
     answer: (key) => pipeline.process(key),
@@ -161,7 +162,7 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
 
   let http: RunningServer | null = null;
   if (config.mode === "socket") {
-    const appPort = new WebPort(config.slackAppToken, config.slackApiUrl);
+    const appPort = new WebPort(config.slackAppToken, config.slackApiUrl, { timeoutMs: config.tuning.slackCallTimeoutMs });
     supervisor = new Supervisor<Envelope>({
       clock,
       log,

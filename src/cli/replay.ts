@@ -61,7 +61,7 @@ async function runReplay(config: Config, store: Store, a: { dryRun: boolean; id?
   if (a.dryRun || (work.outbox.length === 0 && work.events.length === 0)) {
     return { ...emptySummary(a.dryRun), items: describe(work) };
   }
-  const slack = new WebPort(config.slackBotToken, config.slackApiUrl);
+  const slack = new WebPort(config.slackBotToken, config.slackApiUrl, { timeoutMs: config.tuning.slackCallTimeoutMs });
   const identity: { botUserId?: string } = {};
   if (work.events.length) {
     try {

@@ -11,6 +11,7 @@ import { webClientOptions } from "./web-port.ts";
 export interface BoltRouterOptions {
   botToken: string;
   apiUrl: string;
+  callTimeoutMs?: number;
   log: Logger;
   identity(): { botUserId?: string; botId?: string };
   /** Answers the recorded event with this key (the pipeline). */
@@ -45,7 +46,7 @@ export class BoltRouter {
         const me = o.identity();
         return { botToken: o.botToken, botUserId: me.botUserId, botId: me.botId };
       },
-      clientOptions: webClientOptions(o.apiUrl),
+      clientOptions: webClientOptions(o.apiUrl, { timeoutMs: o.callTimeoutMs }),
       // No in-memory conversation store: it would grow with every conversation.
       convoStore: false,
       logger: boltLogger(o.log),
