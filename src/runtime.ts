@@ -279,7 +279,7 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
       heartbeat.stop();
       await http?.stop();
       // In-flight answers finish or stay `received` (answered after the next start).
-      await pipeline.stop(left() / 2);
+      await pipeline.stop(left() / 2, { finishReceived: true });
       await approvals.stop(Math.min(1000, left() / 4));
       await outbox.stop(left() / 2);
       await relay?.flush(Math.min(1000, left()));

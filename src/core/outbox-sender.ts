@@ -50,11 +50,26 @@ export class OutboxSender {
     this.wakeAt(this.o.clock.now());
   }
 
+  /**
+   * Graceful stop: sends what is due (not what waits out a rate limit or a backoff) for up
+   * to `timeoutMs`, then stops. Whatever is left stays in the outbox for the next start.
+   */
   async stop(timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!this.stopped && Date.now() < deadline) {
+      try {
+        this.pump();
+      } catch (err) {
+        this.o.log.error(`outbox: cannot read the store while stopping: ${String(err)}`);
+        break;
+      }
+      if (this.inFlight.size === 0) break;
+      await raceTimeout(Promise.race([...this.inFlight]), deadline - Date.now());
+    }
     this.stopped = true;
     if (this.timer) this.o.clock.clearTimeout(this.timer);
     this.timer = null;
-    await raceTimeout(Promise.allSettled([...this.inFlight]), timeoutMs);
+    await raceTimeout(Promise.allSettled([...this.inFlight]), Math.max(0, deadline - Date.now()));
   }
 
   /** Waits until nothing is in flight (tests, replay). */

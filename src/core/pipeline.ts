@@ -27,11 +27,16 @@ export interface PipelineOptions {
   owner: string;
   botUserId(): string | undefined;
   botId?(): string | undefined;
+  /** How many events are answered at once (agent calls in parallel). */
+  concurrency?: number;
   /** For thread context when there is no relay. */
   slack?: Pick<SlackPort, "replies">;
   status: StatusSource;
   kick(): void;
 }
+
+/** Agent calls in parallel: enough to hide latency, few enough for a small Windows host. */
+export const DEFAULT_CONCURRENCY = 8;
 
 export const PAUSED_NOTICE = ":double_vertical_bar: clawdbot is paused by an admin; this message was not sent to the agent.";
 
@@ -39,8 +44,11 @@ export class Pipeline {
   /** Events being answered in this process (one answer per event, even if delivered twice). */
   private readonly active = new Map<string, Promise<void>>();
   private stopping = false;
+  private readonly slots: Semaphore;
 
-  constructor(private readonly o: PipelineOptions) {}
+  constructor(private readonly o: PipelineOptions) {
+    this.slots = new Semaphore(o.concurrency ?? DEFAULT_CONCURRENCY);
+  }
 
   get inFlight(): number {
     return this.active.size;
@@ -65,13 +73,31 @@ export class Pipeline {
     return rows.length;
   }
 
-  async stop(timeoutMs: number): Promise<void> {
+  /**
+   * Stops taking work and waits for answers in flight, up to `timeoutMs`. With
+   * `finishReceived` (the bot's graceful stop, after the transports closed, so nothing new
+   * arrives) it first takes up everything received and not yet answered. What is not
+   * answered by then stays `received` and is answered after the next start.
+   */
+  async stop(timeoutMs: number, { finishReceived = false } = {}): Promise<void> {
+    if (finishReceived && !this.stopping) for (const r of this.o.store.events.unanswered()) void this.process(r.key);
     this.stopping = true;
     await raceTimeout(Promise.allSettled([...this.active.values()]), timeoutMs);
   }
 
   private async run(key: string): Promise<void> {
     if (this.stopping) return;
+    // A burst must not start a thousand agent processes at once: wait for a slot first,
+    // and claim after, so the lease is measured from when the work really starts.
+    await this.slots.acquire();
+    try {
+      await this.answer(key);
+    } finally {
+      this.slots.release();
+    }
+  }
+
+  private async answer(key: string): Promise<void> {
     const { store, clock } = this.o;
     const now = clock.now();
     // Lease long enough for the agent's timeout and the relay, so `replay` leaves it alone.
@@ -180,6 +206,26 @@ export class Pipeline {
       botId: this.o.botId?.(),
       onError: (e) => log.warn(`thread context unavailable: ${String(e)}`),
     });
+  }
+}
+
+/** A counting semaphore: at most `n` holders, the rest wait in order. */
+export class Semaphore {
+  private readonly waiting: (() => void)[] = [];
+  constructor(private free: number) {}
+
+  acquire(): Promise<void> {
+    if (this.free > 0) {
+      this.free--;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => this.waiting.push(resolve));
+  }
+
+  release(): void {
+    const next = this.waiting.shift();
+    if (next) next();
+    else this.free++;
   }
 }
 

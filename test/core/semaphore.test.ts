@@ -1,0 +1,22 @@
+import { expect, test } from "bun:test";
+import { Semaphore } from "../../src/core/pipeline.ts";
+
+test("at most n holders; waiters go in order", async () => {
+  const s = new Semaphore(2);
+  let inside = 0;
+  let peak = 0;
+  const order: number[] = [];
+  await Promise.all(
+    Array.from({ length: 6 }, async (_, i) => {
+      await s.acquire();
+      inside++;
+      peak = Math.max(peak, inside);
+      order.push(i);
+      await Promise.resolve();
+      inside--;
+      s.release();
+    }),
+  );
+  expect(peak).toBe(2);
+  expect(order).toEqual([0, 1, 2, 3, 4, 5]);
+});
