@@ -147,6 +147,7 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
     if (!identity.botUserId) return;
     await catchUp({
       slack,
+      conversations: (since) => store.events.activeChannels(since),
       log,
       now: () => clock.now(),
       botUserId: () => identity.botUserId,

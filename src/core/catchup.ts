@@ -1,16 +1,28 @@
 // After a reconnect or a restart: messages addressed to the bot that arrived while it was
-// away (DMs, and mentions in its conversations) are fetched and go through the same door
-// as live events, so the dedupe key makes each one answered once.
+// away (DMs, and mentions in conversations it took part in during the last 7 days, at
+// most 1 hour back) are fetched and go through the same door as live events, so the
+// dedupe key makes each one answered once.
+//
+// "Took part in" comes from our own store, so a new data dir does not answer the last
+// hour's mentions a second time; in a DM, what came before the bot's newest reply was
+// answered already (by this install or another).
 import type { Logger } from "./logger.ts";
-import type { HistoryMessage, SlackPort } from "./slack-port.ts";
+import { OUTBOX_EVENT_TYPE, SlackCallError, type HistoryMessage, type SlackPort } from "./slack-port.ts";
 
 /** The contract: at most 1 hour back. */
 export const CATCHUP_WINDOW_MS = 60 * 60 * 1000;
+/** The contract: conversations the bot took part in during the last 7 days. */
+export const CATCHUP_CONVERSATIONS_MS = 7 * 24 * 60 * 60 * 1000;
+/** One catch-up run gives up after this long (history is rate limited per workspace). */
+const RUN_BUDGET_MS = 5 * 60 * 1000;
 
 export interface CatchupOptions {
-  slack: SlackPort;
+  slack: Pick<SlackPort, "history" | "ims">;
+  /** Conversation ids the bot took part in since `since` (ms), from the store. */
+  conversations(since: number): string[];
   log: Logger;
   now(): number;
+  sleep?(ms: number): Promise<void>;
   botUserId(): string | undefined;
   deliver(type: "events_api", payload: Record<string, unknown>): void;
 }
@@ -18,18 +30,54 @@ export interface CatchupOptions {
 export async function catchUp(o: CatchupOptions): Promise<number> {
   const me = o.botUserId();
   if (!me) return 0;
-  const oldest = ((o.now() - CATCHUP_WINDOW_MS) / 1000).toFixed(6);
+  const sleep = o.sleep ?? ((ms: number) => new Promise((r) => setTimeout(r, ms)));
+  const start = o.now();
+  const oldest = ((start - CATCHUP_WINDOW_MS) / 1000).toFixed(6);
+  const channels = new Set(o.conversations(start - CATCHUP_CONVERSATIONS_MS));
+  for (const im of await o.slack.ims()) channels.add(im);
+
   let found = 0;
-  for (const conv of await o.slack.conversations()) {
-    const msgs = await o.slack.history(conv.id, oldest, 200);
+  let failed = 0;
+  for (const channel of channels) {
+    const isIm = channel.startsWith("D");
+    let msgs: HistoryMessage[] | null = null;
+    while (msgs === null && o.now() - start < RUN_BUDGET_MS) {
+      try {
+        msgs = await o.slack.history(channel, oldest, 200);
+      } catch (err) {
+        const f = err instanceof SlackCallError ? err.failure : null;
+        if (f?.kind === "ratelimited") {
+          await sleep(f.retryAfterMs);
+          continue;
+        }
+        // One archived or left channel must not stop the others.
+        o.log.warn(`catch-up: cannot read ${channel}: ${(err as Error).message}`);
+        break;
+      }
+    }
+    if (msgs === null) {
+      failed++;
+      continue;
+    }
+    const answeredUpTo = isIm ? newestReply(msgs) : "0";
     for (const m of msgs) {
-      if (!addressedToMe(m, conv.isIm, me)) continue;
+      if (!addressedToMe(m, isIm, me) || Number(m.ts) <= Number(answeredUpTo)) continue;
       found++;
-      o.deliver("events_api", synthetic(conv.id, conv.isIm, m));
+      o.deliver("events_api", synthetic(channel, isIm, m));
     }
   }
   if (found) o.log.info(`catch-up: ${found} messages from while clawdbot was away checked`);
+  if (failed) throw new Error(`catch-up could not read ${failed} of ${channels.size} conversations`);
   return found;
+}
+
+/** The ts of the newest clawdbot reply in these messages, "0" if none. */
+function newestReply(msgs: HistoryMessage[]): string {
+  let newest = "0";
+  for (const m of msgs) {
+    if (m.metadata?.event_type === OUTBOX_EVENT_TYPE && Number(m.ts) > Number(newest)) newest = m.ts;
+  }
+  return newest;
 }
 
 function addressedToMe(m: HistoryMessage, isIm: boolean, me: string): boolean {

@@ -44,8 +44,8 @@ export interface SlackPort {
   history(channel: string, oldest: string, limit: number): Promise<HistoryMessage[]>;
   /** The thread's parent and replies, oldest first. */
   replies(channel: string, threadTs: string, limit: number): Promise<HistoryMessage[]>;
-  /** Conversations the bot is in (for catch-up): ids with their type. */
-  conversations(): Promise<{ id: string; isIm: boolean }[]>;
+  /** The bot's direct-message conversations (for catch-up). */
+  ims(): Promise<string[]>;
 }
 
 /** How a failed Slack call should be treated by whoever retries it. */

@@ -189,14 +189,12 @@ export class WebPort implements SlackPort {
     return (r.messages ?? []) as HistoryMessage[];
   }
 
-  async conversations(): Promise<{ id: string; isIm: boolean }[]> {
-    const out: { id: string; isIm: boolean }[] = [];
+  async ims(): Promise<string[]> {
+    const out: string[] = [];
     let cursor: string | undefined;
     do {
-      const r = await call(() =>
-        this.client.users.conversations({ types: "public_channel,private_channel,im,mpim", limit: 200, cursor, exclude_archived: true }),
-      );
-      for (const c of r.channels ?? []) if (c.id) out.push({ id: c.id, isIm: !!(c as { is_im?: boolean }).is_im });
+      const r = await call(() => this.client.users.conversations({ types: "im", limit: 200, cursor, exclude_archived: true }));
+      for (const c of r.channels ?? []) if (c.id) out.push(c.id);
       cursor = r.response_metadata?.next_cursor || undefined;
     } while (cursor);
     return out;

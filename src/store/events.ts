@@ -112,6 +112,17 @@ export class EventStore {
     return Object.fromEntries(rows.map((r) => [r.status, r.n]));
   }
 
+  /** Conversations the bot took part in since `since`: addressed there, or posted there. */
+  activeChannels(since: number): string[] {
+    return this.db
+      .query<{ channel: string }, [number, number]>(
+        `SELECT channel FROM events WHERE kind IN ('dm', 'mention') AND received_at >= ? AND channel IS NOT NULL
+         UNION SELECT channel FROM outbox WHERE op = 'post' AND created_at >= ?`,
+      )
+      .all(since, since)
+      .map((r) => r.channel);
+  }
+
   /** Forgets finished events older than `before` (keeps the dedupe window bounded). */
   purge(before: number): number {
     return this.db.run("DELETE FROM events WHERE status != 'received' AND received_at < ?", [before]).changes;

@@ -157,6 +157,9 @@ describe("catch-up", () => {
     const first = await start();
     emu.dm("UALICE", "before the stop");
     await waitFor(() => replyTo("before the stop"), "first reply");
+    // Catch-up covers conversations the bot took part in: it has in CGENERAL now.
+    emu.mention("UBOB", "CGENERAL", "hello before the stop");
+    await waitFor(() => replyTo("hello before the stop", "CGENERAL"), "first mention reply");
     await first.stop();
     bot = null;
     await waitFor(() => emu.openConnections() === 0, "socket closed");
@@ -173,6 +176,22 @@ describe("catch-up", () => {
     await settle("catchup");
     expect(repliesTo("while you were out")).toHaveLength(1);
     expect(repliesTo("mention while out")).toHaveLength(1);
+  });
+});
+
+describe("catch-up with a new data dir", () => {
+  test("conversations the bot never took part in (by its store) are not caught up: nothing answered twice", async () => {
+    const first = await start();
+    emu.dm("UALICE", "answered by the old install");
+    await waitFor(() => replyTo("answered by the old install"), "reply");
+    await first.stop();
+    bot = null;
+    // A fresh install on a new data dir: the last hour's DMs were answered by the old one.
+    dir = tempDir();
+    const fresh = await start();
+    await waitFor(() => (fresh.rt.snapshot().workers.catchup?.runs ?? 0) >= 1, "the catch-up to run");
+    await settle("catchup");
+    expect(repliesTo("answered by the old install")).toHaveLength(1);
   });
 });
 
