@@ -175,6 +175,11 @@ export class Approvals {
       this.expire(row);
       return void tell("This approval has expired; nothing will run.");
     }
+    // The kill switch: no job starts while paused. Deny still works; the card stays open.
+    if (a.approve && store.settings.isPaused()) {
+      log.info(`approval ${row.id}: approve by ${a.user} refused, clawdbot is paused`, { approval: row.id });
+      return void tell("clawdbot is paused: no job starts. The card stays open; approve it again after an admin runs `/claw resume`.");
+    }
     const to = a.approve ? "approved" : "denied";
     if (!store.approvals.transition(row.id, ["pending"], to, { decided_by: a.user, decided_at: now })) {
       const current = store.approvals.get(row.id);
@@ -182,8 +187,31 @@ export class Approvals {
     }
     log.info(`approval ${row.id} ${to} by ${a.user}`, { approval: row.id });
     this.updateCard(row.id);
-    if (a.approve) this.start(row.id);
-    else this.finishWithAgent(row.id, { status: "denied", exitCode: null, output: "" });
+    // After the caller's transaction commits: a job never starts on a decision that could
+    // still roll back, and a crash before the start leaves it `approved` for recover().
+    if (a.approve) queueMicrotask(() => this.startSafely(row.id));
+    else void this.finishWithAgent(row.id, { status: "denied", exitCode: null, output: "" });
+  }
+
+  private startSafely(id: string): void {
+    try {
+      this.start(id);
+    } catch (err) {
+      this.o.log.error(`approval ${id}: could not start the job: ${(err as Error).message}; it starts at the next start-up`, { approval: id });
+    }
+  }
+
+  /** Approved jobs that never started (a crash, or the kill switch): start them unless paused. */
+  startApproved(): number {
+    try {
+      if (this.o.store.settings.isPaused()) return 0;
+      const rows = this.o.store.approvals.withStatus("approved");
+      for (const row of rows) this.startSafely(row.id);
+      return rows.length;
+    } catch (err) {
+      this.o.log.error(`cannot look for approved jobs: ${(err as Error).message}`);
+      return 0;
+    }
   }
 
   /** Runs an approved job once: approved → running is the gate only one caller passes. */
@@ -194,7 +222,10 @@ export class Approvals {
     const ctl = new AbortController();
     this.running.set(id, ctl);
     onJobSpawn(ctl.signal, (pid) => this.recordPid(id, pid));
-    const task = this.execute(id, ctl.signal).finally(() => {
+    // Nothing may escape as an unhandled rejection: Bun exits on one.
+    const task = this.execute(id, ctl.signal)
+      .catch((err) => this.o.log.error(`approval ${id}: job bookkeeping failed: ${(err as Error).message}`, { approval: id }))
+      .finally(() => {
       this.running.delete(id);
       this.tasks.delete(task);
     });
@@ -265,10 +296,10 @@ export class Approvals {
   /** An agent that asked for the job gets its outcome and may answer once more. */
   private async finishWithAgent(id: string, outcome: JobOutcome): Promise<void> {
     const { store, clock, log, agent } = this.o;
-    const row = store.approvals.get(id);
-    if (!row?.resume || !agent.resume) return this.o.kick();
-    const started = clock.now();
     try {
+      const row = store.approvals.get(id);
+      if (!row?.resume || !agent.resume) return this.o.kick();
+      const started = clock.now();
       const reply = await agent.resume(JSON.parse(row.resume), outcome, AbortSignal.timeout(this.o.agentTimeoutMs));
       if (reply.usage) this.o.recordUsage(reply.usage, clock.now() - started, row.event_key ?? undefined);
       store.tx(() => {
@@ -316,7 +347,7 @@ export class Approvals {
       this.updateCard(row.id);
       void this.finishWithAgent(row.id, { status: "interrupted", exitCode: null, output: "" });
     }
-    for (const row of store.approvals.withStatus("approved")) this.start(row.id);
+    this.startApproved();
     this.o.kick();
   }
 

@@ -69,6 +69,8 @@ export async function handleSlashCommand(row: EventRow, c: CommandContext): Prom
       const paused = sub === "pause";
       store.tx(() => store.settings.setPaused(paused, clock.now()));
       log.info(`${paused ? "paused" : "resumed"} by ${user}`, { user });
+      // Jobs approved but held while paused (or left by a crash) start now.
+      if (!paused) queueMicrotask(() => c.approvals.startApproved());
       return finish(
         paused
           ? `:double_vertical_bar: Paused by <@${user}>. Messages get a short notice and no agent answer; no job starts. \`/claw resume\` to resume.`
