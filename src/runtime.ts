@@ -139,6 +139,7 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
     store.tx(() => {
       store.events.purge(before);
       store.outbox.purge(before);
+      store.approvals.purge(before);
     });
   });
   workers.add("expiry", Math.min(config.tuning.expiryCheckMs, config.approvalTtlMs), () => approvals.expireDue(), { runNow: true });
@@ -223,7 +224,13 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
   }
 
   // Unanswered events of the previous process (a crash between ack and answer).
-  void pipeline.recover();
+  pipeline.recover().catch((err) => log.error(`answering events left by the last stop failed: ${errText(err)}`));
+
+  // Bun exits on an unhandled rejection; "never exits because Slack, the relay or the agent
+  // is unreachable" means a stray one is logged, not fatal. Removed again at stop.
+  const onStray = (err: unknown) => log.error(`unhandled rejection (kept running): ${errText(err)}`);
+  process.on("unhandledRejection", onStray);
+  stopHooks.push(() => process.off("unhandledRejection", onStray));
 
   function snapshot(): HealthSnapshot {
     const now = clock.now();

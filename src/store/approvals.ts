@@ -132,6 +132,17 @@ export class ApprovalStore {
       .all(now);
   }
 
+  /**
+   * Forgets finished approvals (each may hold 100 kB of output) created before `before`.
+   * Open ones (pending, approved, running) are kept whatever their age.
+   */
+  purge(before: number): number {
+    return this.db.run(
+      "DELETE FROM approvals WHERE status IN ('succeeded', 'failed', 'denied', 'expired', 'interrupted') AND created_at < ?",
+      [before],
+    ).changes;
+  }
+
   countByStatus(): Record<string, number> {
     const rows = this.db
       .query<{ status: string; n: number }, []>("SELECT status, count(*) AS n FROM approvals GROUP BY status")
