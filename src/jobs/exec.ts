@@ -1,7 +1,7 @@
 // Approved jobs: an exec job is a command line run as typed; a code job is the configured
 // code command with the task on stdin. Both run through the platform shell with a deadline.
 import { runProcess, type RunResult } from "./run-process.ts";
-import { shellArgv } from "./shell.ts";
+import { shellArgv, shellRefusal } from "./shell.ts";
 
 export interface JobResult {
   exitCode: number | null;
@@ -13,6 +13,8 @@ export interface JobResult {
   aborted?: boolean;
   /** The process could not be started (missing cwd, no shell); `output` says why. */
   notStarted?: boolean;
+  /** Not started on purpose: the shell could not run the command as shown (`output` says why). */
+  refused?: boolean;
 }
 
 /** Slack's secrets never reach a job: `env` or `set` in a job would post them to Slack. */
@@ -60,7 +62,9 @@ function spawnHook(job: { signal?: AbortSignal; onSpawn?: (pid: number) => void 
   return job.onSpawn ?? (job.signal ? spawnListeners.get(job.signal) : undefined);
 }
 
-export function runExecJob(job: ExecJob): Promise<JobResult> {
+export function runExecJob(job: ExecJob, platform: NodeJS.Platform = process.platform): Promise<JobResult> {
+  const refusal = shellRefusal(job.command, platform);
+  if (refusal) return Promise.resolve({ ...notStarted(refusal), refused: true });
   return runJob({
     argv: shellArgv(job.command),
     cwd: job.cwd,
@@ -92,16 +96,13 @@ async function runJob(opts: Parameters<typeof runProcess>[0]): Promise<JobResult
   } catch (err) {
     // A job that cannot start (missing cwd, no shell) is a failed job with a reason, not a crash.
     const why = err instanceof Error ? err.message : String(err);
-    return {
-      exitCode: null,
-      output: `could not start in ${opts.cwd ?? "the current directory"}: ${why}`,
-      timedOut: false,
-      durationMs: Math.round(performance.now() - started),
-      truncatedBytes: 0,
-      notStarted: true,
-    };
+    return notStarted(`could not start in ${opts.cwd ?? "the current directory"}: ${why}`, Math.round(performance.now() - started));
   }
   return { exitCode: r.exitCode, output: r.output, timedOut: r.timedOut, durationMs: r.durationMs, truncatedBytes: r.truncatedBytes, aborted: r.aborted };
+}
+
+function notStarted(why: string, durationMs = 0): JobResult {
+  return { exitCode: null, output: why, timedOut: false, durationMs, truncatedBytes: 0, notStarted: true };
 }
 
 /** `1.2 s` under ten seconds, whole seconds above: precise where it matters, short always. */
@@ -116,7 +117,7 @@ export function jobSummary(r: JobResult): string {
   let line: string;
   if (r.timedOut) line = `timed out after ${took} (process tree killed)`;
   else if (r.aborted) line = `cancelled after ${took} (process tree killed)`;
-  else if (r.exitCode === null) line = r.notStarted ? "could not start" : `killed by a signal after ${took}`;
+  else if (r.exitCode === null) line = r.notStarted ? (r.refused ? "not run" : "could not start") : `killed by a signal after ${took}`;
   else line = `exit ${r.exitCode} in ${took}`;
   if (r.truncatedBytes > 0) line += `, ${r.truncatedBytes} bytes of output cut`;
   return line;

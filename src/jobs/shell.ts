@@ -18,6 +18,16 @@ export function shellArgv(
   return ["/bin/sh", "-c", command];
 }
 
+/**
+ * Why cmd.exe cannot run `command` as typed, or undefined when it can. cmd.exe ends a
+ * command line at the first line break: the card would show every line but only the first
+ * would run (Wine 8's cmd runs none of them), so a multi-line command is refused instead.
+ */
+export function shellRefusal(command: string, platform: NodeJS.Platform = process.platform): string | undefined {
+  if (platform !== "win32" || !/[\r\n]/.test(command)) return undefined;
+  return "cmd.exe runs only the first line of a multi-line command. Join the lines with && (stop at the first failure) or & (run each), and ask again.";
+}
+
 /** True for an argv built by shellArgv for win32: it needs verbatim (unquoted) arguments. */
 export function isCmdArgv(argv: readonly string[]): boolean {
   const exe = argv[0];

@@ -54,6 +54,17 @@ describe.skipIf(process.platform === "win32")("runExecJob / runCodeJob", () => {
   });
 });
 
+describe("runExecJob on win32", () => {
+  test("win32: a multi-line exec command is not started, and says why", async () => {
+    const r = await runExecJob({ command: "echo one > m1\necho two > m2", cwd: dir, timeoutMs: 1000 }, "win32");
+    expect(r.notStarted).toBe(true);
+    expect(r.exitCode).toBeNull();
+    expect(r.output).toContain("first line");
+    expect(jobSummary(r)).toBe("not run");
+    expect(existsSync(join(dir, "m1"))).toBe(false);
+  });
+});
+
 describe("childEnv", () => {
   test("drops names case-insensitively (Windows)", () => {
     expect(childEnv(["SLACK_BOT_TOKEN"], { Slack_Bot_Token: "x", PATH: "/bin", GONE: undefined })).toEqual({ PATH: "/bin" });
