@@ -37,6 +37,8 @@ export interface CoreParts {
   botId?(): string | undefined;
   status: StatusSource;
   onRevoked(reason: string): void;
+  /** False in `replay`: approvals are recorded, the bot runs the jobs. */
+  runsJobs?: boolean;
 }
 
 /** The answering core (agent, outbox sender, approvals, pipeline): shared by `run` and `replay`. */
@@ -71,6 +73,7 @@ export function buildCore(p: CoreParts) {
       a.kind === "exec"
         ? runExecJob({ command: a.text, cwd: config.execCwd, timeoutMs: config.execTimeoutMs, signal })
         : runCodeJob({ codeCommand: config.codeCommand ?? "", task: a.text, cwd: config.execCwd, timeoutMs: config.execTimeoutMs, signal }),
+    runsJobs: p.runsJobs,
     recordUsage: (u, latencyMs, eventKey) => store.usage.record({ ...u, latencyMs, eventKey }, clock.now()),
     kick,
   });

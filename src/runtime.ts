@@ -142,7 +142,17 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
       store.approvals.purge(before);
     });
   });
-  workers.add("expiry", Math.min(config.tuning.expiryCheckMs, config.approvalTtlMs), () => approvals.expireDue(), { runNow: true });
+  // Expired cards are closed; approved jobs nobody started (a `replay` recorded the click,
+  // or the bot was paused) are started.
+  workers.add(
+    "expiry",
+    Math.min(config.tuning.expiryCheckMs, config.approvalTtlMs),
+    () => {
+      approvals.expireDue();
+      approvals.startApproved();
+    },
+    { runNow: true },
+  );
   workers.add("outbox", 30_000, kick, { runNow: true }); // a safety net: the sender also wakes itself
   workers.add("catchup", 24 * 60 * 60 * 1000, async () => {
     if (!identity.botUserId) return;

@@ -82,6 +82,7 @@ async function runReplay(config: Config, store: Store, a: { dryRun: boolean; id?
     botUserId: () => identity.botUserId,
     status: () => "clawdbot replay is delivering what was not delivered; ask again in a moment for the bot's status",
     onRevoked: (reason) => log.critical(`Slack access revoked (${reason}): fix the app's tokens, then replay again`),
+    runsJobs: false,
   });
   try {
     return await replay({ store, pipeline: core.pipeline, outbox: core.outbox, now: () => systemClock.now(), deadlineMs: config.tuning.replayDeadlineMs }, work);

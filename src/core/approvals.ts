@@ -26,6 +26,11 @@ export interface ApprovalsOptions {
   stopOrphan?: (pid: number, startedAt: number | null) => OrphanOutcome;
   recordUsage(u: NonNullable<Awaited<ReturnType<Agent["answer"]>>["usage"]>, latencyMs: number, eventKey?: string): void;
   kick(): void;
+  /**
+   * False in `replay`: an Approve it answers is recorded, and the bot (whose expiry worker
+   * looks for approved jobs) runs it. A short-lived replay must not own a running job.
+   */
+  runsJobs?: boolean;
 }
 
 export interface JobOrigin {
@@ -189,7 +194,7 @@ export class Approvals {
     this.updateCard(row.id);
     // After the caller's transaction commits: a job never starts on a decision that could
     // still roll back, and a crash before the start leaves it `approved` for recover().
-    if (a.approve) queueMicrotask(() => this.startSafely(row.id));
+    if (a.approve && this.o.runsJobs !== false) queueMicrotask(() => this.startSafely(row.id));
     else void this.finishWithAgent(row.id, { status: "denied", exitCode: null, output: "" });
   }
 
@@ -203,6 +208,7 @@ export class Approvals {
 
   /** Approved jobs that never started (a crash, or the kill switch): start them unless paused. */
   startApproved(): number {
+    if (this.o.runsJobs === false) return 0;
     try {
       if (this.o.store.settings.isPaused()) return 0;
       const rows = this.o.store.approvals.withStatus("approved");
