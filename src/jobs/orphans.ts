@@ -12,6 +12,9 @@
 //   A process that reused the pid and made itself a group leader would be killed too.
 // - win32: a live pid is taken as ours (taskkill /T). Windows reuses pids readily, so a
 //   job that ended while clawdbot was down may have its pid reused; the window is the downtime.
+//   Usually nothing is left to stop: the job is not detached there, and Bun (libuv) puts its
+//   children in a kill-on-close job object, so Windows ends the job with clawdbot (seen under
+//   Wine 8: scripts/wine-smoke.ts). This is the fallback for when that did not happen.
 import { readFileSync, readdirSync } from "node:fs";
 
 export type OrphanOutcome =
