@@ -17,7 +17,8 @@ const esc = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replac
 
 export function cardText(a: ApprovalRow): string {
   const what = a.kind === "exec" ? "Run this command" : "Run this code task";
-  return `${what}? (${a.id}) requested by <@${a.requested_by}>: ${a.text}`;
+  // The notification text is mrkdwn: escaped, so a `<!channel>` in a command pings nobody.
+  return `${what}? (${a.id}) requested by <@${a.requested_by}>: ${esc(a.text)}`;
 }
 
 export function cardBlocks(a: ApprovalRow): unknown[] {

@@ -175,7 +175,12 @@ export class OutboxSender {
   private done(row: OutboxRow, ts: string | null): void {
     this.o.store.outbox.markSent(row.id, ts, this.o.clock.now());
     this.sent++;
-    this.o.onSent?.(row, ts);
+    try {
+      this.o.onSent?.(row, ts);
+    } catch (err) {
+      // The message is in Slack and marked sent: a failing follow-up must not send it again.
+      this.o.log.error(`outbox: after sending #${row.id}: ${String(err)}`);
+    }
   }
 
   private async deliver(row: OutboxRow): Promise<string | null> {

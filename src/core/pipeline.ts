@@ -151,9 +151,10 @@ export class Pipeline {
     const user = row.user ?? "";
     const threadTs = threadOverride ?? row.thread_ts ?? undefined;
     const text = textOverride ?? unescapeSlack(stripMention(row.text ?? "", this.o.botUserId()));
-    const reply = (replyText: string, detail?: string) => {
+    // Notices and errors answer each message: the same words twice are still two answers.
+    const reply = (replyText: string, detail: string) => {
       store.tx(() => {
-        queueReply(store, { eventKey: row.key, channel, threadTs, text: replyText }, clock.now());
+        queueReply(store, { eventKey: row.key, channel, threadTs, text: replyText, noDedupe: true }, clock.now());
         store.events.setStatus(row.key, "answered", clock.now(), detail);
       });
       relay?.log({ direction: "out", event_id: row.key, channel, ts: null, thread_ts: threadTs, user: null, text: replyText });
@@ -161,7 +162,7 @@ export class Pipeline {
     };
 
     relay?.log({ direction: "in", event_id: row.key, channel, ts: row.ts, thread_ts: threadTs, user, text });
-    if (store.settings.isPaused()) return reply(PAUSED_NOTICE, "paused");
+    if (row.detail === "paused" || store.settings.isPaused()) return reply(PAUSED_NOTICE, "paused");
     if (!text) return reply("Say something after the mention and I'll answer.", "empty");
 
     const context = await this.context(row, text);

@@ -38,6 +38,8 @@ export class Receiver {
     }
     let fresh: boolean;
     try {
+      // The kill switch applies to what arrives while it is on, however late it is answered.
+      if (c.event.status !== "ignored" && c.event.kind !== "action" && store.settings.isPaused()) c.event.detail = "paused";
       fresh = store.events.record(c.event, clock.now()).fresh;
     } catch (err) {
       log.error(`cannot record an inbound ${type}: ${(err as Error).message}; not acking, Slack will redeliver`);

@@ -5,7 +5,7 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadConfig } from "../config.ts";
-import { SlackEmulator } from "../emulator/index.ts";
+import { SlackEmulator, unescapeText } from "../emulator/index.ts";
 import { startRuntime } from "../runtime.ts";
 
 const YOU = "USANDBOX";
@@ -88,5 +88,7 @@ async function* stdinLines(): AsyncGenerator<string> {
 function renderMessage(m: { text: string; blocks?: unknown[] }): string {
   const blocks = JSON.stringify(m.blocks ?? []);
   const id = /"value":"(ap_[a-z0-9]+)"/.exec(blocks)?.[1];
-  return id ? `${m.text}\n    [card ${id}: /approve ${id} or /deny ${id}]` : m.text;
+  // Slack shows escaped text unescaped; so does the terminal.
+  const text = unescapeText(m.text);
+  return id ? `${text}\n    [card ${id}: /approve ${id} or /deny ${id}]` : text;
 }

@@ -16,6 +16,8 @@ export interface NewEvent {
   text?: string;
   payload: string;
   status?: EventStatus;
+  /** Why, for the record: e.g. "paused" when it arrived while the kill switch was on. */
+  detail?: string;
 }
 
 export interface EventRow {
@@ -40,8 +42,8 @@ export class EventStore {
 
   constructor(private readonly db: Database) {
     this.insertQ = db.prepare(
-      `INSERT INTO events (key, kind, channel, ts, thread_ts, user, text, payload, status, received_at, updated_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(key) DO NOTHING`,
+      `INSERT INTO events (key, kind, channel, ts, thread_ts, user, text, payload, status, detail, received_at, updated_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(key) DO NOTHING`,
     );
     this.statusQ = db.prepare("UPDATE events SET status = ?, detail = ?, updated_at = ? WHERE key = ?");
     this.getQ = db.prepare("SELECT * FROM events WHERE key = ?");
@@ -59,6 +61,7 @@ export class EventStore {
       e.text ?? null,
       e.payload,
       e.status ?? "received",
+      e.detail ?? null,
       now,
       now,
     );
