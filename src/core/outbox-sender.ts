@@ -28,6 +28,8 @@ export interface OutboxSenderOptions {
 
 /** How far back to look for an uncertain post (Slack ts are seconds). */
 const LOOKUP_SLACK_S = 120;
+/** How many messages to look through for it (a busy channel after a long outage). */
+const LOOKUP_LIMIT = 2000;
 /** A refused upload sent as messages: at most this much (≈ 540 messages), with a note. */
 const MAX_SPLIT_CHARS = 2_000_000;
 
@@ -222,8 +224,8 @@ export class OutboxSender {
     const name = row.file_name ?? `clawdbot-${row.id}.txt`;
     const oldest = (Math.floor(row.created_at / 1000) - LOOKUP_SLACK_S).toString();
     const msgs = row.thread_ts
-      ? await this.o.slack.replies(row.channel, row.thread_ts, 1000)
-      : await this.o.slack.history(row.channel, oldest, 200);
+      ? await this.o.slack.replies(row.channel, row.thread_ts, LOOKUP_LIMIT)
+      : await this.o.slack.history(row.channel, oldest, LOOKUP_LIMIT);
     return msgs.find((m) => m.files?.some((f) => f.name === name))?.ts ?? null;
   }
 
@@ -256,8 +258,8 @@ export class OutboxSender {
   private async findPosted(row: OutboxRow): Promise<string | null> {
     const oldest = (Math.floor(row.created_at / 1000) - LOOKUP_SLACK_S).toString();
     const msgs = row.thread_ts
-      ? await this.o.slack.replies(row.channel, row.thread_ts, 1000)
-      : await this.o.slack.history(row.channel, oldest, 200);
+      ? await this.o.slack.replies(row.channel, row.thread_ts, LOOKUP_LIMIT)
+      : await this.o.slack.history(row.channel, oldest, LOOKUP_LIMIT);
     const hit = msgs.find(
       (m) => m.metadata?.event_type === OUTBOX_EVENT_TYPE && Number(m.metadata.event_payload?.outbox_id) === row.id,
     );

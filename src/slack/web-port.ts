@@ -179,14 +179,31 @@ export class WebPort implements SlackPort {
     if (!res.ok) throw new SlackCallError({ kind: res.status >= 500 ? "transient" : "permanent", message: `response_url HTTP ${res.status}` });
   }
 
+  /** Up to `limit` messages, following Slack's cursor (pages of at most 200). */
   async history(channel: string, oldest: string, limit: number): Promise<HistoryMessage[]> {
-    const r = await call(() => this.client.conversations.history({ channel, oldest, limit, include_all_metadata: true }));
-    return (r.messages ?? []) as HistoryMessage[];
+    return this.paged(limit, (cursor, page) =>
+      this.client.conversations.history({ channel, oldest, limit: page, cursor, include_all_metadata: true }),
+    );
   }
 
   async replies(channel: string, threadTs: string, limit: number): Promise<HistoryMessage[]> {
-    const r = await call(() => this.client.conversations.replies({ channel, ts: threadTs, limit, include_all_metadata: true }));
-    return (r.messages ?? []) as HistoryMessage[];
+    return this.paged(limit, (cursor, page) =>
+      this.client.conversations.replies({ channel, ts: threadTs, limit: page, cursor, include_all_metadata: true }),
+    );
+  }
+
+  private async paged(
+    limit: number,
+    fetchPage: (cursor: string | undefined, page: number) => Promise<{ messages?: unknown[]; response_metadata?: { next_cursor?: string } }>,
+  ): Promise<HistoryMessage[]> {
+    const out: HistoryMessage[] = [];
+    let cursor: string | undefined;
+    do {
+      const r = await call(() => fetchPage(cursor, Math.min(200, limit - out.length)));
+      out.push(...((r.messages ?? []) as HistoryMessage[]));
+      cursor = r.response_metadata?.next_cursor || undefined;
+    } while (cursor && out.length < limit);
+    return out;
   }
 
   async ims(): Promise<string[]> {
