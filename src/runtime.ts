@@ -140,6 +140,7 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
       store.events.purge(before);
       store.outbox.purge(before);
       store.approvals.purge(before);
+      store.usage.fold(before);
     });
   });
   // Expired cards are closed; approved jobs nobody started (a `replay` recorded the click,

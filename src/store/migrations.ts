@@ -118,6 +118,19 @@ const steps: string[] = [
   ALTER TABLE outbox ADD COLUMN file_name TEXT;
   ALTER TABLE outbox ADD COLUMN file_title TEXT;
   `,
+  // 4: usage rows older than the retention are folded into per-model totals, so the table
+  // stays bounded while state dump's sums stay whole.
+  `
+  CREATE TABLE usage_totals (
+    provider TEXT NOT NULL,
+    model TEXT NOT NULL,
+    calls INTEGER NOT NULL,
+    input_tokens INTEGER NOT NULL,
+    output_tokens INTEGER NOT NULL,
+    PRIMARY KEY (provider, model)
+  );
+  CREATE INDEX usage_at ON usage(at);
+  `,
 ];
 
 export const SCHEMA_VERSION = steps.length;
