@@ -96,8 +96,21 @@ interface Ran {
 async function runExe(exe: string, argv: string[], env: Record<string, string>, timeoutMs = 30_000): Promise<Ran> {
   const started = performance.now();
   const p = Bun.spawn([WINERUN, exe, ...argv], { env, stdin: "ignore", stdout: "pipe", stderr: "pipe", timeout: timeoutMs, killSignal: "SIGKILL" });
-  const [out, err, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
-  return { code: p.signalCode ? null : code, out, err, ms: Math.round(performance.now() - started) };
+  const out = collect(p.stdout);
+  const err = collect(p.stderr);
+  const code = await p.exited;
+  // A Wine helper (conhost.exe) may inherit the pipes and hold them open: don't wait for it.
+  await Promise.race([Promise.all([out.done, err.done]), Bun.sleep(2000)]);
+  return { code: p.signalCode ? null : code, out: out.text(), err: err.text(), ms: Math.round(performance.now() - started) };
+}
+
+function collect(stream: ReadableStream<Uint8Array>): { done: Promise<void>; text(): string } {
+  let text = "";
+  const dec = new TextDecoder();
+  const done = (async () => {
+    for await (const chunk of stream) text += dec.decode(chunk, { stream: true });
+  })().catch(() => {});
+  return { done, text: () => text };
 }
 
 interface BotProc {
@@ -487,3 +500,5 @@ async function phaseDefaultDataDir(emu: SlackEmulator, settings: Record<string, 
 }
 
 await main();
+// Wine helpers (conhost.exe) can hold our pipes open after everything ended: leave anyway.
+process.exit(process.exitCode ?? 0);
