@@ -2,6 +2,7 @@
 // make every decision count once, and a job runs at most once whatever happens.
 import type { Agent, JobOutcome, JobRequest } from "../agents/types.ts";
 import type { JobResult } from "../jobs/exec.ts";
+import { shellRefusal } from "../jobs/shell.ts";
 import { formatJobResult, onJobSpawn } from "../jobs/exec.ts";
 import { type OrphanOutcome, stopOrphanJob } from "../jobs/orphans.ts";
 import type { ApprovalKind, ApprovalRow } from "../store/approvals.ts";
@@ -31,6 +32,8 @@ export interface ApprovalsOptions {
    * looks for approved jobs) runs it. A short-lived replay must not own a running job.
    */
   runsJobs?: boolean;
+  /** The platform whose shell runs exec jobs (tests pass win32). */
+  platform?: NodeJS.Platform;
 }
 
 export interface JobOrigin {
@@ -134,6 +137,9 @@ export class Approvals {
       return refuse("I can't run code jobs here: CLAWDBOT_CODE_COMMAND is not set. An admin can set it to enable them.");
     }
     if (!job.text.trim()) return refuse(`That ${job.kind} job is empty; say what to run.`);
+    // Refused before anyone approves a card that could not run as shown.
+    const unrunnable = job.kind === "exec" ? shellRefusal(job.text, this.o.platform) : undefined;
+    if (unrunnable) return refuse(`I can't run that command here: ${unrunnable}`);
     const id = `ap_${crypto.randomUUID().replace(/-/g, "").slice(0, 12)}`;
     const row = store.approvals.create(
       {

@@ -1,0 +1,55 @@
+// Job requests that can never run as shown are refused before a card exists.
+import { afterAll, expect, test } from "bun:test";
+import { join } from "node:path";
+import { EchoAgent } from "../../src/agents/echo.ts";
+import { Approvals } from "../../src/core/approvals.ts";
+import { systemClock } from "../../src/core/clock.ts";
+import { memoryLogger } from "../../src/core/logger.ts";
+import { Store } from "../../src/store/index.ts";
+import { cleanup, tempDir } from "../helpers/bot.ts";
+
+const dir = tempDir();
+afterAll(() => cleanup(dir));
+
+function approvals(platform: NodeJS.Platform) {
+  const store = Store.open(join(dir, `${platform}.db`));
+  const a = new Approvals({
+    store,
+    clock: systemClock,
+    log: memoryLogger(),
+    approvers: ["UAPP"],
+    approvalTtlMs: 60_000,
+    codeCommandSet: false,
+    agent: new EchoAgent(),
+    agentTimeoutMs: 1000,
+    runJob: async () => ({ exitCode: 0, output: "", timedOut: false, durationMs: 0, truncatedBytes: 0 }),
+    recordUsage: () => {},
+    kick: () => {},
+    platform,
+  });
+  return { a, store };
+}
+
+test("a multi-line exec on Windows is refused with the reason; no card", () => {
+  const { a, store } = approvals("win32");
+  const id = store.tx(() => a.request({ kind: "exec", text: "echo one\necho two" }, { requestedBy: "U1", channel: "C1" }));
+  expect(id).toBeNull();
+  expect(store.approvals.list()).toHaveLength(0);
+  expect(store.outbox.undelivered()[0]?.text).toContain("only the first line");
+  store.close();
+});
+
+test("the same command elsewhere becomes a card", () => {
+  const { a, store } = approvals("linux");
+  const id = store.tx(() => a.request({ kind: "exec", text: "echo one\necho two" }, { requestedBy: "U1", channel: "C1" }));
+  expect(id).toMatch(/^ap_/);
+  expect(store.approvals.list()).toHaveLength(1);
+  store.close();
+});
+
+test("code jobs without CLAWDBOT_CODE_COMMAND are refused, saying how to enable them", () => {
+  const { a, store } = approvals("linux");
+  expect(store.tx(() => a.request({ kind: "code", text: "refactor" }, { requestedBy: "U1", channel: "C2" }))).toBeNull();
+  expect(store.outbox.undelivered().at(-1)?.text).toContain("CLAWDBOT_CODE_COMMAND");
+  store.close();
+});
