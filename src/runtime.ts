@@ -155,17 +155,22 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
     { runNow: true },
   );
   workers.add("outbox", 30_000, kick, { runNow: true }); // a safety net: the sender also wakes itself
+  let caughtUpFrom: number | undefined;
   workers.add("catchup", 24 * 60 * 60 * 1000, async () => {
     if (!identity.botUserId) return;
+    const started = clock.now();
     await catchUp({
       slack,
       conversations: (since) => store.events.activeChannels(since),
+      known: (channel) => store.events.knows(channel),
+      since: caughtUpFrom,
       log,
       now: () => clock.now(),
       botUserId: () => identity.botUserId,
       // Not `deliver`: what catch-up finds says nothing about whether the socket hears events.
       deliver: (type, payload) => void receiver.handle(type, payload, () => {}),
     });
+    caughtUpFrom = started;
   });
   if (config.heartbeatChannel) workers.add("heartbeat", config.heartbeatIntervalMs, () => heartbeat.beat());
 

@@ -4,8 +4,9 @@
 // dedupe key makes each one answered once.
 //
 // "Took part in" comes from our own store, so a new data dir does not answer the last
-// hour's mentions a second time; in a DM, what came before the bot's newest reply was
-// answered already (by this install or another).
+// hour's mentions a second time. A DM the store knows nothing of (a new data dir) counts
+// as answered up to the bot's newest reply in it; a DM the store knows is deduped by the
+// store alone, since replies there can come out of order after an outage.
 import type { Logger } from "./logger.ts";
 import { OUTBOX_EVENT_TYPE, SlackCallError, type HistoryMessage, type SlackPort } from "./slack-port.ts";
 
@@ -15,11 +16,19 @@ export const CATCHUP_WINDOW_MS = 60 * 60 * 1000;
 export const CATCHUP_CONVERSATIONS_MS = 7 * 24 * 60 * 60 * 1000;
 /** One catch-up run gives up after this long (history is rate limited per workspace). */
 const RUN_BUDGET_MS = 5 * 60 * 1000;
+/** Messages read per conversation at most. */
+const PER_CONVERSATION = 1000;
+/** A later run re-reads from a little before the previous one started (clock skew). */
+const OVERLAP_MS = 2 * 60 * 1000;
 
 export interface CatchupOptions {
   slack: Pick<SlackPort, "history" | "ims">;
   /** Conversation ids the bot took part in since `since` (ms), from the store. */
   conversations(since: number): string[];
+  /** Whether the store has any event of this conversation. */
+  known(channel: string): boolean;
+  /** When the previous successful run of this process started (ms), to read only what is new. */
+  since?: number;
   log: Logger;
   now(): number;
   sleep?(ms: number): Promise<void>;
@@ -32,7 +41,8 @@ export async function catchUp(o: CatchupOptions): Promise<number> {
   if (!me) return 0;
   const sleep = o.sleep ?? ((ms: number) => new Promise((r) => setTimeout(r, ms)));
   const start = o.now();
-  const oldest = ((start - CATCHUP_WINDOW_MS) / 1000).toFixed(6);
+  const from = Math.max(start - CATCHUP_WINDOW_MS, o.since === undefined ? 0 : o.since - OVERLAP_MS);
+  const oldest = (from / 1000).toFixed(6);
   const channels = new Set(o.conversations(start - CATCHUP_CONVERSATIONS_MS));
   for (const im of await o.slack.ims()) channels.add(im);
 
@@ -43,7 +53,7 @@ export async function catchUp(o: CatchupOptions): Promise<number> {
     let msgs: HistoryMessage[] | null = null;
     while (msgs === null && o.now() - start < RUN_BUDGET_MS) {
       try {
-        msgs = await o.slack.history(channel, oldest, 200);
+        msgs = await o.slack.history(channel, oldest, PER_CONVERSATION);
       } catch (err) {
         const f = err instanceof SlackCallError ? err.failure : null;
         if (f?.kind === "ratelimited") {
@@ -59,7 +69,7 @@ export async function catchUp(o: CatchupOptions): Promise<number> {
       failed++;
       continue;
     }
-    const answeredUpTo = isIm ? newestReply(msgs) : "0";
+    const answeredUpTo = isIm && !o.known(channel) ? newestReply(msgs) : "0";
     for (const m of msgs) {
       if (!addressedToMe(m, isIm, me) || Number(m.ts) <= Number(answeredUpTo)) continue;
       found++;

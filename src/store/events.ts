@@ -126,6 +126,11 @@ export class EventStore {
       .map((r) => r.channel);
   }
 
+  /** Whether any event of this conversation is on record. */
+  knows(channel: string): boolean {
+    return this.db.query<{ x: number }, [string]>("SELECT 1 AS x FROM events WHERE channel = ? LIMIT 1").get(channel) !== null;
+  }
+
   /** Forgets finished events older than `before` (keeps the dedupe window bounded). */
   purge(before: number): number {
     return this.db.run("DELETE FROM events WHERE status != 'received' AND received_at < ?", [before]).changes;

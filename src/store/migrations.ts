@@ -119,7 +119,7 @@ const steps: string[] = [
   ALTER TABLE outbox ADD COLUMN file_title TEXT;
   `,
   // 4: usage rows older than the retention are folded into per-model totals, so the table
-  // stays bounded while state dump's sums stay whole.
+  // stays bounded while state dump's sums stay whole; an index for catch-up's questions.
   `
   CREATE TABLE usage_totals (
     provider TEXT NOT NULL,
@@ -130,6 +130,8 @@ const steps: string[] = [
     PRIMARY KEY (provider, model)
   );
   CREATE INDEX usage_at ON usage(at);
+  -- catch-up asks which conversations the bot took part in, and whether it knows one.
+  CREATE INDEX events_channel ON events(channel, received_at);
   `,
 ];
 
