@@ -41,6 +41,7 @@ function report(name: string, ok: boolean, detail = "", wine = false): boolean {
 class WineFault extends Error {}
 
 /** Runs one check: a thrown error is its FAIL line; a returned string is its PASS detail. */
+// biome-ignore lint/suspicious/noConfusingVoidType: a check returns a detail string or nothing
 async function check(name: string, fn: () => Promise<string | void>): Promise<boolean> {
   try {
     return report(name, true, (await fn()) ?? "");
@@ -197,8 +198,6 @@ const threadText = (emu: SlackEmulator, ts: string) =>
     .filter((m) => m.thread_ts === ts && m.ts !== ts)
     .map((m) => m.text)
     .join("\n");
-
-const cardNow = (emu: SlackEmulator, ts: string) => JSON.stringify(emu.messages(CH).find((m) => m.ts === ts && !m.ephemeral) ?? {});
 
 /** `/claw exec <cmd>` typed in Slack, then approved: the card and its approval id. */
 async function execApproved(emu: SlackEmulator, cmd: string): Promise<{ card: EmuMessage; id: string }> {

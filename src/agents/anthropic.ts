@@ -280,8 +280,7 @@ export function describeOutcome(o: JobOutcome): string {
 function parseState(state: unknown): AnthropicResumeState {
   const s = state as Partial<AnthropicResumeState> | null;
   if (
-    !s ||
-    s.v !== 1 ||
+    s?.v !== 1 ||
     !Array.isArray(s.messages) ||
     typeof s.toolUseId !== "string" ||
     !Array.isArray(s.toolUseIds) ||

@@ -1,7 +1,7 @@
 // `clawdbot run`: the bot, until SIGINT/SIGTERM (or Ctrl+C / Ctrl+Break on Windows).
 import { defineCommand } from "citty";
-import { ConfigError, gatherEnv, loadConfig } from "../config.ts";
-import { startRuntime } from "../runtime.ts";
+import { type Config, ConfigError, gatherEnv, loadConfig } from "../config.ts";
+import { type Runtime, startRuntime } from "../runtime.ts";
 import { envFileArg } from "./_shared.ts";
 import { CliExit } from "./exit.ts";
 
@@ -12,14 +12,14 @@ export default defineCommand({
     ...envFileArg,
   },
   async run({ args }) {
-    let config;
+    let config: Config;
     try {
       config = loadConfig(gatherEnv(process.env, args["env-file"]), { mode: args.mode });
     } catch (err) {
       if (err instanceof ConfigError) throw new CliExit(2, `clawdbot: configuration error: ${err.message}`);
       throw err;
     }
-    let runtime;
+    let runtime: Runtime;
     try {
       runtime = await startRuntime({ config });
     } catch (err) {

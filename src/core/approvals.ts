@@ -65,7 +65,10 @@ export function renderOutput(s: string): string {
 function resultMessage(result: JobResult): string {
   let max = 3000;
   let text = slackEscape(formatJobResult(result, max));
-  while (text.length > 3800 && max > 200) text = slackEscape(formatJobResult(result, (max = Math.floor(max * 0.7))));
+  while (text.length > 3800 && max > 200) {
+    max = Math.floor(max * 0.7);
+    text = slackEscape(formatJobResult(result, max));
+  }
   return text;
 }
 

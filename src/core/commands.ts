@@ -8,9 +8,7 @@ import type { Logger } from "./logger.ts";
 import { queueRespond } from "./replies.ts";
 import { unescapeSlack } from "./text.ts";
 
-export interface StatusSource {
-  (): string;
-}
+export type StatusSource = () => string;
 
 export interface CommandContext {
   store: Store;

@@ -103,7 +103,7 @@ export class Pipeline {
     // Lease long enough for the agent's timeout and the relay, so `replay` leaves it alone.
     if (!store.events.claim(key, this.o.owner, now, now + this.o.agentTimeoutMs + 60_000)) return;
     const row = store.events.get(key);
-    if (!row || row.status !== "received") return;
+    if (row?.status !== "received") return;
     switch (row.kind) {
       case "dm":
       case "mention":

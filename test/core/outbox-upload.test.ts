@@ -9,7 +9,7 @@ import type { SlackEmulator } from "../../src/emulator/index.ts";
 import { WebPort } from "../../src/slack/web-port.ts";
 import { Store } from "../../src/store/index.ts";
 import { cleanup, startEmulator, tempDir, waitFor } from "../helpers/bot.ts";
-import { unescape } from "../integration/approvals-helpers.ts";
+import { unescapeSlack } from "../integration/approvals-helpers.ts";
 
 const CH = "CFILES";
 let emu: SlackEmulator;
@@ -104,7 +104,7 @@ test("refused (missing_scope): the content goes as numbered messages, whole", as
     return ps.length > 0 && ps.length === Number(ps[0]?.[2]) ? ps : undefined;
   }, "all parts");
   expect(parts.length).toBeGreaterThan(50);
-  const joined = parts.map((p) => unescape(p[3] ?? "")).join("").replace(/``\u200b`/g, "```");
+  const joined = parts.map((p) => unescapeSlack(p[3] ?? "")).join("").replace(/``\u200b`/g, "```");
   expect(joined === CONTENT).toBe(true);
   expect(completed().length).toBe(0);
 }, 20_000);

@@ -33,4 +33,4 @@ export const calls = (emu: SlackEmulator, method: string) => emu.calls.filter((c
 
 export const lines = (file: string) => (existsSync(file) ? readFileSync(file, "utf8").split("\n").filter(Boolean).length : 0);
 
-export const unescape = (s: string) => s.replace(/&lt;/g, "<").replace(/&gt;/g, ">").replace(/&amp;/g, "&");
+export { unescapeSlack } from "../../src/core/text.ts";

@@ -15,7 +15,7 @@ import {
   hasButtons,
   lines,
   threadReplies,
-  unescape,
+  unescapeSlack,
   waitCard,
 } from "./approvals-helpers.ts";
 
@@ -244,5 +244,5 @@ function fullOutput(emu: SlackEmulator, cardTs: string, id: string): string | nu
   const total = Number(parts[0]?.[3] ?? 0);
   if (!total || parts.length < total) return null;
   parts.sort((a, b) => Number(a[2]) - Number(b[2]));
-  return parts.map((p) => unescape(p[4] ?? "")).join("");
+  return parts.map((p) => unescapeSlack(p[4] ?? "")).join("");
 }

@@ -1,7 +1,7 @@
 // The Web API port against the emulator: paging, and how failures are classified.
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import type { SlackEmulator } from "../../src/emulator/index.ts";
-import { SlackCallError } from "../../src/core/slack-port.ts";
+import type { SlackCallError } from "../../src/core/slack-port.ts";
 import { WebPort } from "../../src/slack/web-port.ts";
 import { startEmulator } from "../helpers/bot.ts";
 
