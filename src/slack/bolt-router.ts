@@ -4,7 +4,7 @@
 // its own middleware. Bolt's receivers are not used: they reconnect and ack in ways that
 // lose events (../shared/SLACK-ON-BUN.md).
 import { App, type Receiver as BoltReceiver, LogLevel } from "@slack/bolt";
-import type { Logger as BoltLogger } from "@slack/logger";
+import type { Logger as BoltLogger } from "@slack/bolt";
 import type { Logger } from "../core/logger.ts";
 import { webClientOptions } from "./web-port.ts";
 
