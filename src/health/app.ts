@@ -43,6 +43,9 @@ export function createHealthApp(deps: HealthAppDeps): Elysia {
   return app;
 }
 
+/** Bun's default is 128 MB per request; no request to this server is legitimately near 1 MB. */
+export const MAX_REQUEST_BYTES = 1024 * 1024;
+
 export interface RunningServer {
   port: number;
   stop(): Promise<void>;
@@ -60,7 +63,7 @@ export function startHealthServer(
 ): RunningServer {
   let server: ReturnType<typeof Bun.serve>;
   try {
-    server = Bun.serve({ hostname: host, port, fetch: (req) => app.handle(req) });
+    server = Bun.serve({ hostname: host, port, maxRequestBodySize: MAX_REQUEST_BYTES, fetch: (req) => app.handle(req) });
   } catch (err) {
     const e = err as { code?: string; message?: string };
     if (e.code === "EADDRINUSE" || /in use/i.test(e.message ?? "")) {

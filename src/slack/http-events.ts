@@ -6,9 +6,42 @@ import { verifySlackSignature } from "./signature.ts";
 
 export type Deliver = (type: string, payload: Record<string, unknown>, ack: () => void) => boolean;
 
-export function slackEventsHandler(o: { signingSecret: string; log: Logger; now(): number; deliver: Deliver }) {
+/** Slack's payloads are a few KB (a modal's state a few hundred); anything near this is not Slack. */
+export const MAX_BODY_BYTES = 1024 * 1024;
+
+/**
+ * The raw body, or null past `max` bytes. Read in chunks and abandoned at the limit: the
+ * signature can only be checked on the whole body, so an unsigned huge POST must not be
+ * buffered first.
+ */
+export async function readBodyLimited(req: Request, max: number): Promise<string | null> {
+  const declared = Number(req.headers.get("content-length") ?? "0");
+  if (declared > max) return null;
+  if (!req.body) return "";
+  const reader = req.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > max) {
+      await reader.cancel().catch(() => {});
+      return null;
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks).toString("utf8");
+}
+
+export function slackEventsHandler(o: { signingSecret: string; log: Logger; now(): number; deliver: Deliver; maxBodyBytes?: number }) {
+  const max = o.maxBodyBytes ?? MAX_BODY_BYTES;
   return async (req: Request): Promise<Response> => {
-    const body = await req.text();
+    const body = await readBodyLimited(req, max);
+    if (body === null) {
+      o.log.warn(`refused a request to /slack/events: body larger than ${max} bytes`);
+      return new Response("payload too large\n", { status: 413 });
+    }
     const check = verifySlackSignature({
       signingSecret: o.signingSecret,
       body,
@@ -25,13 +58,17 @@ export function slackEventsHandler(o: { signingSecret: string; log: Logger; now(
     try {
       if ((req.headers.get("content-type") ?? "").includes("application/json")) {
         payload = JSON.parse(body);
+        if (typeof payload !== "object" || payload === null) throw new Error("not an object");
         if (payload.type === "url_verification") return Response.json({ challenge: payload.challenge });
         type = "events_api";
       } else {
         const form = new URLSearchParams(body);
+        // Slack checks the certificate of a slash command URL with this; it is not a command.
+        if (form.get("ssl_check") === "1") return new Response("", { status: 200 });
         const interactive = form.get("payload");
         if (interactive) {
           payload = JSON.parse(interactive);
+          if (typeof payload !== "object" || payload === null) throw new Error("not an object");
           type = "interactive";
         } else {
           payload = Object.fromEntries(form);
