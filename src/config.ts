@@ -71,10 +71,20 @@ export class ConfigError extends Error {
 
 export type Env = Record<string, string | undefined>;
 
+/**
+ * An env file's text. Windows editors save UTF-8 with a BOM, and Windows PowerShell's
+ * `>` writes UTF-16: read as plain UTF-8 either would silently lose every setting.
+ */
+export function decodeEnvFile(bytes: Uint8Array): string {
+  if (bytes[0] === 0xff && bytes[1] === 0xfe) return new TextDecoder("utf-16le").decode(bytes.subarray(2));
+  if (bytes[0] === 0xfe && bytes[1] === 0xff) return new TextDecoder("utf-16be").decode(bytes.subarray(2));
+  return new TextDecoder("utf-8").decode(bytes).replace(/^\uFEFF/, "");
+}
+
 /** Parses KEY=VALUE lines (# comments, optional quotes, optional `export `). */
 export function parseEnvFile(text: string): Env {
   const env: Env = {};
-  for (const raw of text.split(/\r?\n/)) {
+  for (const raw of text.replace(/^\uFEFF/, "").split(/\r?\n/)) {
     const line = raw.trim();
     if (!line || line.startsWith("#")) continue;
     const m = /^(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*)$/.exec(line);
@@ -92,10 +102,10 @@ export function parseEnvFile(text: string): Env {
 export function gatherEnv(processEnv: Env, envFile?: string, exeDir = dirname(process.execPath)): Env {
   let merged: Env = {};
   const besideExe = join(exeDir, "clawdbot.env");
-  if (existsSync(besideExe)) merged = { ...merged, ...parseEnvFile(readFileSync(besideExe, "utf8")) };
+  if (existsSync(besideExe)) merged = { ...merged, ...parseEnvFile(decodeEnvFile(readFileSync(besideExe))) };
   if (envFile) {
     if (!existsSync(envFile)) throw new ConfigError("--env-file", `${envFile} does not exist; pass the path of a KEY=VALUE file`);
-    merged = { ...merged, ...parseEnvFile(readFileSync(envFile, "utf8")) };
+    merged = { ...merged, ...parseEnvFile(decodeEnvFile(readFileSync(envFile))) };
   }
   for (const [k, v] of Object.entries(processEnv)) if (v !== undefined) merged[k] = v;
   return merged;
@@ -162,9 +172,22 @@ function url(env: Env, name: string): string | undefined {
     const u = new URL(v);
     if (u.protocol !== "http:" && u.protocol !== "https:") throw new Error();
   } catch {
-    throw new ConfigError(name, `"${v}" is not an http(s) URL`);
+    // The value is not echoed whole: it may carry a password (https://user:pass@host).
+    const shown = v.replace(/:[^/@]*@/, ":[redacted]@");
+    throw new ConfigError(name, `"${shown}" is not an http(s) URL; give one like https://host/path`);
   }
   return v;
+}
+
+/** The password of a URL with credentials, as written and decoded, for the redactor. */
+function urlPassword(v: string | undefined): string[] {
+  if (!v) return [];
+  try {
+    const p = new URL(v).password;
+    return p ? [p, decodeURIComponent(p)] : [];
+  } catch {
+    return [];
+  }
 }
 
 function token(env: Env, name: string, prefix: string, required: boolean): string {
@@ -198,8 +221,9 @@ export function loadConfig(env: Env, overrides: ConfigOverrides = {}, platform =
   let slackApiUrl = url(env, "SLACK_API_URL") ?? "https://slack.com/api/";
   if (!slackApiUrl.endsWith("/")) slackApiUrl += "/";
 
-  const reconnectInitialMs = seconds(env, "CLAWDBOT_RECONNECT_INITIAL", 5);
-  const reconnectMaxMs = seconds(env, "CLAWDBOT_RECONNECT_MAX", 300);
+  // 0 would make every retry immediate (doubling 0 stays 0): hammering Slack.
+  const reconnectInitialMs = seconds(env, "CLAWDBOT_RECONNECT_INITIAL", 5, { min: 0.001 });
+  const reconnectMaxMs = seconds(env, "CLAWDBOT_RECONNECT_MAX", 300, { min: 0.001 });
   if (reconnectMaxMs < reconnectInitialMs) {
     throw new ConfigError("CLAWDBOT_RECONNECT_MAX", "is smaller than CLAWDBOT_RECONNECT_INITIAL; make it at least as large");
   }
@@ -223,7 +247,7 @@ export function loadConfig(env: Env, overrides: ConfigOverrides = {}, platform =
   const dataDir = str(env, "CLAWDBOT_DATA_DIR") ?? defaultDataDir(env, platform);
   const retentionMb = Number(str(env, "CLAWDBOT_LOG_RETENTION_MB") ?? "20");
   if (!Number.isFinite(retentionMb) || retentionMb <= 0) {
-    throw new ConfigError("CLAWDBOT_LOG_RETENTION_MB", `"${env.CLAWDBOT_LOG_RETENTION_MB}" is not a positive number of megabytes`);
+    throw new ConfigError("CLAWDBOT_LOG_RETENTION_MB", `"${env.CLAWDBOT_LOG_RETENTION_MB}" is not a positive number of megabytes; set it to e.g. 20`);
   }
 
   const healthHost = str(env, "CLAWDBOT_HEALTH_HOST") ?? "127.0.0.1";
@@ -271,5 +295,25 @@ export function loadConfig(env: Env, overrides: ConfigOverrides = {}, platform =
 
 /** The secrets of a config, for the redactor. */
 export function secretsOf(c: Config): string[] {
-  return [c.slackBotToken, c.slackAppToken, c.slackSigningSecret, c.anthropicApiKey ?? ""].filter((s) => s.length >= 6);
+  return [
+    c.slackBotToken,
+    c.slackAppToken,
+    c.slackSigningSecret,
+    c.anthropicApiKey ?? "",
+    ...urlPassword(c.relayUrl),
+    ...urlPassword(c.anthropicBaseUrl),
+  ].filter((s) => s.length >= 6);
+}
+
+const LOOPBACK = new Set(["127.0.0.1", "::1", "[::1]", "localhost"]);
+
+/** Allowed but worth a line at start-up. */
+export function configWarnings(c: Config): string[] {
+  const out: string[] = [];
+  if (!LOOPBACK.has(c.healthHost.toLowerCase()) && !c.healthHost.startsWith("127.")) {
+    out.push(
+      `CLAWDBOT_HEALTH_HOST is ${c.healthHost}: /health and /metrics (no secrets, but status and counts) are reachable from other machines; set it to 127.0.0.1 unless a remote monitor needs them`,
+    );
+  }
+  return out;
 }

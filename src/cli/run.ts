@@ -1,6 +1,6 @@
 // `clawdbot run`: the bot, until SIGINT/SIGTERM (or Ctrl+C / Ctrl+Break on Windows).
 import { defineCommand } from "citty";
-import { type Config, ConfigError, gatherEnv, loadConfig } from "../config.ts";
+import { type Config, ConfigError, configWarnings, gatherEnv, loadConfig } from "../config.ts";
 import { type Runtime, startRuntime } from "../runtime.ts";
 import { envFileArg } from "./_shared.ts";
 import { CliExit } from "./exit.ts";
@@ -27,6 +27,7 @@ export default defineCommand({
       throw new CliExit(2, `clawdbot: cannot start: ${(err as Error).message}`);
     }
     const rt = runtime;
+    for (const w of configWarnings(config)) rt.log.warn(w);
     await new Promise<void>((resolve) => {
       const onSignal = (sig: string) => {
         rt.log.info(`${sig} received`);

@@ -94,3 +94,57 @@ describe("clawdbot run with a bad configuration (compiled)", () => {
     expect(bot.output()).toContain("--env-file");
   });
 });
+
+describe("config audit fixes", () => {
+  test("an env file saved with a UTF-8 BOM or as UTF-16 (Windows) keeps its first setting", async () => {
+    const { decodeEnvFile, gatherEnv } = await import("../../src/config.ts");
+    const text = "SLACK_BOT_TOKEN=xoxb-bom\r\nCLAWDBOT_DATA_DIR=C:\\Users\\me\\clawdbot\r\n";
+    const utf8bom = new Uint8Array([0xef, 0xbb, 0xbf, ...new TextEncoder().encode(text)]);
+    const utf16 = new Uint8Array(2 + text.length * 2);
+    utf16.set([0xff, 0xfe]);
+    for (let i = 0; i < text.length; i++) utf16[2 + i * 2] = text.charCodeAt(i);
+    for (const bytes of [utf8bom, utf16]) {
+      const env = parseEnvFile(decodeEnvFile(bytes));
+      expect(env.SLACK_BOT_TOKEN).toBe("xoxb-bom");
+      expect(env.CLAWDBOT_DATA_DIR).toBe("C:\\Users\\me\\clawdbot");
+    }
+    const dir = tempDir();
+    await Bun.write(`${dir}/clawdbot.env`, utf16);
+    expect(gatherEnv({}, undefined, dir).SLACK_BOT_TOKEN).toBe("xoxb-bom");
+  });
+
+  test("Windows paths pass through untouched", () => {
+    const c = loadConfig({ ...base, CLAWDBOT_DATA_DIR: "D:\\bots\\claw", CLAWDBOT_EXEC_CWD: "C:\\work dir" }, {}, "win32");
+    expect(c.dataDir).toBe("D:\\bots\\claw");
+    expect(c.execCwd).toBe("C:\\work dir");
+  });
+
+  test("a reconnect delay of 0 is refused (it would hammer Slack)", () => {
+    for (const name of ["CLAWDBOT_RECONNECT_INITIAL", "CLAWDBOT_RECONNECT_MAX"]) {
+      expect(() => loadConfig({ ...base, [name]: "0" })).toThrow(name);
+    }
+  });
+
+  test("a bad URL's password is not echoed; relay and base URL passwords are redacted secrets", async () => {
+    const { secretsOf } = await import("../../src/config.ts");
+    let msg = "";
+    try {
+      loadConfig({ ...base, CLAWDBOT_RELAY_URL: "ftp://bot:hunter22@relay" });
+    } catch (err) {
+      msg = (err as Error).message;
+    }
+    expect(msg).toContain("CLAWDBOT_RELAY_URL");
+    expect(msg).not.toContain("hunter22");
+    const c = loadConfig({ ...base, CLAWDBOT_RELAY_URL: "https://bot:hunter%2322@relay", ANTHROPIC_BASE_URL: "http://k:basepass1@proxy" });
+    expect(secretsOf(c)).toEqual(expect.arrayContaining(["hunter%2322", "hunter#22", "basepass1"]));
+  });
+
+  test("a health host other than loopback is allowed, with a warning", async () => {
+    const { configWarnings } = await import("../../src/config.ts");
+    expect(configWarnings(loadConfig(base))).toEqual([]);
+    expect(configWarnings(loadConfig({ ...base, CLAWDBOT_HEALTH_HOST: "localhost" }))).toEqual([]);
+    const w = configWarnings(loadConfig({ ...base, CLAWDBOT_HEALTH_HOST: "0.0.0.0" }));
+    expect(w).toHaveLength(1);
+    expect(w[0]).toContain("CLAWDBOT_HEALTH_HOST");
+  });
+});

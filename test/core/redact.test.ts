@@ -37,3 +37,15 @@ test("the store's logs, health and metrics never carry the tokens", async () => 
   await bot.stop();
   await emu.stop();
 });
+
+test("a URL's password and Slack's verification token in a payload are redacted", () => {
+  const r = makeRedactor([]);
+  const line = r("relay https://bot:pa55word-x@relay.example/context failed; http://u:p%40ss@h:1/x");
+  expect(line).not.toContain("pa55word");
+  expect(line).not.toContain("p%40ss");
+  expect(line).toContain("https://bot:[redacted]@relay.example/context");
+  const payload = r(JSON.stringify({ token: "Verif1cationTok3n", event: { text: 'say "token":"x"' } }));
+  expect(payload).not.toContain("Verif1cationTok3n");
+  expect(JSON.parse(payload).event.text).toBe('say "token":"x"');
+  expect(r('{"token" : "abc-def"}')).toBe('{"token" : "[redacted]"}');
+});
