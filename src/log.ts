@@ -24,6 +24,24 @@ export function consoleFor(level = 3): ConsolaInstance {
   return createConsola({ level, formatOptions: { date: true, colors: process.stdout.isTTY ?? false } });
 }
 
+/** Fields as JSON that cannot throw (BigInt, cycles) and keeps an Error's message. */
+export function fieldsText(fields: Fields): string {
+  const seen = new WeakSet<object>();
+  try {
+    return JSON.stringify(fields, (_k, v: unknown) => {
+      if (typeof v === "bigint") return v.toString();
+      if (v instanceof Error) return { name: v.name, message: v.message };
+      if (typeof v === "object" && v !== null) {
+        if (seen.has(v)) return "[circular]";
+        seen.add(v);
+      }
+      return v;
+    });
+  } catch {
+    return "[unserialisable fields]";
+  }
+}
+
 export function createLogger(o: RuntimeLoggerOptions): Logger & { attach(store: Store): void } {
   const out = consoleFor(o.consoleLevel ?? Number(process.env.CLAWDBOT_CONSOLE_LEVEL ?? 3));
   let store = o.store;
@@ -31,7 +49,7 @@ export function createLogger(o: RuntimeLoggerOptions): Logger & { attach(store: 
   const now = o.now ?? Date.now;
   const write = (level: Level) => (msg: string, fields?: Fields) => {
     const text = o.redact(msg);
-    const extra = fields ? o.redact(JSON.stringify(fields)) : undefined;
+    const extra = fields ? o.redact(fieldsText(fields)) : undefined;
     out[CONSOLA_LEVEL[level]](extra ? `${text} ${extra}` : text);
     if (!store || (level === "debug" && (o.consoleLevel ?? 3) < 4)) return;
     try {
