@@ -21,6 +21,14 @@ export interface ConnectionHandlers {
 
 let nextId = 1;
 
+/** Text of a frame, text or binary (a Buffer or ArrayBuffer decoded as UTF-8). */
+export function frameText(data: unknown): string {
+  if (typeof data === "string") return data;
+  if (data instanceof ArrayBuffer) return new TextDecoder().decode(data);
+  if (ArrayBuffer.isView(data)) return Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString("utf8");
+  return String(data);
+}
+
 export class SocketConnection {
   readonly id = nextId++;
   lastActivityAt: number;
@@ -42,7 +50,7 @@ export class SocketConnection {
       this.markClosed = resolve;
     });
     this.ws = new WebSocket(url);
-    this.ws.addEventListener("message", (e) => this.onMessage(String(e.data)));
+    this.ws.addEventListener("message", (e) => this.onMessage(frameText(e.data)));
     this.ws.addEventListener("ping", () => this.touch());
     this.ws.addEventListener("pong", () => this.touch());
     this.ws.addEventListener("close", (e) => this.onGone(`closed (${e.code}${e.reason ? ` ${e.reason}` : ""})`));
@@ -65,6 +73,8 @@ export class SocketConnection {
     } catch {
       return;
     }
+    // `null`, a number, an array: valid JSON but no frame of Slack's; reading .type would throw.
+    if (typeof msg !== "object" || msg === null || Array.isArray(msg)) return;
     if (msg.type === "hello") {
       this.helloAt = this.clock.now();
       this.handlers.hello(this);

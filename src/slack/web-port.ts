@@ -54,6 +54,37 @@ const PERMANENT = new Set([
   "file_uploads_disabled",
   "file_uploads_except_images_disabled",
   "invalid_channel",
+  // chat.postMessage / chat.update / chat.postEphemeral errors that retrying cannot change.
+  "invalid_metadata_schema",
+  "metadata_must_be_sent_from_app",
+  "messages_tab_disabled",
+  "restricted_action_non_threadable_channel",
+  "restricted_action_thread_locked",
+  "cannot_reply_to_message",
+  "too_many_contact_cards",
+  "team_access_not_granted",
+  "access_denied",
+  "no_permission",
+  "ekm_access_denied",
+  "enterprise_is_restricted",
+  "org_login_required",
+  "two_factor_setup_required",
+  "accesslimited",
+  "method_deprecated",
+  "deprecated_endpoint",
+  "invalid_arg_name",
+  "invalid_array_arg",
+  "invalid_charset",
+  "invalid_form_data",
+  "invalid_post_type",
+  "missing_post_type",
+  "invalid_ts_latest",
+  "invalid_ts_oldest",
+  "cant_delete_message",
+  "user_not_found",
+  "slack_connect_file_link_sharing_blocked",
+  "slack_connect_canvas_sharing_blocked",
+  "slack_connect_lists_sharing_blocked",
 ]);
 
 /** Per-call deadline by default: a call with no answer by then has an unknown outcome. */
@@ -86,7 +117,11 @@ function quietLogger() {
   return { debug: noop, info: noop, warn: noop, error: noop, setLevel: noop, getLevel: () => LogLevel.ERROR, setName: noop };
 }
 
-/** Classifies any error from @slack/web-api or fetch. */
+/**
+ * Classifies any error from @slack/web-api or fetch. Codes not known to be permanent are
+ * transient (internal_error, fatal_error, service_unavailable, request_timeout, ...): a retry
+ * of a post looks for it first, so an error that posted anyway is not posted twice.
+ */
 export function classifySlackError(err: unknown): SendFailure {
   const e = err as { code?: string; data?: { error?: string }; retryAfter?: number; statusCode?: number; message?: string };
   const message = e?.data?.error ?? e?.message ?? String(err);
