@@ -1,6 +1,7 @@
 // `clawdbot sandbox`: the real core against the built-in Slack emulator, with a terminal
 // chat. A typed line is a DM to the bot; `/claw ...` is the slash command; cards can be
-// approved with `/approve <id>` or denied with `/deny <id>`. No Slack tokens needed.
+// approved with `/approve [id]` or denied with `/deny [id]` (no id: the newest open card).
+// No Slack tokens needed.
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -32,7 +33,7 @@ export async function runSandbox(): Promise<void> {
   const say = (s: string) => process.stdout.write(`${s}\n`);
   say(`clawdbot sandbox: you are ${YOU}, chatting with the bot in a DM. Data in ${dataDir}`);
   say(`health: http://127.0.0.1:${rt.healthPort}/health`);
-  say("Type a message. /claw help, /claw exec <command>, /approve <id>, /deny <id>, /quit.");
+  say("Type a message. /claw help, /claw exec <command>, /approve [id], /deny [id], /quit.");
 
   // Print what the bot says, new messages and card updates alike.
   const seen = new Map<string, string>();
@@ -52,11 +53,11 @@ export async function runSandbox(): Promise<void> {
     const text = line.trim();
     if (!text) continue;
     if (text === "/quit" || text === "/exit") break;
-    const decision = /^\/(approve|deny)\s+(\S+)/.exec(text);
+    const decision = /^\/(approve|deny)(?:\s+(\S+))?$/.exec(text);
     if (decision) {
-      const card = emu.messages().find((m) => JSON.stringify(m.blocks ?? []).includes(`"value":"${decision[2]}"`));
-      if (!card) say(`no card with id ${decision[2]}`);
-      else emu.click(YOU, card.channel, card.ts, decision[1] === "approve" ? "approval_approve" : "approval_deny", decision[2] as string);
+      const found = findCard(emu.messages(), decision[2]);
+      if (!found) say(decision[2] ? `no card with id ${decision[2]}` : "no open card to decide on");
+      else emu.click(YOU, found.card.channel, found.card.ts, decision[1] === "approve" ? "approval_approve" : "approval_deny", found.id);
       continue;
     }
     if (text.startsWith("/claw")) emu.slash(YOU, CHANNEL, text.slice(5).trim());
@@ -85,10 +86,32 @@ async function* stdinLines(): AsyncGenerator<string> {
   if (buf) yield buf;
 }
 
+type Shown = { channel: string; ts: string; text: string; blocks?: unknown[] };
+
+/** The card with this approval id, or with no id the newest card that still has buttons. */
+function findCard(messages: Shown[], id: string | undefined): { card: Shown; id: string } | undefined {
+  for (const m of [...messages].reverse()) {
+    const blocks = JSON.stringify(m.blocks ?? []);
+    const cardId = /"value":"(ap_[a-z0-9]+)"/.exec(blocks)?.[1];
+    if (cardId && (id ? cardId === id : blocks.includes("approval_approve"))) return { card: m, id: cardId };
+  }
+  return undefined;
+}
+
 function renderMessage(m: { text: string; blocks?: unknown[] }): string {
   const blocks = JSON.stringify(m.blocks ?? []);
   const id = /"value":"(ap_[a-z0-9]+)"/.exec(blocks)?.[1];
   // Slack shows escaped text unescaped; so does the terminal.
   const text = unescapeText(m.text);
-  return id ? `${text}\n    [card ${id}: /approve ${id} or /deny ${id}]` : text;
+  if (id) return `${text}\n    [card ${id}: /approve ${id} or /deny ${id}]`;
+  // A decided card has no buttons: show its status line instead.
+  const status = cardStatus(m.blocks);
+  return status ? `${text}\n    [${unescapeText(status)}]` : text;
+}
+
+function cardStatus(blocks: unknown[] | undefined): string | undefined {
+  for (const b of (blocks ?? []) as { type?: string; elements?: { text?: string }[] }[]) {
+    if (b.type === "context") return b.elements?.[0]?.text;
+  }
+  return undefined;
 }
