@@ -107,7 +107,9 @@ export function gatherEnv(processEnv: Env, envFile?: string, exeDir = dirname(pr
     if (!existsSync(envFile)) throw new ConfigError("--env-file", `${envFile} does not exist; pass the path of a KEY=VALUE file`);
     merged = { ...merged, ...parseEnvFile(decodeEnvFile(readFileSync(envFile))) };
   }
-  for (const [k, v] of Object.entries(processEnv)) if (v !== undefined) merged[k] = v;
+  // An empty variable in the environment (`set X=` in a Task Scheduler action) does not
+  // blank out a value the env file gives: empty counts as unset everywhere.
+  for (const [k, v] of Object.entries(processEnv)) if (v !== undefined && v.trim() !== "") merged[k] = v;
   return merged;
 }
 

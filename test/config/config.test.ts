@@ -1,5 +1,6 @@
 import { describe, expect, test } from "bun:test";
-import { ConfigError, defaultDataDir, loadConfig, parseEnvFile } from "../../src/config.ts";
+import { writeFileSync } from "node:fs";
+import { ConfigError, defaultDataDir, gatherEnv, loadConfig, parseEnvFile } from "../../src/config.ts";
 import { spawnBot, tempDir } from "../helpers/bot.ts";
 
 const base = { SLACK_BOT_TOKEN: "xoxb-1", SLACK_APP_TOKEN: "xapp-1", CLAWDBOT_DATA_DIR: "/tmp/x" };
@@ -58,6 +59,14 @@ describe("loadConfig", () => {
       }
     });
   }
+
+  test("an empty environment variable does not blank out the env file's value", () => {
+    const dir = tempDir();
+    const file = `${dir}/my.env`;
+    writeFileSync(file, "SLACK_BOT_TOKEN=xoxb-from-file\n");
+    expect(gatherEnv({ SLACK_BOT_TOKEN: "" }, file, dir).SLACK_BOT_TOKEN).toBe("xoxb-from-file");
+    expect(gatherEnv({ SLACK_BOT_TOKEN: "xoxb-from-env" }, file, dir).SLACK_BOT_TOKEN).toBe("xoxb-from-env");
+  });
 
   test("env files: comments, quotes, export", () => {
     expect(parseEnvFile("# c\nexport A=1\nB='two words'\nC=\"x\" \nD=3 # note\n")).toEqual({ A: "1", B: "two words", C: "x", D: "3" });
