@@ -162,6 +162,7 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
     await catchUp({
       slack,
       conversations: (since) => store.events.activeChannels(since),
+      threads: (since) => store.events.activeThreads(since),
       known: (channel) => store.events.knows(channel),
       since: caughtUpFrom,
       log,

@@ -7,6 +7,10 @@
 // hour's mentions a second time. A DM the store knows nothing of (a new data dir) counts
 // as answered up to the bot's newest reply in it; a DM the store knows is deduped by the
 // store alone, since replies there can come out of order after an outage.
+//
+// Thread replies are not in history: the threads of parents with new replies, and the
+// threads the store knows the bot took part in (their parents may be older than the
+// window), are read with conversations.replies.
 import type { Logger } from "./logger.ts";
 import { OUTBOX_EVENT_TYPE, SlackCallError, type HistoryMessage, type SlackPort } from "./slack-port.ts";
 
@@ -20,11 +24,18 @@ const RUN_BUDGET_MS = 5 * 60 * 1000;
 const PER_CONVERSATION = 1000;
 /** A later run re-reads from a little before the previous one started (clock skew). */
 const OVERLAP_MS = 2 * 60 * 1000;
+/** Threads read per run at most (conversations.replies is rate limited like history). */
+const MAX_THREADS = 50;
 
 export interface CatchupOptions {
-  slack: Pick<SlackPort, "history" | "ims">;
+  slack: Pick<SlackPort, "history" | "replies" | "ims">;
   /** Conversation ids the bot took part in since `since` (ms), from the store. */
   conversations(since: number): string[];
+  /**
+   * Threads the bot took part in since `since` (ms), newest activity first, from the store:
+   * their parents may be older than the window, so history alone does not show new replies.
+   */
+  threads?(since: number): { channel: string; threadTs: string }[];
   /** Whether the store has any event of this conversation. */
   known(channel: string): boolean;
   /** When the previous successful run of this process started (ms), to read only what is new. */
@@ -46,38 +57,78 @@ export async function catchUp(o: CatchupOptions): Promise<number> {
   const channels = new Set(o.conversations(start - CATCHUP_CONVERSATIONS_MS));
   for (const im of await o.slack.ims()) channels.add(im);
 
-  let found = 0;
-  let failed = 0;
-  for (const channel of channels) {
-    const isIm = channel.startsWith("D");
-    let msgs: HistoryMessage[] | null = null;
-    while (msgs === null && o.now() - start < RUN_BUDGET_MS) {
+  /** Calls Slack, waiting out rate limits within the run's budget; null when it cannot. */
+  const read = async (what: string, call: () => Promise<HistoryMessage[]>, quiet: string[] = []): Promise<HistoryMessage[] | null> => {
+    while (o.now() - start < RUN_BUDGET_MS) {
       try {
-        msgs = await o.slack.history(channel, oldest, PER_CONVERSATION);
+        return await call();
       } catch (err) {
         const f = err instanceof SlackCallError ? err.failure : null;
         if (f?.kind === "ratelimited") {
           await sleep(f.retryAfterMs);
           continue;
         }
+        if (quiet.includes((err as Error).message)) return [];
         // One archived or left channel must not stop the others.
-        o.log.warn(`catch-up: cannot read ${channel}: ${(err as Error).message}`);
-        break;
+        o.log.warn(`catch-up: cannot read ${what}: ${(err as Error).message}`);
+        return null;
       }
     }
+    return null;
+  };
+
+  const delivered = new Set<string>();
+  const deliver = (channel: string, isIm: boolean, msgs: HistoryMessage[], answeredUpTo: string) => {
+    for (const m of msgs) {
+      const key = `${channel}:${m.ts}`;
+      if (delivered.has(key) || Number(m.ts) < Number(oldest) || Number(m.ts) <= Number(answeredUpTo)) continue;
+      if (!addressedToMe(m, isIm, me)) continue;
+      delivered.add(key);
+      o.deliver("events_api", synthetic(channel, isIm, m));
+    }
+  };
+
+  let failed = 0;
+  // Threads to read: parents seen with new replies first, then threads the store knows of.
+  const threads = new Map<string, { channel: string; threadTs: string }>();
+  /** Threads whose state the history showed (parent in the window): nothing more to learn. */
+  const decided = new Set<string>();
+  const readChannels = new Set<string>();
+  for (const channel of channels) {
+    const isIm = channel.startsWith("D");
+    const msgs = await read(channel, () => o.slack.history(channel, oldest, PER_CONVERSATION));
     if (msgs === null) {
       failed++;
       continue;
     }
-    const answeredUpTo = isIm && !o.known(channel) ? newestReply(msgs) : "0";
+    readChannels.add(channel);
+    deliver(channel, isIm, msgs, isIm && !o.known(channel) ? newestReply(msgs) : "0");
     for (const m of msgs) {
-      if (!addressedToMe(m, isIm, me) || Number(m.ts) <= Number(answeredUpTo)) continue;
-      found++;
-      o.deliver("events_api", synthetic(channel, isIm, m));
+      decided.add(`${channel}:${m.ts}`);
+      if ((m.reply_count ?? 0) > 0 && Number(m.latest_reply ?? 0) >= Number(oldest)) threads.set(`${channel}:${m.ts}`, { channel, threadTs: m.ts });
     }
   }
+  for (const t of o.threads?.(start - CATCHUP_CONVERSATIONS_MS) ?? []) {
+    const key = `${t.channel}:${t.threadTs}`;
+    // A parent inside the window of a channel read would have been in its history.
+    const inHistory = readChannels.has(t.channel) && Number(t.threadTs) >= Number(oldest);
+    if (!decided.has(key) && !inHistory && !threads.has(key)) threads.set(key, t);
+  }
+  if (threads.size > MAX_THREADS) o.log.warn(`catch-up: ${threads.size} threads, reading the first ${MAX_THREADS}`);
+  for (const { channel, threadTs } of [...threads.values()].slice(0, MAX_THREADS)) {
+    const isIm = channel.startsWith("D");
+    // A deleted parent leaves nothing to answer.
+    const msgs = await read(`${channel} thread ${threadTs}`, () => o.slack.replies(channel, threadTs, PER_CONVERSATION), ["thread_not_found"]);
+    if (msgs === null) {
+      failed++;
+      continue;
+    }
+    const replies = msgs.filter((m) => m.ts !== threadTs);
+    deliver(channel, isIm, replies, isIm && !o.known(channel) ? newestReply(replies) : "0");
+  }
+  const found = delivered.size;
   if (found) o.log.info(`catch-up: ${found} messages from while clawdbot was away checked`);
-  if (failed) throw new Error(`catch-up could not read ${failed} of ${channels.size} conversations`);
+  if (failed) throw new Error(`catch-up could not read ${failed} of ${channels.size + Math.min(threads.size, MAX_THREADS)} conversations and threads`);
   return found;
 }
 
@@ -91,7 +142,8 @@ function newestReply(msgs: HistoryMessage[]): string {
 }
 
 function addressedToMe(m: HistoryMessage, isIm: boolean, me: string): boolean {
-  if (m.subtype || m.bot_id || m.user === me || !m.user) return false;
+  // A thread reply also sent to the channel is still a message to answer.
+  if ((m.subtype && m.subtype !== "thread_broadcast") || m.bot_id || m.user === me || !m.user) return false;
   return isIm || (m.text ?? "").includes(`<@${me}`);
 }
 

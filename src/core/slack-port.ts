@@ -29,6 +29,8 @@ export interface HistoryMessage {
   subtype?: string;
   text?: string;
   reply_count?: number;
+  /** ts of the newest reply, on a thread parent. */
+  latest_reply?: string;
   metadata?: { event_type?: string; event_payload?: Record<string, unknown> };
   files?: { id?: string; name?: string; title?: string }[];
 }

@@ -126,6 +126,23 @@ export class EventStore {
       .map((r) => r.channel);
   }
 
+  /**
+   * Threads the bot took part in since `since` (addressed there, or replied there), newest
+   * activity first: catch-up reads them for replies posted while it was away.
+   */
+  activeThreads(since: number, limit = 200): { channel: string; threadTs: string }[] {
+    return this.db
+      .query<{ channel: string; threadTs: string }, [number, number, number]>(
+        `SELECT channel, thread_ts AS threadTs FROM (
+           SELECT channel, thread_ts, received_at AS at FROM events
+           WHERE kind IN ('dm', 'mention') AND received_at >= ? AND channel IS NOT NULL AND thread_ts IS NOT NULL
+           UNION ALL SELECT channel, thread_ts, created_at AS at FROM outbox
+           WHERE op = 'post' AND created_at >= ? AND thread_ts IS NOT NULL
+         ) GROUP BY channel, thread_ts ORDER BY max(at) DESC LIMIT ?`,
+      )
+      .all(since, since, limit);
+  }
+
   /** Whether any event of this conversation is on record. */
   knows(channel: string): boolean {
     return this.db.query<{ x: number }, [string]>("SELECT 1 AS x FROM events WHERE channel = ? LIMIT 1").get(channel) !== null;

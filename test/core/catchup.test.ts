@@ -8,8 +8,19 @@ const now = 1_800_000_000_000;
 const ts = (msAgo: number) => ((now - msAgo) / 1000).toFixed(6);
 const reply = (at: string): HistoryMessage => ({ ts: at, bot_id: "BBOT", user: "UBOT", text: "answer", metadata: { event_type: OUTBOX_EVENT_TYPE, event_payload: { outbox_id: 1 } } });
 
-function run(history: Record<string, HistoryMessage[] | Error>, opts: { ims?: string[]; active?: string[]; known?: string[] } = {}) {
+interface RunOpts {
+  ims?: string[];
+  active?: string[];
+  known?: string[];
+  /** Thread replies by `channel:threadTs`, parent first as Slack returns them. */
+  threads?: Record<string, HistoryMessage[] | Error>;
+  /** Threads the store knows of. */
+  storeThreads?: { channel: string; threadTs: string }[];
+}
+
+function run(history: Record<string, HistoryMessage[] | Error>, opts: RunOpts = {}) {
   const delivered: Record<string, unknown>[] = [];
+  const repliesRead: string[] = [];
   const p = catchUp({
     slack: {
       ims: async () => opts.ims ?? [],
@@ -18,8 +29,15 @@ function run(history: Record<string, HistoryMessage[] | Error>, opts: { ims?: st
         if (h instanceof Error) throw h;
         return h ?? [];
       },
+      replies: async (channel, threadTs) => {
+        repliesRead.push(`${channel}:${threadTs}`);
+        const r = opts.threads?.[`${channel}:${threadTs}`];
+        if (r instanceof Error) throw r;
+        return r ?? [];
+      },
     },
     conversations: () => opts.active ?? [],
+    threads: () => opts.storeThreads ?? [],
     known: (channel) => (opts.known ?? []).includes(channel),
     log: memoryLogger(),
     now: () => now,
@@ -27,8 +45,11 @@ function run(history: Record<string, HistoryMessage[] | Error>, opts: { ims?: st
     botUserId: () => "UBOT",
     deliver: (_t, payload) => void delivered.push(payload),
   });
-  return { p, delivered };
+  return { p, delivered, repliesRead };
 }
+
+type Ev = { type: string; text: string; thread_ts?: string; ts: string };
+const events = (delivered: Record<string, unknown>[]) => delivered.map((d) => (d as { event: Ev }).event);
 
 test("DMs after the bot's newest reply, and mentions in active channels, are delivered", async () => {
   const { p, delivered } = run(
@@ -71,6 +92,7 @@ test("a rate limit is waited out; an unreadable channel does not stop the others
         if (calls++ === 0) throw limited;
         return [{ ts: ts(10), user: "UA", text: "hello" }];
       },
+      replies: async () => [],
     },
     conversations: () => [],
     known: () => true,
@@ -81,5 +103,114 @@ test("a rate limit is waited out; an unreadable channel does not stop the others
     deliver: (_t, payload) => void delivered.push(payload),
   });
   await expect(p).rejects.toThrow("1 of 2");
+  expect(delivered).toHaveLength(1);
+});
+
+test("mentions in a thread whose parent is in the window are delivered with their thread_ts", async () => {
+  const parent = ts(30 * 60_000);
+  const { p, delivered, repliesRead } = run(
+    {
+      C1: [
+        { ts: parent, user: "UB", text: "<@UBOT> question", reply_count: 3, latest_reply: ts(1000) },
+        { ts: ts(40 * 60_000), user: "UB", text: "no thread" },
+      ],
+    },
+    {
+      active: ["C1"],
+      threads: {
+        [`C1:${parent}`]: [
+          { ts: parent, thread_ts: parent, user: "UB", text: "<@UBOT> question" },
+          { ts: ts(20 * 60_000), thread_ts: parent, user: "UBOT", bot_id: "BBOT", text: "answer" },
+          { ts: ts(2000), thread_ts: parent, user: "UC", text: "not for the bot" },
+          { ts: ts(1000), thread_ts: parent, user: "UB", text: "<@UBOT> follow up" },
+        ],
+      },
+    },
+  );
+  expect(await p).toBe(2);
+  // A message without replies is not read as a thread.
+  expect(repliesRead).toEqual([`C1:${parent}`]);
+  const ev = events(delivered);
+  expect(ev).toEqual([
+    expect.objectContaining({ type: "app_mention", text: "<@UBOT> question", ts: parent }),
+    expect.objectContaining({ type: "app_mention", text: "<@UBOT> follow up", thread_ts: parent, ts: ts(1000) }),
+  ]);
+});
+
+test("threads the store knows, with parents older than the window, are read; replies before the window are not delivered", async () => {
+  const oldParent = ts(3 * 60 * 60_000);
+  const dmParent = ts(5 * 60 * 60_000);
+  const { p, delivered } = run(
+    { C1: [] },
+    {
+      active: ["C1"],
+      ims: ["D1"],
+      known: ["D1"],
+      storeThreads: [
+        { channel: "C1", threadTs: oldParent },
+        { channel: "D1", threadTs: dmParent },
+        { channel: "C1", threadTs: "1.000000" }, // parent deleted
+      ],
+      threads: {
+        [`C1:${oldParent}`]: [
+          { ts: oldParent, thread_ts: oldParent, user: "UB", text: "<@UBOT> old question" },
+          { ts: ts(2 * 60 * 60_000), thread_ts: oldParent, user: "UB", text: "<@UBOT> before the window" },
+          { ts: ts(5000), thread_ts: oldParent, user: "UB", text: "<@UBOT> follow up" },
+        ],
+        [`D1:${dmParent}`]: [
+          { ts: dmParent, thread_ts: dmParent, user: "UA", text: "dm parent" },
+          { ts: ts(4000), thread_ts: dmParent, user: "UA", text: "any reply in a DM thread" },
+        ],
+        "C1:1.000000": new SlackCallError({ kind: "permanent", message: "thread_not_found" }),
+      },
+    },
+  );
+  expect(await p).toBe(2);
+  expect(events(delivered)).toEqual([
+    expect.objectContaining({ type: "app_mention", text: "<@UBOT> follow up", thread_ts: oldParent }),
+    expect.objectContaining({ type: "message", text: "any reply in a DM thread", thread_ts: dmParent }),
+  ]);
+});
+
+test("a thread both in history and in the store is read once; a broadcast reply is delivered once", async () => {
+  const parent = ts(10 * 60_000);
+  const bcast: HistoryMessage = { ts: ts(1000), thread_ts: parent, subtype: "thread_broadcast", user: "UB", text: "<@UBOT> also to the channel" };
+  const { p, delivered, repliesRead } = run(
+    { C1: [bcast, { ts: parent, user: "UB", text: "parent", reply_count: 1, latest_reply: ts(1000) }] },
+    {
+      active: ["C1"],
+      storeThreads: [{ channel: "C1", threadTs: parent }],
+      threads: { [`C1:${parent}`]: [{ ts: parent, thread_ts: parent, user: "UB", text: "parent" }, bcast] },
+    },
+  );
+  expect(await p).toBe(1);
+  expect(repliesRead).toEqual([`C1:${parent}`]);
+  expect(events(delivered)).toEqual([expect.objectContaining({ text: "<@UBOT> also to the channel", thread_ts: parent })]);
+});
+
+test("a rate-limited thread read is waited out; a failed one is reported", async () => {
+  const limited = new SlackCallError({ kind: "ratelimited", retryAfterMs: 10, message: "ratelimited" });
+  let calls = 0;
+  const delivered: unknown[] = [];
+  const p = catchUp({
+    slack: {
+      ims: async () => [],
+      history: async () => [],
+      replies: async (_c, threadTs) => {
+        if (threadTs === "2.000000") throw new SlackCallError({ kind: "transient", message: "internal_error" });
+        if (calls++ === 0) throw limited;
+        return [{ ts: threadTs, user: "UB", text: "p" }, { ts: ts(10), thread_ts: threadTs, user: "UB", text: "<@UBOT> hi" }];
+      },
+    },
+    conversations: () => [],
+    threads: () => [{ channel: "C1", threadTs: "1.000000" }, { channel: "C1", threadTs: "2.000000" }],
+    known: () => true,
+    log: memoryLogger(),
+    now: () => now,
+    sleep: async () => {},
+    botUserId: () => "UBOT",
+    deliver: (_t, payload) => void delivered.push(payload),
+  });
+  await expect(p).rejects.toThrow("could not read 1 of");
   expect(delivered).toHaveLength(1);
 });
