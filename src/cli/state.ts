@@ -188,7 +188,7 @@ const dump = defineCommand({
       throw new CliExit(2, `no store at ${path}: ${err instanceof Error ? err.message : String(err)}`);
     } finally {
       // Not Store.close(): a read-only reader has no business checkpointing the WAL.
-      store?.db.close();
+      store?.db.close(true);
     }
     console.log(args.json ? JSON.stringify(state, null, 2) : renderState(state));
   },

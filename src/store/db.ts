@@ -20,7 +20,7 @@ export function openDatabase(path: string, opts: OpenOptions = {}): Database {
   let db: Database;
   try {
     if (opts.readonly) {
-      db = new Database(path, { readonly: true, strict: true });
+      db = openReader(path);
     } else {
       mkdirSync(dirname(path), { recursive: true });
       db = new Database(path, { create: true, strict: true });
@@ -38,6 +38,23 @@ export function openDatabase(path: string, opts: OpenOptions = {}): Database {
     migrate(db);
   }
   return db;
+}
+
+/**
+ * A reader that leaves nothing behind. SQLite's read-only mode still creates the WAL index
+ * files of a WAL database and cannot remove them, so a dump run by another user (an admin,
+ * root) would leave files the bot's own user may not be able to open. A read-write handle
+ * with query_only removes them again on close when it is the last one; where the file is
+ * not writable for us, the plain read-only mode is the fallback.
+ */
+function openReader(path: string): Database {
+  try {
+    const db = new Database(path, { readwrite: true, create: false, strict: true });
+    db.run("PRAGMA query_only = ON");
+    return db;
+  } catch {
+    return new Database(path, { readonly: true, strict: true });
+  }
 }
 
 /** Runs fn in a write transaction taken up front, so two writers never deadlock upgrading locks. */

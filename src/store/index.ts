@@ -62,6 +62,12 @@ export class Store {
     } catch {
       // A reader (state dump) or a busy peer: the WAL stays, which is fine.
     }
-    this.db.close();
+    // close(true): finalize our prepared statements and release the file now, so the last
+    // process to close removes the WAL files and a stopped bot leaves one complete .db file.
+    try {
+      this.db.close(true);
+    } catch {
+      this.db.close();
+    }
   }
 }
