@@ -212,6 +212,13 @@ export class WebPort implements SlackPort {
       throw new SlackCallError({ kind: "ratelimited", retryAfterMs: after * 1000, message: "ratelimited" });
     }
     if (!res.ok) throw new SlackCallError({ kind: res.status >= 500 ? "transient" : "permanent", message: `response_url HTTP ${res.status}` });
+    // Slack may answer 200 with {ok:false, error}: that is a refusal, not a delivery.
+    const answer = (await res.json().catch(() => null)) as { ok?: boolean; error?: string } | null;
+    if (answer?.ok === false) {
+      const error = answer.error ?? "unknown_error";
+      const failure = classifySlackError({ code: ErrorCode.PlatformError, data: { error } });
+      throw new SlackCallError(failure.kind === "transient" && /url/.test(error) ? { kind: "permanent", message: error } : failure);
+    }
   }
 
   /** Up to `limit` messages, following Slack's cursor (pages of at most 200). */

@@ -36,3 +36,22 @@ test("failures are classified: rate limit with Retry-After, permanent, transient
   expect(await kind({ error: "invalid_auth" })).toMatchObject({ kind: "revoked" });
   expect(await kind({})).toBe("sent");
 });
+
+test("response_url: 200 with ok:false is a refusal, not a delivery", async () => {
+  const server = Bun.serve({
+    port: 0,
+    hostname: "127.0.0.1",
+    fetch: (req) => {
+      const path = new URL(req.url).pathname;
+      if (path === "/used") return Response.json({ ok: false, error: "used_url" });
+      if (path === "/busy") return Response.json({ ok: false, error: "internal_error" });
+      return new Response("ok");
+    },
+  });
+  const at = (p: string) => `http://127.0.0.1:${server.port}${p}`;
+  const failure = async (p: string) => port.respond(at(p), { text: "x" }).then(() => "delivered", (err: SlackCallError) => err.failure.kind);
+  expect(await failure("/used")).toBe("permanent");
+  expect(await failure("/busy")).toBe("transient");
+  expect(await failure("/plain")).toBe("delivered");
+  server.stop(true);
+});
