@@ -61,7 +61,8 @@ async function followUpAnswered(e: SlackEmulator, threadTs: string): Promise<voi
 }
 
 test("a follow-up mention in the thread of a recent answer is answered once, in the thread", async () => {
-  const e = (emu = await startEmulator());
+  const e = await startEmulator();
+  emu = e;
   e.addChannel("CGENERAL", { name: "general", botMember: true });
   const threadTs = await answeredMention(e);
   await followUpAnswered(e, threadTs);
@@ -70,7 +71,8 @@ test("a follow-up mention in the thread of a recent answer is answered once, in 
 test("a follow-up in a thread whose parent is older than the catch-up window is answered once", async () => {
   // The first exchange happens two hours ago: its parent is out of the 1-hour history window.
   setSystemTime(new Date(Date.now() - 2 * 60 * 60 * 1000));
-  const e = (emu = await startEmulator());
+  const e = await startEmulator();
+  emu = e;
   e.addChannel("CGENERAL", { name: "general", botMember: true });
   const threadTs = await answeredMention(e);
   setSystemTime();
