@@ -13,7 +13,7 @@ import { SlackCallError } from "./core/slack-port.ts";
 import { Supervisor, errText } from "./core/supervisor.ts";
 import { Workers } from "./core/workers.ts";
 import { createHealthApp, type RunningServer, startHealthServer } from "./health/app.ts";
-import { judgeStatus } from "./health/status.ts";
+import { judgeStatus, startingSnapshot } from "./health/status.ts";
 import { createLogger } from "./log.ts";
 import { RelayClient } from "./relay/client.ts";
 import { BoltRouter } from "./slack/bolt-router.ts";
@@ -53,7 +53,30 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
   const owner = leaseOwner();
   const stopHooks: (() => void)[] = [];
 
-  const store = Store.open(Store.pathIn(config.dataDir), { logRetentionBytes: config.logRetentionBytes });
+  // The ports are bound before anything else starts: a second clawdbot on this host (Task
+  // Scheduler started one while the first still runs) stops here, before it touches Slack
+  // or the store. Until the core is up they answer "starting".
+  let current: (() => HealthSnapshot) | null = null;
+  const view = () => current?.() ?? startingSnapshot(Math.floor((clock.now() - startedAt) / 1000), config.mode, VERSION);
+  let onSlackEvent: ((req: Request) => Promise<Response>) | null = null;
+  const servers: RunningServer[] = [];
+  let store: Store;
+  try {
+    servers.push(startHealthServer(createHealthApp({ snapshot: view }), config.healthHost, config.healthPort));
+    if (config.mode === "http") {
+      const events = createHealthApp({
+        snapshot: view,
+        // 503 while starting: Slack retries, nothing is lost.
+        slackEvents: (req) => onSlackEvent?.(req) ?? Promise.resolve(new Response("starting\n", { status: 503 })),
+      });
+      servers.push(startHealthServer(events, "0.0.0.0", config.httpPort, "CLAWDBOT_HTTP_PORT"));
+    }
+    store = Store.open(Store.pathIn(config.dataDir), { logRetentionBytes: config.logRetentionBytes });
+  } catch (err) {
+    await Promise.all(servers.map((s) => s.stop()));
+    throw err;
+  }
+  const [health, http = null] = servers as [RunningServer, RunningServer?];
   runtimeLog?.attach(store);
   const released = releaseDeadLeases(store, owner);
   if (released) log.info(`took over ${released} items from a clawdbot process that is no longer running`);
@@ -179,7 +202,6 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
   approvals.recover();
   kick();
 
-  let http: RunningServer | null = null;
   if (config.mode === "socket") {
     const appPort = new WebPort(config.slackAppToken, config.slackApiUrl, { timeoutMs: config.tuning.slackCallTimeoutMs });
     supervisor = new Supervisor<Envelope>({
@@ -227,17 +249,13 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
       },
       { runNow: true },
     );
-    const events = createHealthApp({
-      snapshot: () => snapshot(),
-      slackEvents: slackEventsHandler({
-        signingSecret: config.slackSigningSecret,
-        log,
-        now: () => clock.now(),
-        deliver,
-      }),
+    onSlackEvent = slackEventsHandler({
+      signingSecret: config.slackSigningSecret,
+      log,
+      now: () => clock.now(),
+      deliver,
     });
-    http = startHealthServer(events, "0.0.0.0", config.httpPort, "CLAWDBOT_HTTP_PORT");
-    log.info(`http mode: Slack events on port ${http.port} at /slack/events`);
+    log.info(`http mode: Slack events on port ${http?.port} at /slack/events`);
   }
 
   // Unanswered events of the previous process (a crash between ack and answer).
@@ -288,7 +306,7 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
     };
   }
 
-  const health = startHealthServer(createHealthApp({ snapshot }), config.healthHost, config.healthPort);
+  current = snapshot;
   log.info(`clawdbot ${VERSION} started (${config.mode} mode, agent ${agent.kind}); health on http://${config.healthHost}:${health.port}/health`);
 
   let stopping: Promise<void> | null = null;

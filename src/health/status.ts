@@ -1,7 +1,7 @@
 // What health reports, decided from the connection's state. Pure, so every case of the
 // contract's Health section has a unit test. A quiet workspace is not an outage: `stale`
 // needs silence on the socket itself (no envelope, ping or pong), or a missed canary.
-import type { HealthStatus } from "../core/health-types.ts";
+import type { HealthSnapshot, HealthStatus } from "../core/health-types.ts";
 import type { CanaryState } from "../core/heartbeat.ts";
 
 export interface StatusInputs {
@@ -29,4 +29,29 @@ export function judgeStatus(i: StatusInputs): { status: HealthStatus; reason?: s
   }
   // Failing workers do not make the bot unhealthy (it still answers), but they are named.
   return i.failingWorkers.length ? { status: "ok", reason: `workers failing: ${i.failingWorkers.join(", ")}` } : { status: "ok" };
+}
+
+/** What health answers in the moments before the core is up. */
+export function startingSnapshot(uptimeS: number, mode: "socket" | "http", version: string): HealthSnapshot {
+  return {
+    status: "starting",
+    uptime_s: uptimeS,
+    last_event_ago_s: uptimeS,
+    connected: false,
+    reconnects: 0,
+    paused: false,
+    pending_approvals: 0,
+    pending_exec: 0,
+    outbox_pending: 0,
+    outbox_failed: 0,
+    relay_failures: 0,
+    version,
+    mode,
+    reason: "starting up",
+    connection_failures: 0,
+    canary: "off",
+    workers: {},
+    events_received: 0,
+    replies_sent: 0,
+  };
 }
