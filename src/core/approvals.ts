@@ -1,9 +1,8 @@
 // Approvals: jobs become cards, named approvers decide, the store's conditional updates
 // make every decision count once, and a job runs at most once whatever happens.
 import type { Agent, JobOutcome, JobRequest } from "../agents/types.ts";
-import type { JobResult } from "../jobs/exec.ts";
+import { formatJobResult, type JobResult, onJobSpawn } from "../jobs/exec.ts";
 import { shellRefusal } from "../jobs/shell.ts";
-import { formatJobResult, onJobSpawn } from "../jobs/exec.ts";
 import { type OrphanOutcome, stopOrphanJob } from "../jobs/orphans.ts";
 import type { ApprovalKind, ApprovalRow } from "../store/approvals.ts";
 import type { Store } from "../store/index.ts";
@@ -11,6 +10,8 @@ import { cardBlocks, cardText } from "./cards.ts";
 import type { Clock } from "./clock.ts";
 import type { Logger } from "./logger.ts";
 import { queueEphemeral, queueReply, queueUpdate } from "./replies.ts";
+import { escapeSlack } from "./text.ts";
+import { settleWithin } from "./wait.ts";
 
 export interface ApprovalsOptions {
   store: Store;
@@ -43,51 +44,15 @@ export interface JobOrigin {
   eventKey?: string;
 }
 
-/** Raw characters per output part; escaped, framed and headed it stays under Slack's 3,900. */
-const PART_RAW_CHARS = 3600;
-
-/** Job output is text, not markup: `<!channel>` in it must not ping anybody. */
-export function slackEscape(s: string): string {
-  return s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
-}
-
-/** A ``` in the output would end the code block early; a zero-width space defuses it. */
-function defuseFences(s: string): string {
-  return s.replace(/```/g, "``\u200b`");
-}
-
-/** Output as it goes inside a code block in a message. */
-export function renderOutput(s: string): string {
-  return slackEscape(defuseFences(s));
-}
-
 /** The result summary, escaped, within one message however many characters escaping adds. */
 function resultMessage(result: JobResult): string {
   let max = 3000;
-  let text = slackEscape(formatJobResult(result, max));
+  let text = escapeSlack(formatJobResult(result, max));
   while (text.length > 3800 && max > 200) {
     max = Math.floor(max * 0.7);
-    text = slackEscape(formatJobResult(result, max));
+    text = escapeSlack(formatJobResult(result, max));
   }
   return text;
-}
-
-/** Cuts text into parts that fit a message once escaped, preferring line ends; nothing dropped. */
-export function outputParts(text: string, max = PART_RAW_CHARS): string[] {
-  const parts: string[] = [];
-  let rest = text;
-  while (rest.length > 0) {
-    let take = Math.min(rest.length, max);
-    // Escaping grows &, <, > up to 5x: shrink until the escaped part fits.
-    while (take > 1 && renderOutput(rest.slice(0, take)).length > max) take = Math.floor(take * 0.8);
-    if (take < rest.length) {
-      const nl = rest.lastIndexOf("\n", take - 1);
-      if (nl >= take * 0.66) take = nl + 1;
-    }
-    parts.push(rest.slice(0, take));
-    rest = rest.slice(take);
-  }
-  return parts;
 }
 
 /**
@@ -379,7 +344,7 @@ export class Approvals {
   /** Shutdown: stop running jobs; the next start reports them as interrupted. */
   async stop(timeoutMs: number): Promise<void> {
     for (const ctl of this.running.values()) ctl.abort();
-    await Promise.race([Promise.allSettled([...this.tasks]), new Promise((r) => setTimeout(r, timeoutMs))]);
+    await settleWithin(this.tasks, timeoutMs, this.o.clock);
   }
 
   private updateCard(id: string): void {

@@ -1,6 +1,7 @@
 // Approval cards as Slack blocks. The command is shown in a preformatted rich-text element:
 // verbatim, no mrkdwn interpretation, so what the approver reads is exactly what runs.
 import type { ApprovalRow, ApprovalStatus } from "../store/approvals.ts";
+import { escapeSlack } from "./text.ts";
 
 const STATUS_LINE: Record<ApprovalStatus, string> = {
   pending: "Waiting for an approver.",
@@ -13,17 +14,16 @@ const STATUS_LINE: Record<ApprovalStatus, string> = {
   interrupted: "Interrupted: clawdbot stopped while it ran. It was not re-run.",
 };
 
-const esc = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
 
 export function cardText(a: ApprovalRow): string {
   const what = a.kind === "exec" ? "Run this command" : "Run this code task";
   // The notification text is mrkdwn: escaped, so a `<!channel>` in a command pings nobody.
-  return `${what}? (${a.id}) requested by <@${a.requested_by}>: ${esc(a.text)}`;
+  return `${what}? (${a.id}) requested by <@${a.requested_by}>: ${escapeSlack(a.text)}`;
 }
 
 export function cardBlocks(a: ApprovalRow): unknown[] {
   const title = a.kind === "exec" ? ":warning: *Command approval*" : ":warning: *Code job approval*";
-  const who = `Requested by <@${a.requested_by}>${a.reason ? ` — ${esc(a.reason)}` : ""}`;
+  const who = `Requested by <@${a.requested_by}>${a.reason ? ` — ${escapeSlack(a.reason)}` : ""}`;
   const blocks: unknown[] = [
     { type: "section", text: { type: "mrkdwn", text: `${title} \`${a.id}\`\n${who}` } },
     {

@@ -6,9 +6,9 @@ import type { OutboxRow } from "../store/outbox.ts";
 import { backoffDelay } from "./backoff.ts";
 import type { Clock, Timer } from "./clock.ts";
 import type { Logger } from "./logger.ts";
-import { outputParts, renderOutput } from "./approvals.ts";
-import { raceTimeout } from "./pipeline.ts";
-import { OUTBOX_EVENT_TYPE, SlackCallError, type SendFailure, type SlackPort } from "./slack-port.ts";
+import { settleWithin } from "./wait.ts";
+import { outputParts, renderOutput } from "./text.ts";
+import { type HistoryMessage, OUTBOX_EVENT_TYPE, SlackCallError, type SendFailure, type SlackPort } from "./slack-port.ts";
 
 export interface OutboxSenderOptions {
   store: Store;
@@ -66,12 +66,12 @@ export class OutboxSender {
         break;
       }
       if (this.inFlight.size === 0) break;
-      await raceTimeout(Promise.race([...this.inFlight]), deadline - Date.now());
+      await settleWithin([Promise.race(this.inFlight)], deadline - Date.now());
     }
     this.stopped = true;
     if (this.timer) this.o.clock.clearTimeout(this.timer);
     this.timer = null;
-    await raceTimeout(Promise.allSettled([...this.inFlight]), Math.max(0, deadline - Date.now()));
+    await settleWithin(this.inFlight, deadline - Date.now());
   }
 
   /** Waits until nothing is in flight (tests, replay). */
@@ -146,12 +146,10 @@ export class OutboxSender {
       this.inFlight.add(p);
     }
     const next = this.o.store.outbox.nextDueAt();
-    let wake = next ?? Infinity;
-    for (const [ch, until] of this.blockedUntil) {
-      if (until <= now) this.blockedUntil.delete(ch);
-      else wake = Math.max(wake, Math.min(wake, until));
-    }
-    if (Number.isFinite(wake)) this.wakeAt(Math.max(wake, now + 1));
+    // A rate-limited channel's items are due at their Retry-After already (retryAt), so
+    // nextDueAt covers them: the map only needs forgetting what has passed.
+    for (const [ch, until] of this.blockedUntil) if (until <= now) this.blockedUntil.delete(ch);
+    if (next !== null) this.wakeAt(Math.max(next, now + 1));
   }
 
   private async send(row: OutboxRow): Promise<void> {
@@ -161,7 +159,7 @@ export class OutboxSender {
     try {
       // An earlier attempt may have posted without us hearing back: look before posting again.
       if ((row.op === "post" || row.op === "upload") && row.attempts > 0) {
-        const found = row.op === "post" ? await this.findPosted(row) : await this.findUploaded(row);
+        const found = await this.findSent(row);
         if (found) {
           this.o.log.info(`outbox: #${row.id} was already in Slack (ts ${found}); not sending again`);
           return this.done(row, found);
@@ -219,16 +217,6 @@ export class OutboxSender {
     }
   }
 
-  /** An uncertain upload: the file's message carries its name, unique per item. */
-  private async findUploaded(row: OutboxRow): Promise<string | null> {
-    const name = row.file_name ?? `clawdbot-${row.id}.txt`;
-    const oldest = (Math.floor(row.created_at / 1000) - LOOKUP_SLACK_S).toString();
-    const msgs = row.thread_ts
-      ? await this.o.slack.replies(row.channel, row.thread_ts, LOOKUP_LIMIT)
-      : await this.o.slack.history(row.channel, oldest, LOOKUP_LIMIT);
-    return msgs.find((m) => m.files?.some((f) => f.name === name))?.ts ?? null;
-  }
-
   /**
    * Slack refused the file for good (no files:write scope, uploads disabled): the content
    * goes as numbered messages instead, so nothing is lost because of how it was to be sent.
@@ -255,15 +243,21 @@ export class OutboxSender {
     this.kick();
   }
 
-  private async findPosted(row: OutboxRow): Promise<string | null> {
+  /**
+   * Looks for an item an earlier attempt may have delivered without us hearing back: a post
+   * by the outbox id in its metadata, an upload by its file name (unique per item).
+   */
+  private async findSent(row: OutboxRow): Promise<string | null> {
     const oldest = (Math.floor(row.created_at / 1000) - LOOKUP_SLACK_S).toString();
     const msgs = row.thread_ts
       ? await this.o.slack.replies(row.channel, row.thread_ts, LOOKUP_LIMIT)
       : await this.o.slack.history(row.channel, oldest, LOOKUP_LIMIT);
-    const hit = msgs.find(
-      (m) => m.metadata?.event_type === OUTBOX_EVENT_TYPE && Number(m.metadata.event_payload?.outbox_id) === row.id,
-    );
-    return hit?.ts ?? null;
+    const fileName = row.file_name ?? `clawdbot-${row.id}.txt`;
+    const isIt =
+      row.op === "upload"
+        ? (m: HistoryMessage) => m.files?.some((f) => f.name === fileName) ?? false
+        : (m: HistoryMessage) => m.metadata?.event_type === OUTBOX_EVENT_TYPE && Number(m.metadata.event_payload?.outbox_id) === row.id;
+    return msgs.find(isIt)?.ts ?? null;
   }
 
   private handleFailure(row: OutboxRow, f: SendFailure): void {

@@ -12,6 +12,7 @@ import { handleSlashCommand, type StatusSource } from "./commands.ts";
 import type { Logger } from "./logger.ts";
 import { threadContext } from "../agents/thread-context.ts";
 import { queueReply } from "./replies.ts";
+import { settleWithin } from "./wait.ts";
 import type { SlackPort } from "./slack-port.ts";
 import { stripMention, unescapeSlack } from "./text.ts";
 
@@ -82,7 +83,7 @@ export class Pipeline {
   async stop(timeoutMs: number, { finishReceived = false } = {}): Promise<void> {
     if (finishReceived && !this.stopping) for (const r of this.o.store.events.unanswered()) void this.process(r.key);
     this.stopping = true;
-    await raceTimeout(Promise.allSettled([...this.active.values()]), timeoutMs);
+    await settleWithin(this.active.values(), timeoutMs);
   }
 
   private async run(key: string): Promise<void> {
@@ -227,15 +228,5 @@ export class Semaphore {
     const next = this.waiting.shift();
     if (next) next();
     else this.free++;
-  }
-}
-
-/** Waits for `p`, at most `ms`; the timer is cleared so it never holds the process open. */
-export async function raceTimeout(p: Promise<unknown>, ms: number): Promise<void> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  try {
-    await Promise.race([p, new Promise((r) => (timer = setTimeout(r, ms)))]);
-  } finally {
-    clearTimeout(timer);
   }
 }

@@ -8,6 +8,7 @@
 import type { Clock, Timer } from "./clock.ts";
 import { backoffDelay } from "./backoff.ts";
 import type { Logger } from "./logger.ts";
+import { settleWithin } from "./wait.ts";
 
 export interface Conn {
   readonly id: number;
@@ -342,17 +343,6 @@ export class Supervisor<E> {
   }
 }
 
-/** Resolves when every promise settled, or after `ms`, whichever comes first. */
-function settleWithin(ps: Promise<unknown>[], ms: number, clock: Clock): Promise<void> {
-  if (ps.length === 0) return Promise.resolve();
-  return new Promise<void>((resolve) => {
-    const t = clock.setTimeout(resolve, ms);
-    void Promise.allSettled(ps).then(() => {
-      clock.clearTimeout(t);
-      resolve();
-    });
-  });
-}
 
 export function errText(err: unknown): string {
   if (err instanceof Error) return err.message;

@@ -33,3 +33,39 @@ export function splitText(text: string, max = PART_CHARS): string[] {
   if (rest.length > 0) parts.push(rest);
   return parts;
 }
+
+/** Raw characters per output part; escaped, framed and headed it stays under Slack's 3,900. */
+const PART_RAW_CHARS = 3600;
+
+/** Text, not markup: a `<!channel>` in a command or its output must not ping anybody. */
+export function escapeSlack(s: string): string {
+  return s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+}
+
+/** A ``` in the output would end the code block early; a zero-width space defuses it. */
+function defuseFences(s: string): string {
+  return s.replace(/```/g, "``\u200b`");
+}
+
+/** Output as it goes inside a code block in a message. */
+export function renderOutput(s: string): string {
+  return escapeSlack(defuseFences(s));
+}
+
+/** Cuts text into parts that fit a message once escaped, preferring line ends; nothing dropped. */
+export function outputParts(text: string, max = PART_RAW_CHARS): string[] {
+  const parts: string[] = [];
+  let rest = text;
+  while (rest.length > 0) {
+    let take = Math.min(rest.length, max);
+    // Escaping grows &, <, > up to 5x: shrink until the escaped part fits.
+    while (take > 1 && renderOutput(rest.slice(0, take)).length > max) take = Math.floor(take * 0.8);
+    if (take < rest.length) {
+      const nl = rest.lastIndexOf("\n", take - 1);
+      if (nl >= take * 0.66) take = nl + 1;
+    }
+    parts.push(rest.slice(0, take));
+    rest = rest.slice(take);
+  }
+  return parts;
+}

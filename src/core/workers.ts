@@ -3,6 +3,7 @@
 // another, and none keeps running after stop().
 import type { Clock, Timer } from "./clock.ts";
 import type { Logger } from "./logger.ts";
+import { settleWithin } from "./wait.ts";
 
 export interface WorkerStats {
   runs: number;
@@ -56,14 +57,7 @@ export class Workers {
   stop(waitMs = 1000): Promise<void> {
     this.stopped = true;
     for (const w of this.workers.values()) if (w.timer) this.clock.clearTimeout(w.timer);
-    if (this.running.size === 0) return Promise.resolve();
-    return new Promise<void>((resolve) => {
-      const t = this.clock.setTimeout(resolve, waitMs);
-      void Promise.allSettled([...this.running]).then(() => {
-        this.clock.clearTimeout(t);
-        resolve();
-      });
-    });
+    return settleWithin(this.running, waitMs, this.clock);
   }
 
   private arm(w: Worker, delay: number): void {
