@@ -19,7 +19,7 @@ import { RelayClient } from "./relay/client.ts";
 import { BoltRouter } from "./slack/bolt-router.ts";
 import { slackEventsHandler } from "./slack/http-events.ts";
 import { type Envelope, SocketConnection } from "./slack/socket-connection.ts";
-import { AUTH_ERRORS, WebPort } from "./slack/web-port.ts";
+import { classifySlackError, WebPort } from "./slack/web-port.ts";
 import { Store } from "./store/index.ts";
 import { leaseOwner, releaseDeadLeases } from "./store/leases.ts";
 import { VERSION } from "./version.ts";
@@ -137,8 +137,11 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
     log,
     identity: () => identity,
     // Bolt routes it to its listener; if its middleware routed it nowhere, the pipeline
-    // still answers it (a no-op when the listener already did): nothing recorded is dropped.
-    process: (key, payload) => void router.dispatch(payload, key).then(() => pipeline.process(key)),
+    // answers it directly: nothing recorded is dropped.
+    process: (key, payload) =>
+      void router.dispatch(payload, key).then((routed) => {
+        if (!routed) void pipeline.process(key);
+      }),
     onTerminal: (reason) => revoke(reason),
     onCanary: () => heartbeat.echoed(),
     redact,
@@ -217,7 +220,7 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
           if (!r.url) throw new Error("apps.connections.open returned no url");
           return r.url;
         } catch (err) {
-          throw err instanceof SlackCallError ? err : new SlackCallError(classify(err));
+          throw err instanceof SlackCallError ? err : new SlackCallError(classifySlackError(err));
         }
       },
       connect: (url, handlers) => new SocketConnection(url, handlers, clock),
@@ -226,11 +229,8 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
       onEnvelope: (env, ack) => {
         deliver(env.type, env.payload, () => ack());
       },
-      terminalReason: (err) => {
-        if (err instanceof SlackCallError && err.failure.kind === "revoked") return err.failure.message;
-        const code = (err as { data?: { error?: string } })?.data?.error;
-        return code && AUTH_ERRORS.has(code) ? code : null;
-      },
+      // Every Slack failure reaches the supervisor classified (openUrl above, authTest in the port).
+      terminalReason: (err) => (err instanceof SlackCallError && err.failure.kind === "revoked" ? err.failure.message : null),
     });
     supervisor.start();
   } else {
@@ -341,12 +341,6 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
     snapshot,
     stop,
   };
-
-  function classify(err: unknown) {
-    const code = (err as { data?: { error?: string } })?.data?.error;
-    if (code && AUTH_ERRORS.has(code)) return { kind: "revoked" as const, message: code };
-    return { kind: "transient" as const, message: errText(err) };
-  }
 }
 
 function safe<T>(fn: () => T, fallback: T): T {

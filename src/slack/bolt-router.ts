@@ -36,6 +36,8 @@ class DispatchReceiver implements BoltReceiver {
 
 export class BoltRouter {
   private readonly receiver = new DispatchReceiver();
+  /** Keys a listener took during the dispatch under way. */
+  private readonly routed = new Set<string>();
   private readonly app: App;
 
   constructor(private readonly o: BoltRouterOptions) {
@@ -54,7 +56,9 @@ export class BoltRouter {
     });
     const answer = async ({ context }: { context: Record<string, unknown> }) => {
       const key = context[KEY];
-      if (typeof key === "string") await o.answer(key);
+      if (typeof key !== "string") return;
+      this.routed.add(key);
+      await o.answer(key);
     };
     this.app.event("message", answer);
     this.app.event("app_mention", answer);
@@ -67,10 +71,10 @@ export class BoltRouter {
   }
 
   /**
-   * Routes one recorded payload through bolt. Resolves when its listener is done; never
-   * rejects. If bolt routed it nowhere, the pipeline answers it anyway (see runtime).
+   * Routes one recorded payload through bolt. Resolves, once its listener is done, to
+   * whether a listener took it; never rejects. The caller answers what bolt routed nowhere.
    */
-  async dispatch(body: Record<string, unknown>, key: string, retryNum?: number): Promise<void> {
+  async dispatch(body: Record<string, unknown>, key: string, retryNum?: number): Promise<boolean> {
     try {
       await this.app.processEvent({
         body,
@@ -82,6 +86,7 @@ export class BoltRouter {
     } catch (err) {
       this.o.log.error(`bolt could not route ${key}: ${(err as Error).message}`);
     }
+    return this.routed.delete(key);
   }
 }
 
