@@ -108,6 +108,12 @@ function groupAlive(pgid: number): boolean {
   }
 }
 
+/** Some process of group `pgid` really runs (on Linux, zombies waiting for a reaper don't count). */
+export function groupRunning(pgid: number): boolean {
+  if (!groupAlive(pgid)) return false;
+  return process.platform !== "linux" || groupHasLiving(pgid);
+}
+
 function killGroup(pgid: number): OrphanOutcome {
   try {
     process.kill(-pgid, "SIGKILL");

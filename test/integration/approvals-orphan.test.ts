@@ -2,10 +2,9 @@
 // unnoticed. The next start stops it, says so in the thread, and marks the job interrupted.
 import { Database } from "bun:sqlite";
 import { afterEach, describe, expect, test } from "bun:test";
-import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import type { SlackEmulator } from "../../src/emulator/index.ts";
-import { readStat } from "../../src/jobs/orphans.ts";
+import { groupRunning } from "../../src/jobs/orphans.ts";
 import { type BotProcess, botEnv, cleanup, spawnBot, startEmulator, tempDir, waitFor } from "../helpers/bot.ts";
 import { APPROVER, STRANGER, currentCard, lines, threadReplies, waitCard } from "./approvals-helpers.ts";
 
@@ -41,20 +40,6 @@ function approvalRow(dir: string, id: string): { status: string; pid: number | n
   }
 }
 
-/** Some non-zombie process of group `pgid` lives. */
-function groupLiving(pgid: number): boolean {
-  try {
-    process.kill(-pgid, 0);
-  } catch {
-    return false;
-  }
-  if (process.platform !== "linux") return true;
-  return readdirSync("/proc").some((n) => {
-    const s = /^\d+$/.test(n) ? readStat(Number(n)) : null;
-    return s !== null && s.pgrp === pgid && s.state !== "Z";
-  });
-}
-
 describe.skipIf(process.platform === "win32")("a job that outlives a crash", () => {
   test("kill -9 during `sleep 30`: the restart kills the job's process group, reports it, marks it interrupted", async () => {
     emu = await startEmulator();
@@ -79,7 +64,7 @@ describe.skipIf(process.platform === "win32")("a job that outlives a crash", () 
     first.proc.kill("SIGKILL");
     await first.exited;
     // The crash itself leaves the job running: that is what the restart must clean up.
-    expect(groupLiving(pid)).toBe(true);
+    expect(groupRunning(pid)).toBe(true);
 
     const second = await spawnBot(["run"], env);
     procs.push(second);
@@ -92,7 +77,7 @@ describe.skipIf(process.platform === "win32")("a job that outlives a crash", () 
     expect(report.text).toContain(id);
     expect(report.text).toContain(`pid ${pid}`);
     expect(report.text).toContain("has been stopped");
-    await waitFor(() => !groupLiving(pid) || undefined, "job's process group gone", 5000);
+    await waitFor(() => !groupRunning(pid) || undefined, "job's process group gone", 5000);
     expect(approvalRow(dir, id)?.status).toBe("interrupted");
     await waitFor(() => JSON.stringify(currentCard(e, CH, card.ts)?.blocks).includes("Interrupted"), "card says interrupted");
     expect(lines(join(dir, "marker.txt"))).toBe(1); // not re-run

@@ -1,8 +1,7 @@
 // stopOrphanJob: a job process left by a crashed clawdbot is killed with its whole group,
 // but a pid that now names something else is left alone.
 import { afterEach, describe, expect, test } from "bun:test";
-import { readdirSync } from "node:fs";
-import { readStat, stopOrphanJob } from "../../src/jobs/orphans.ts";
+import { groupRunning, readStat, stopOrphanJob } from "../../src/jobs/orphans.ts";
 import { waitFor } from "../helpers/bot.ts";
 
 const spawned: number[] = [];
@@ -21,32 +20,21 @@ function job(script: string) {
   return p;
 }
 
-/** Some process of group `pgid` is alive (not a zombie). */
-function groupLiving(pgid: number): boolean {
-  try {
-    process.kill(-pgid, 0);
-  } catch {
-    return false;
-  }
-  if (process.platform !== "linux") return true;
-  return readdirSync("/proc").some((n) => /^\d+$/.test(n) && readStat(Number(n))?.pgrp === pgid && readStat(Number(n))?.state !== "Z");
-}
-
 describe.skipIf(process.platform === "win32")("stopOrphanJob", () => {
   test("a running job and its children are killed", async () => {
     const p = job("sleep 30 & sleep 30");
-    await waitFor(() => groupLiving(p.pid) || undefined, "job running");
+    await waitFor(() => groupRunning(p.pid) || undefined, "job running");
     expect(stopOrphanJob(p.pid, Date.now())).toBe("stopped");
     await p.exited;
-    await waitFor(() => !groupLiving(p.pid) || undefined, "group gone");
+    await waitFor(() => !groupRunning(p.pid) || undefined, "group gone");
   });
 
   test("leftovers of a job whose shell already ended are killed", async () => {
     const p = job("sleep 30 & exit 0");
     await p.exited; // the shell is gone (and reaped); its background sleep lives on in the group
-    await waitFor(() => groupLiving(p.pid) || undefined, "leftover running");
+    await waitFor(() => groupRunning(p.pid) || undefined, "leftover running");
     expect(stopOrphanJob(p.pid, Date.now())).toBe("stopped");
-    await waitFor(() => !groupLiving(p.pid) || undefined, "leftover gone");
+    await waitFor(() => !groupRunning(p.pid) || undefined, "leftover gone");
   });
 
   test("a finished job is gone", async () => {
@@ -57,9 +45,9 @@ describe.skipIf(process.platform === "win32")("stopOrphanJob", () => {
 
   test.skipIf(process.platform !== "linux")("a process that started long after the job is not ours (pid reuse)", async () => {
     const p = job("sleep 30");
-    await waitFor(() => groupLiving(p.pid) || undefined, "running");
+    await waitFor(() => groupRunning(p.pid) || undefined, "running");
     expect(stopOrphanJob(p.pid, Date.now() - 3_600_000)).toBe("not-ours");
-    expect(groupLiving(p.pid)).toBe(true);
+    expect(groupRunning(p.pid)).toBe(true);
   });
 
   test.skipIf(process.platform !== "linux")("a process that is no group leader is not ours", async () => {
