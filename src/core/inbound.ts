@@ -2,7 +2,6 @@
 // into the inbound record: its dedupe key, its kind, and what it is about. Pure.
 import type { NewEvent } from "../store/events.ts";
 
-export type DeliveryType = "events_api" | "slash_commands" | "interactive";
 
 export interface Classified {
   event: NewEvent;

@@ -135,7 +135,6 @@ const steps: string[] = [
   `,
 ];
 
-export const SCHEMA_VERSION = steps.length;
 
 export function migrate(db: Database): void {
   db.transaction(() => {
