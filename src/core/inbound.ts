@@ -2,7 +2,6 @@
 // into the inbound record: its dedupe key, its kind, and what it is about. Pure.
 import type { NewEvent } from "../store/events.ts";
 
-
 export interface Classified {
   event: NewEvent;
   /** Our own heartbeat came back: the socket delivers events. */
