@@ -91,9 +91,10 @@ export interface BotProcess {
 }
 
 /** Runs the compiled executable with `args` and `env` (nothing inherited but PATH/HOME). */
-export async function spawnBot(args: string[], env: Record<string, string>): Promise<BotProcess> {
+export async function spawnBot(args: string[], env: Record<string, string>, opts: { cwd?: string } = {}): Promise<BotProcess> {
   const bin = await ensureBinary();
   const proc = Bun.spawn([bin, ...args], {
+    cwd: opts.cwd,
     // Level 3 at least: the harness reads the health port from the start-up line.
     env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", ...env, CLAWDBOT_CONSOLE_LEVEL: "3" },
     stdout: "pipe",
