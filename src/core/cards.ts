@@ -81,6 +81,8 @@ const preformatted = (text: string) => ({
   type: "rich_text",
   elements: [{ type: "rich_text_preformatted", elements: [{ type: "text", text }] }],
 });
+const section = (text: string) => ({ type: "section", text: { type: "mrkdwn", text } });
+// The status is the card's only context block: the sandbox shows it as the card's state.
 const context = (text: string) => ({ type: "context", elements: [{ type: "mrkdwn", text }] });
 
 export function buildCard(a: CardView): Card {
@@ -89,20 +91,18 @@ export function buildCard(a: CardView): Card {
   // Cut at a line break where it can, never inside a character or a \u escape (a little past
   // the cut is enough to see them: no need to look through all of a huge command).
   const head = fits ? shown : (splitParts(shown.slice(0, COMMAND_CARD_CHARS + 64), COMMAND_CARD_CHARS, { fences: false })[0]?.body ?? "");
-  const blocks: unknown[] = [{ type: "section", text: { type: "mrkdwn", text: header(a) } }];
+  const blocks: unknown[] = [section(header(a))];
   for (const p of splitParts(head, COMMAND_ELEMENT_CHARS, { fences: false })) if (p.body) blocks.push(preformatted(p.body));
   const name = `${a.id}-command.txt`;
   if (!fits) {
-    blocks.push({
-      type: "section",
-      text: {
-        type: "mrkdwn",
-        text: `:paperclip: *Shortened:* the command is ${count(shown.length)} characters; the first ${count(head.length)} are shown. The whole command is attached as \`${name}\`: read it before you approve.`,
-      },
-    });
+    blocks.push(
+      section(
+        `:paperclip: *Shortened:* the command is ${count(shown.length)} characters; the first ${count(head.length)} are shown. The whole command is attached as \`${name}\`: read it before you approve.`,
+      ),
+    );
   }
   if (shown !== a.text || (a.reason && revealHidden(a.reason) !== a.reason)) {
-    blocks.push(context("Hidden and control characters are written as `\\u200b` (a typed `\\u` as `\\u005cu`): that is what runs."));
+    blocks.push(section(":mag: Hidden and control characters are written as `\\u200b` (a typed `\\u` as `\\u005cu`): that is what runs."));
   }
   blocks.push(context(statusLine(a)));
   if (a.status === "pending") {

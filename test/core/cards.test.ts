@@ -37,8 +37,9 @@ describe("hidden characters on a card", () => {
     expect(c.text).toContain("echo checking disk \\u200b#; touch x \\u202e");
     expect(JSON.stringify(c.blocks)).toContain("disk\\\\u200b check");
     for (const t of allText(c)) expect(HIDDEN.test(t)).toBe(false);
-    // The card says how to read it.
+    // The card says how to read it; its one context block stays the status line.
     expect(JSON.stringify(c.blocks)).toContain("Hidden and control characters are written as");
+    expect(blocksOf(c).filter((b) => b.type === "context").map((b) => b.elements?.[0]?.text)).toEqual(["Waiting for an approver."]);
   });
 
   test("a typed \\u200b does not look like an escaped zero-width space", () => {
