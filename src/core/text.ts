@@ -73,11 +73,11 @@ export interface Part {
   close: string;
 }
 
-/** Units a cut must not go through: an entity, a mention or link token, a `\\u` escape. */
+/** Units a cut must not go through: an entity, a mention or link token, a `\u` escape. */
 const ATOM = /&(?:[a-zA-Z]+|#\d+|#x[0-9a-fA-F]+);|<[^<>\n]*>|\\u\{[0-9a-f]+\}|\\u[0-9a-f]{4}/g;
 const graphemes = new Intl.Segmenter("en", { granularity: "grapheme" });
 
-/** cut[i] is 1 where cutting before text[i] would break an atom or a character (emoji sequences included). */
+/** blocked[i] is 1 where cutting before text[i] would break an atom or a character (emoji sequences included). */
 function unsafeCuts(text: string): Uint8Array {
   const blocked = new Uint8Array(text.length + 1);
   const block = (from: number, to: number) => blocked.fill(1, from, to);
@@ -127,7 +127,7 @@ function fenceOpenAt(marks: FenceMark[], cut: number): string | null {
 function chooseCut(text: string, from: number, limit: number, blocked: Uint8Array): number {
   const third = from + Math.floor((limit - from) / 3);
   for (const [ch, floor] of [["\n", third], [" ", third], ["\n", from], [" ", from]] as const) {
-    for (let i = limit - 1; i >= floor; i--) if (text[i] === ch && i + 1 > from && !blocked[i + 1]) return i + 1;
+    for (let i = limit - 1; i >= floor; i--) if (text[i] === ch && !blocked[i + 1]) return i + 1;
   }
   for (let c = limit; c > from; c--) if (!blocked[c]) return c;
   const low = text.charCodeAt(limit);
@@ -196,9 +196,9 @@ export function clipMrkdwn(text: string, max: number): string {
 const HIDDEN = /(?![\n\t ])[\p{Cc}\p{Cf}\p{Cs}\p{Z}\p{Default_Ignorable_Code_Point}\u2800]|\\(?=u)/gu;
 
 /**
- * A command as an approver must see it: every hidden character above written as `\\u200b`
- * (`\\u{e0041}` beyond U+FFFF). Unambiguous: a backslash typed before `u` is itself written
- * `\\u005c`, so every `\\u` shown is an escape and nothing typed can pass for one.
+ * A command as an approver must see it: every hidden character above written as `\u200b`
+ * (`\u{e0041}` beyond U+FFFF). Unambiguous: a backslash typed before `u` is itself written
+ * `\u005c`, so every `\u` shown is an escape and nothing typed can pass for one.
  */
 export function revealHidden(s: string): string {
   return s.replace(HIDDEN, (ch) => {
