@@ -6,11 +6,11 @@ import { shellRefusal } from "../jobs/shell.ts";
 import { type OrphanOutcome, stopOrphanJob } from "../jobs/orphans.ts";
 import type { ApprovalKind, ApprovalRow } from "../store/approvals.ts";
 import type { Store } from "../store/index.ts";
-import { cardBlocks, cardText } from "./cards.ts";
+import { buildCard, type CardView } from "./cards.ts";
 import type { Clock } from "./clock.ts";
 import type { Logger } from "./logger.ts";
 import { queueEphemeral, queueReply, queueUpdate } from "./replies.ts";
-import { escapeSlack } from "./text.ts";
+import { escapeSlack, formatAnswer } from "./text.ts";
 import { settleWithin } from "./wait.ts";
 
 export interface ApprovalsOptions {
@@ -72,6 +72,11 @@ function interruptedText(row: ApprovalRow, left: OrphanOutcome): string {
   return `${head} ${tail}`;
 }
 
+/** What the card shows of a row (until the store returns the domain type, which is one). */
+function cardView(r: ApprovalRow): CardView {
+  return { id: r.id, kind: r.kind, text: r.text, reason: r.reason, requestedBy: r.requested_by, status: r.status, decidedBy: r.decided_by, exitCode: r.exit_code };
+}
+
 /** Where a card's outbox item says which approval it shows. */
 export const CARD_KEY_PREFIX = "card:";
 
@@ -124,9 +129,10 @@ export class Approvals {
       },
       now,
     );
+    const card = buildCard(cardView(row));
     queueReply(
       store,
-      { eventKey: `${CARD_KEY_PREFIX}${id}`, channel: from.channel, threadTs: from.threadTs, text: cardText(row), blocks: cardBlocks(row), noDedupe: true },
+      { eventKey: `${CARD_KEY_PREFIX}${id}`, channel: from.channel, threadTs: from.threadTs, text: card.text, blocks: card.blocks, noDedupe: true },
       now,
     );
     this.o.log.info(`approval ${id} requested by ${from.requestedBy}: ${job.kind}`, { approval: id });
@@ -284,7 +290,7 @@ export class Approvals {
       if (reply.usage) this.o.recordUsage(reply.usage, clock.now() - started, row.event_key ?? undefined);
       store.tx(() => {
         const thread = row.thread_ts ?? undefined;
-        if (reply.reply.trim()) queueReply(store, { channel: row.channel, threadTs: thread, text: reply.reply, noDedupe: true }, clock.now());
+        if (reply.reply.trim()) queueReply(store, { channel: row.channel, threadTs: thread, text: formatAnswer(reply.reply), noDedupe: true }, clock.now());
         for (const job of reply.jobs) this.request(job, { requestedBy: row.requested_by, channel: row.channel, threadTs: thread, eventKey: row.event_key ?? undefined });
       });
     } catch (err) {
@@ -351,7 +357,8 @@ export class Approvals {
     const { store, clock } = this.o;
     const row = store.approvals.get(id);
     if (!row?.card_ts) return;
-    queueUpdate(store, { channel: row.channel, ts: row.card_ts, text: cardText(row), blocks: cardBlocks(row) }, clock.now());
+    const card = buildCard(cardView(row));
+    queueUpdate(store, { channel: row.channel, ts: row.card_ts, text: card.text, blocks: card.blocks }, clock.now());
     this.o.kick();
   }
 }

@@ -14,7 +14,7 @@ import { threadContext } from "../agents/thread-context.ts";
 import { queueReply } from "./replies.ts";
 import { settleWithin } from "./wait.ts";
 import type { SlackPort } from "./slack-port.ts";
-import { stripMention, unescapeSlack } from "./text.ts";
+import { formatAnswer, stripMention, unescapeSlack } from "./text.ts";
 
 export interface PipelineOptions {
   store: Store;
@@ -183,7 +183,7 @@ export class Pipeline {
     }
     const body = answer.reply.trim() || (answer.jobs.length ? "" : "(the agent gave an empty answer)");
     store.tx(() => {
-      if (body) queueReply(store, { eventKey: row.key, channel, threadTs, text: body }, clock.now());
+      if (body) queueReply(store, { eventKey: row.key, channel, threadTs, text: formatAnswer(body) }, clock.now());
       for (const job of answer.jobs) this.o.approvals.request(job, { requestedBy: user, channel, threadTs, eventKey: row.key });
       store.events.setStatus(row.key, "answered", clock.now());
     });

@@ -85,7 +85,55 @@ const PERMANENT = new Set([
   "slack_connect_file_link_sharing_blocked",
   "slack_connect_canvas_sharing_blocked",
   "slack_connect_lists_sharing_blocked",
+  // Too big: the same message is refused again, however often it is sent (invalid_blocks and
+  // msg_too_long above). docs.slack.dev/reference/methods/chat.postMessage and chat.update errors.
+  "msg_blocks_too_long",
+  "attachment_payload_limit_exceeded",
+  "markdown_text_conflict",
+  // Refused by the workspace, the channel or the plan until someone acts (then: replay).
+  // posting_to_general_channel_denied: files.upload; is_inactive ("a frozen, archived or deleted
+  // channel"): chat.update; storage_limit_reached ("free teams have uploaded 5GB"):
+  // files.getUploadURLExternal; upgrade_required: a paid plan's feature.
+  "posting_to_general_channel_denied",
+  "posting_to_channel_denied",
+  "is_inactive",
+  "storage_limit_reached",
+  "upgrade_required",
+  "app_access_restricted",
+  "is_bot",
+  "as_user_not_supported",
+  "send_on_behalf_not_allowed",
+  "team_not_found",
+  "unknown_method",
+  "block_mismatch",
+  "cant_broadcast_message",
+  "no_dual_broadcast_content_update",
+  "invalid_attachments",
+  "duplicate_channel_not_found",
+  "missing_file_data",
+  // files.getUploadURLExternal / files.completeUploadExternal: this file, here, never.
+  "file_upload_size_restricted",
+  "file_type_not_allowed",
+  "blocked_file_type",
+  "snippet_too_large",
+  "alt_txt_too_large",
+  "missing_argument",
+  "unknown_snippet_type",
+  "unknown_subtype",
+  "channels_limit_exceeded",
+  "max_file_sharing_exceeded",
+  "file_share_limit_reached",
+  "slack_connect_blocked_file_type",
+  "slack_connect_clip_sharing_blocked",
+  "slack_connect_file_upload_sharing_blocked",
 ]);
+
+/**
+ * Both spellings mean "slow down": `ratelimited` (any method) and `rate_limited` (chat.postMessage:
+ * "Application has posted too many messages"). Slack's Retry-After header says for how long;
+ * the SDK hands it over as response_metadata.retryAfter, in seconds.
+ */
+const RATE_LIMITED = new Set(["ratelimited", "rate_limited"]);
 
 /** Per-call deadline by default: a call with no answer by then has an unknown outcome. */
 export const CALL_TIMEOUT_MS = 10_000;
@@ -123,7 +171,13 @@ function quietLogger() {
  * of a post looks for it first, so an error that posted anyway is not posted twice.
  */
 export function classifySlackError(err: unknown): SendFailure {
-  const e = err as { code?: string; data?: { error?: string }; retryAfter?: number; statusCode?: number; message?: string };
+  const e = err as {
+    code?: string;
+    data?: { error?: string; response_metadata?: { retryAfter?: number } };
+    retryAfter?: number;
+    statusCode?: number;
+    message?: string;
+  };
   const message = e?.data?.error ?? e?.message ?? String(err);
   switch (e?.code) {
     case ErrorCode.RateLimitedError:
@@ -131,7 +185,9 @@ export function classifySlackError(err: unknown): SendFailure {
     case ErrorCode.PlatformError: {
       const code = e.data?.error ?? "unknown_error";
       if (AUTH_ERRORS.has(code)) return { kind: "revoked", message: code };
-      if (code === "ratelimited") return { kind: "ratelimited", retryAfterMs: 1000, message: code };
+      if (RATE_LIMITED.has(code)) {
+        return { kind: "ratelimited", retryAfterMs: Math.max(1, e.data?.response_metadata?.retryAfter ?? 1) * 1000, message: code };
+      }
       if (PERMANENT.has(code)) return { kind: "permanent", message: code };
       return { kind: "transient", message: code };
     }

@@ -37,6 +37,54 @@ test("failures are classified: rate limit with Retry-After, permanent, transient
   expect(await kind({})).toBe("sent");
 });
 
+test("size, workspace and plan refusals are permanent, never retried: msg_blocks_too_long, posting_to_general_channel_denied, is_inactive, storage_limit_reached, upgrade_required and the rest of the docs' list", async () => {
+  const refusals = [
+    "msg_blocks_too_long",
+    "invalid_blocks",
+    "msg_too_long",
+    "posting_to_general_channel_denied",
+    "posting_to_channel_denied",
+    "is_inactive",
+    "storage_limit_reached",
+    "upgrade_required",
+    "attachment_payload_limit_exceeded",
+    "markdown_text_conflict",
+    "app_access_restricted",
+    "block_mismatch",
+    "file_upload_size_restricted",
+    "snippet_too_large",
+  ];
+  for (const error of refusals) {
+    emu.fault("chat.update", { error, times: 1 });
+    const failure = await port.update({ channel: "CPAGES", ts: "1.000001", text: "x" }).then(
+      () => "updated",
+      (err: SlackCallError) => err.failure,
+    );
+    expect({ error, failure }).toEqual({ error, failure: { kind: "permanent", message: error } });
+  }
+});
+
+test("ok:false rate_limited and ratelimited are rate limits that honour Retry-After from the response headers", async () => {
+  // Slack can answer HTTP 200 with ok:false and a Retry-After header; a stand-in at the network boundary does.
+  let answer = { error: "rate_limited", retryAfter: "7" as string | null };
+  const slack = Bun.serve({
+    port: 0,
+    hostname: "127.0.0.1",
+    fetch: () => Response.json({ ok: false, error: answer.error }, { headers: answer.retryAfter ? { "Retry-After": answer.retryAfter } : {} }),
+  });
+  const stub = new WebPort("xoxb-test", `http://127.0.0.1:${slack.port}/api/`, { timeoutMs: 2000 });
+  const failure = () => stub.post({ channel: "C1", text: "x", outboxId: 1 }).then(() => "sent", (err: SlackCallError) => err.failure);
+  try {
+    expect(await failure()).toEqual({ kind: "ratelimited", retryAfterMs: 7000, message: "rate_limited" });
+    answer = { error: "ratelimited", retryAfter: "12" };
+    expect(await failure()).toEqual({ kind: "ratelimited", retryAfterMs: 12_000, message: "ratelimited" });
+    answer = { error: "rate_limited", retryAfter: null };
+    expect(await failure()).toEqual({ kind: "ratelimited", retryAfterMs: 1000, message: "rate_limited" });
+  } finally {
+    slack.stop(true);
+  }
+});
+
 test("response_url: 200 with ok:false is a refusal, not a delivery", async () => {
   const server = Bun.serve({
     port: 0,
