@@ -1,6 +1,8 @@
-// Granted bot scopes, and what a method without its scope answers (missing_scope with `needed`
-// and `provided`, https://docs.slack.dev/apis/web-api/#errors). Each method's own scopes are
-// beside its handler in web-api/, copied from the "Scopes" of its docs page.
+// Granted bot scopes, and what a method without its scope answers: missing_scope with `needed`
+// and `provided` (every response type on docs.slack.dev/tools/node-slack-sdk/reference/web-api
+// has both; a real one: {"error":"missing_scope","needed":"chat:write:bot","provided":"..."} in
+// apache/superset#15904). Each method's own scopes are beside its handler in web-api/, copied
+// from the "Scopes" of its page under https://docs.slack.dev/reference/methods/.
 import { botScopeNames } from "../slack/app-requirements.ts";
 import type { ConversationKind } from "./types.ts";
 

@@ -1,11 +1,11 @@
 // The Web API: POST {apiUrl}<method>, answering like Slack: HTTP 200 with {ok:false, error} for
 // platform errors (429/5xx only when a fault asks for it), the token checked, then the method's
 // scopes, then its arguments. Every authenticated answer carries `x-oauth-scopes` (the token's
-// scopes) and `x-accepted-oauth-scopes` (the method's), as Slack's do
-// (https://docs.slack.dev/authentication/tokens; @slack/web-api reads them into response_metadata).
+// scopes) and `x-accepted-oauth-scopes` (the method's), as Slack's do (@slack/web-api's WebClient
+// reads them into response_metadata.scopes / acceptedScopes; slack-ruby/slack-ruby-client#378).
 import type { FaultRegistry } from "../faults.ts";
 import { accessError } from "../membership.ts";
-import { acceptedScopes, MissingScope } from "../scopes.ts";
+import { acceptedScopes, type ByKind, MissingScope } from "../scopes.ts";
 import type { ApiCall } from "../types.ts";
 import { assistantMethods } from "./assistant.ts";
 import { chatMethods } from "./chat.ts";
@@ -124,7 +124,7 @@ export class WebApi {
         const ch = state.channels.get(str(id) ?? "");
         const err = accessError(ch, spec.nonMember ?? "channel_not_found");
         if (err || !ch) throw new ApiError(err ?? "channel_not_found");
-        if (!Array.isArray(spec.scopes)) grants.need((spec.scopes as Record<string, string>)[ch.kind] ?? "");
+        if (!Array.isArray(spec.scopes)) grants.need((spec.scopes as ByKind)[ch.kind]);
         return ch;
       },
     };
