@@ -51,6 +51,17 @@ describe("group DMs (mpim)", () => {
   });
 });
 
+describe("event subscriptions", () => {
+  test("only subscribed events are sent: no message.groups, so a private channel gives mentions but not plain messages", async () => {
+    emu.addChannel("CPRIV", { kind: "private", members: ["U1"] });
+    emu.channelMessage("U1", "CPRIV", "chatter");
+    const m = emu.mention("U1", "CPRIV", "hey bot");
+    expect(m.message_event_id).toBe("");
+    await emu.waitFor(() => s.envelopes().length >= 1, { what: "the mention" });
+    expect(events().map((e) => e.type)).toEqual(["app_mention"]);
+  });
+});
+
 describe("file shares", () => {
   test("a DM with a file is a file_share with Slack's file fields; url_private needs the bot token", async () => {
     const d = emu.dm("U1", "what's wrong?", { files: [{ name: "app.log", content: "Error: boom\n" }] });
