@@ -1,25 +1,29 @@
-// Facade: a Slack stand-in on loopback (Web API, Socket Mode, HTTP delivery), with
-// user simulation, recording and fault injection for tests and `clawdbot sandbox`.
+// Facade: a Slack stand-in on loopback (Web API, Socket Mode, HTTP delivery, files,
+// response_url), with user simulation, recording and fault injection for tests and `clawdbot sandbox`.
 import type { Server } from "bun";
+import { BOT_EVENTS } from "../slack/app-requirements.ts";
 import { Delivery } from "./delivery.ts";
-import { escapeText } from "./escape.ts";
 import { FaultRegistry } from "./faults.ts";
+import { FileServer } from "./file-server.ts";
 import { HttpDeliveryRoute, signedPost } from "./http-delivery.ts";
-import { eventId as newEventId } from "./ids.ts";
-import {
-  appMentionEvent,
-  blockActionsPayload,
-  channelType,
-  eventCallback,
-  messageEvent,
-  slashPayload,
-  type Identity,
-} from "./payloads.ts";
 import { SocketProxy } from "./proxy.ts";
+import { ResponseUrls } from "./response-url.ts";
+import { Grants } from "./scopes.ts";
+import {
+  type ClickDelivered,
+  type Delivered,
+  type MentionDelivered,
+  type MessageOptions,
+  type SlashDelivered,
+  UserSimulation,
+} from "./simulate.ts";
 import { SocketModeServer, type SocketConn, type WsData } from "./socket-mode.ts";
-import { apiMessage, type MessageListener, WorkspaceState } from "./state.ts";
+import { type MessageListener, WorkspaceState } from "./state.ts";
+import { AssistantStatuses, type StatusRecord } from "./statuses.ts";
+import { StreamLog, type StreamRecord } from "./streams.ts";
 import type {
   ApiCall,
+  ChannelOptions,
   ConnectionLogEntry,
   ConnectionsOpenFailure,
   DisconnectReason,
@@ -29,23 +33,17 @@ import type {
   EnvelopeRecord,
   FaultSpec,
   Gap,
+  Reaction,
+  ReactionEvent,
   ResolvedOptions,
+  ResponsePost,
   SlackEmulatorOptions,
 } from "./types.ts";
-import { WebApi } from "./web-api.ts";
+import { WebApi } from "./web-api/index.ts";
 
-/** The WebClient sends the upload as multipart form data; plain bodies are accepted too. */
-async function uploadedBytes(req: Request): Promise<Uint8Array> {
-  if ((req.headers.get("content-type") ?? "").includes("multipart/form-data")) {
-    const form = await req.formData();
-    for (const [, v] of form) if (typeof v !== "string") return new Uint8Array(await v.arrayBuffer());
-    const first = [...form.values()][0];
-    return new TextEncoder().encode(typeof first === "string" ? first : "");
-  }
-  return new Uint8Array(await req.arrayBuffer());
-}
+export type { ClickDelivered, Delivered, MentionDelivered, MessageOptions, SlashDelivered } from "./simulate.ts";
 
-const DEFAULTS: ResolvedOptions = {
+const DEFAULTS: Omit<ResolvedOptions, "scopes" | "events"> = {
   botUserId: "UBOT",
   botId: "BBOT",
   teamId: "T0001",
@@ -57,41 +55,8 @@ const DEFAULTS: ResolvedOptions = {
   botToken: "xoxb-emulator",
   appToken: "xapp-emulator",
   httpTimeoutMs: 3000,
+  maxSocketConnections: 10,
 };
-
-/** Where a response_url post lands. */
-interface ResponseTarget {
-  channel: string;
-  user: string;
-  /** For interactivity: the message the click came from (replace_original/delete_original). */
-  messageTs?: string;
-}
-
-export interface Delivered {
-  channel: string;
-  ts: string;
-  event_id: string;
-  envelope_id: string;
-}
-
-export interface MentionDelivered extends Delivered {
-  /** The companion `message` event Slack sends alongside the app_mention. */
-  message_event_id: string;
-  message_envelope_id: string;
-}
-
-export interface SlashDelivered {
-  channel: string;
-  envelope_id: string;
-  response_url: string;
-  trigger_id: string;
-}
-
-export interface ClickDelivered {
-  channel: string;
-  envelope_id: string;
-  response_url: string;
-}
 
 export interface WaitOptions {
   timeoutMs?: number;
@@ -103,21 +68,33 @@ export class SlackEmulator {
   readonly state: WorkspaceState;
   readonly calls: ApiCall[] = [];
   private readonly faults = new FaultRegistry();
+  private readonly grants: Grants;
+  private readonly subscribed: Set<string>;
   private readonly hangs = new Set<() => void>();
-  private readonly responseTargets = new Map<string, ResponseTarget>();
+  private readonly streamLog = new StreamLog();
+  private readonly statusLog = new AssistantStatuses();
+  private readonly reactionEvents: ReactionEvent[] = [];
+  private readonly responseUrls: ResponseUrls;
+  private readonly fileServer: FileServer;
   private readonly webApi: WebApi;
   private readonly socketServer: SocketModeServer;
   private readonly delivery: Delivery;
+  private readonly sim: UserSimulation;
   private httpRoute?: HttpDeliveryRoute;
+  private httpSecret = "";
   private server?: Server<WsData>;
   private proxy?: SocketProxy;
   private refusing = false;
 
   constructor(opts: SlackEmulatorOptions = {}) {
-    const o: ResolvedOptions = { ...DEFAULTS };
+    const o = { ...DEFAULTS, scopes: undefined, events: undefined } as unknown as ResolvedOptions;
     for (const [k, v] of Object.entries(opts)) if (v !== undefined) (o as unknown as Record<string, unknown>)[k] = v;
+    this.grants = new Grants(o.scopes);
+    o.scopes = this.grants.list();
+    o.events ??= BOT_EVENTS.map((e) => e.name);
+    this.subscribed = new Set(o.events);
     this.options = o;
-    this.state = new WorkspaceState(o.botUserId);
+    this.state = new WorkspaceState({ botUserId: o.botUserId, botId: o.botId, teamId: o.teamId, appId: o.appId });
     this.socketServer = new SocketModeServer(
       {
         appId: o.appId,
@@ -125,17 +102,30 @@ export class SlackEmulator {
         onConnectionOpen: () => this.delivery.routeAvailable(),
       },
       o.pingIntervalMs,
+      o.maxSocketConnections,
     );
     this.delivery = new Delivery(o, this.socketServer, (rec, payload) => this.onAck(rec, payload));
+    this.sim = new UserSimulation({
+      state: this.state,
+      delivery: this.delivery,
+      events: () => this.subscribed,
+      newResponseUrl: (target) => this.responseUrls.newUrl(this.baseUrl, target),
+    });
+    this.responseUrls = new ResponseUrls(this.state, this.faults, (m) => this.sim.echo(m), this.calls);
+    this.fileServer = new FileServer(this.state, o, this.grants, this.faults);
     this.webApi = new WebApi({
       opts: o,
       state: this.state,
+      grants: this.grants,
+      streams: this.streamLog,
+      statuses: this.statusLog,
+      reactionLog: this.reactionEvents,
       faults: this.faults,
       calls: this.calls,
       hangs: this.hangs,
       baseUrl: () => this.baseUrl,
-      socketUrl: () => `ws://127.0.0.1:${this.requireProxy().port}/socket?ticket=${crypto.randomUUID()}`,
-      botPosted: (m) => this.echo(m),
+      socketUrl: () => this.socketUrl(),
+      botPosted: (m) => this.sim.echo(m),
     });
   }
 
@@ -157,6 +147,7 @@ export class SlackEmulator {
         close: (ws) => this.socketServer.onClose(ws),
       },
     });
+    this.state.baseUrl = this.baseUrl;
     this.proxy = new SocketProxy(this.requireServer().port ?? 0);
     this.proxy.start();
     this.socketServer.start();
@@ -189,8 +180,18 @@ export class SlackEmulator {
 
   // ---- workspace -------------------------------------------------------------------
 
-  addChannel(id: string, opts: { name?: string; members?: string[]; botMember?: boolean } = {}): EmuChannel {
+  /**
+   * A conversation: public or private channel, the bot's DM with someone, a DM between two other
+   * people (`{kind: "im", members: [a, b], botMember: false}`), or a group DM (`kind: "mpim"`).
+   * The bot is a member unless `botMember: false`.
+   */
+  addChannel(id: string, opts: ChannelOptions = {}): EmuChannel {
     return this.state.addChannel(id, opts);
+  }
+
+  /** The bot leaves (false) or is invited to (true) a conversation. */
+  setBotMember(channel: string, member: boolean): void {
+    this.state.addChannel(channel, { botMember: member });
   }
 
   addUser(id: string, opts: { name?: string; realName?: string } = {}): void {
@@ -201,6 +202,27 @@ export class SlackEmulator {
 
   imChannel(user: string): string {
     return this.state.imFor(user).id;
+  }
+
+  /** The group DM of these users and the bot (created on first use). */
+  mpimChannel(users: string[]): string {
+    return this.state.mpimFor(users).id;
+  }
+
+  // ---- granted scopes -------------------------------------------------------------
+
+  /** The bot token's scopes (default: all of BOT_SCOPES). */
+  get scopes(): string[] {
+    return this.grants.list();
+  }
+
+  setScopes(scopes: string[]): void {
+    this.grants.set(scopes);
+  }
+
+  /** Takes scopes away, e.g. `revokeScopes("mpim:history")`. */
+  revokeScopes(...scopes: string[]): void {
+    this.grants.set(this.grants.list().filter((s) => !scopes.includes(s)));
   }
 
   // ---- recording -------------------------------------------------------------------
@@ -218,9 +240,52 @@ export class SlackEmulator {
     return this.messages(channel).filter((m) => m.bot_id === this.options.botId);
   }
 
-  /** Files uploaded via files.getUploadURLExternal + upload + files.completeUploadExternal. */
+  /** Every file: uploaded by the bot (files.getUploadURLExternal + upload + completeUploadExternal) or shared by a user. */
   get files(): EmuFile[] {
     return [...this.state.files.values()];
+  }
+
+  /** url_private fetches and the status each got. */
+  get fileDownloads(): FileServer["downloads"] {
+    return this.fileServer.downloads;
+  }
+
+  /** Streamed messages (chat.startStream...): every chunk as it came, the state, the text. */
+  streams(channel?: string): StreamRecord[] {
+    return this.streamLog.records.filter((r) => channel === undefined || r.channel === channel);
+  }
+
+  /** A user presses stop on a streamed message: further appends answer `stopped_by_user`. */
+  stopStreamByUser(channel: string, ts: string): void {
+    const rec = this.streamLog.get(channel, ts);
+    if (!rec) throw new Error(`stopStreamByUser: no stream ${channel}/${ts}`);
+    rec.state = "stopped_by_user";
+    rec.stoppedAt = Date.now();
+  }
+
+  /** Every assistant.threads.setStatus accepted, in order. */
+  get statuses(): StatusRecord[] {
+    return this.statusLog.log;
+  }
+
+  /** The status a thread shows now: "" when cleared, replaced by a reply, or 2 minutes old. */
+  threadStatus(channel: string, threadTs: string): string {
+    return this.statusLog.current(channel, threadTs);
+  }
+
+  /** Reactions on a message now. */
+  reactions(channel: string, ts: string): Reaction[] {
+    return this.state.find(channel, ts)?.reactions ?? [];
+  }
+
+  /** reactions.add / reactions.remove by the bot, in order. */
+  get reactionLog(): ReactionEvent[] {
+    return this.reactionEvents;
+  }
+
+  /** Every post to a response_url: what was sent, for whom, and what Slack answered. */
+  get responses(): ResponsePost[] {
+    return this.responseUrls.posts;
   }
 
   /** Every envelope created, with its delivery attempts and ack. */
@@ -228,7 +293,7 @@ export class SlackEmulator {
     return this.delivery.records;
   }
 
-  /** Server-side view of Socket Mode connections (pings, pongs, what they sent). */
+  /** Server-side view of Socket Mode connections (pings, pongs, what they sent, refusals). */
   get sockets(): SocketConn[] {
     return this.socketServer.conns;
   }
@@ -262,141 +327,42 @@ export class SlackEmulator {
     return this.proxy?.gaps() ?? [];
   }
 
-  // ---- user simulation -------------------------------------------------------------
+  // ---- user simulation (see simulate.ts) --------------------------------------------
 
-  private get identity(): Identity {
-    const o = this.options;
-    return { botUserId: o.botUserId, botId: o.botId, teamId: o.teamId, appId: o.appId };
+  /** A DM from `user` to the bot; `{files}` makes it a file_share, `{me}` a me_message. */
+  dm(user: string, text: string, opts: MessageOptions = {}): Delivered {
+    return this.sim.dm(user, text, opts);
   }
 
-  private storeUserMessage(user: string, ch: EmuChannel, text: string, threadTs?: string): EmuMessage {
-    this.state.ensureUser(user);
-    ch.members.add(user);
-    const m: EmuMessage = { channel: ch.id, ts: this.state.clock.next(), user, text, client_msg_id: crypto.randomUUID() };
-    if (threadTs) m.thread_ts = threadTs;
-    return this.state.store(m);
+  /** `<@BOT> text` in a channel or group DM: two envelopes, `message` then `app_mention`. */
+  mention(user: string, channel: string, text: string, opts: MessageOptions = {}): MentionDelivered {
+    return this.sim.mention(user, channel, text, opts);
   }
 
-  private deliverEvent(event: Record<string, unknown>, evId?: string): { event_id: string; envelope_id: string } {
-    const payload = eventCallback(this.identity, event, evId);
-    const rec = this.delivery.enqueue("events_api", payload, false);
-    return { event_id: String(payload.event_id), envelope_id: rec.envelope_id };
+  /** A plain message in a conversation (no mention); `{threadTs, broadcast}` is a thread_broadcast. */
+  channelMessage(user: string, channel: string, text: string, opts: MessageOptions = {}): Delivered {
+    return this.sim.channelMessage(user, channel, text, opts);
   }
 
-  /** A DM from `user` to the bot. */
-  dm(user: string, text: string, opts: { threadTs?: string } = {}): Delivered {
-    const ch = this.state.imFor(user);
-    const m = this.storeUserMessage(user, ch, escapeText(text), opts.threadTs);
-    const d = this.deliverEvent(messageEvent(this.identity, m, ch, this.parentUser(m)));
-    return { channel: ch.id, ts: m.ts, ...d };
-  }
-
-  /** `<@BOT> text` in a channel: two envelopes, `message` then `app_mention`, as Slack sends. */
-  mention(user: string, channel: string, text: string, opts: { threadTs?: string } = {}): MentionDelivered {
-    const ch = this.state.ensureChannel(channel, user);
-    const m = this.storeUserMessage(user, ch, `<@${this.options.botUserId}> ${escapeText(text)}`, opts.threadTs);
-    const msg = this.deliverEvent(messageEvent(this.identity, m, ch, this.parentUser(m)));
-    const mention = this.deliverEvent(appMentionEvent(this.identity, m));
-    return {
-      channel: ch.id,
-      ts: m.ts,
-      ...mention,
-      message_event_id: msg.event_id,
-      message_envelope_id: msg.envelope_id,
-    };
-  }
-
-  /** A plain message in a channel (no mention). */
-  channelMessage(user: string, channel: string, text: string, opts: { threadTs?: string } = {}): Delivered {
-    const ch = this.state.ensureChannel(channel, user);
-    const m = this.storeUserMessage(user, ch, escapeText(text), opts.threadTs);
-    const d = this.deliverEvent(messageEvent(this.identity, m, ch, this.parentUser(m)));
-    return { channel: ch.id, ts: m.ts, ...d };
-  }
-
-  /** A user edits a message: `message_changed` event. */
   editMessage(channel: string, ts: string, newText: string): Delivered {
-    const m = this.state.find(channel, ts);
-    if (!m) throw new Error(`editMessage: no message ${channel}/${ts}`);
-    const previous = apiMessage(m, this.state, this.identity);
-    m.text = escapeText(newText);
-    const eventTs = this.state.clock.next();
-    m.edited = { user: m.user ?? "", ts: eventTs };
-    this.state.notify(m, "updated");
-    const ch = this.state.channels.get(channel);
-    const d = this.deliverEvent({
-      type: "message",
-      subtype: "message_changed",
-      hidden: true,
-      channel,
-      message: apiMessage(m, this.state, this.identity),
-      previous_message: previous,
-      ts: eventTs,
-      event_ts: eventTs,
-      channel_type: channelType(ch),
-    });
-    return { channel, ts: eventTs, ...d };
+    return this.sim.editMessage(channel, ts, newText);
   }
 
-  /** A message is deleted: `message_deleted` event. */
   deleteMessage(channel: string, ts: string): Delivered {
-    const m = this.state.remove(channel, ts);
-    if (!m) throw new Error(`deleteMessage: no message ${channel}/${ts}`);
-    const eventTs = this.state.clock.next();
-    const ch = this.state.channels.get(channel);
-    const d = this.deliverEvent({
-      type: "message",
-      subtype: "message_deleted",
-      hidden: true,
-      channel,
-      deleted_ts: ts,
-      previous_message: apiMessage(m, this.state, this.identity),
-      ts: eventTs,
-      event_ts: eventTs,
-      channel_type: channelType(ch),
-    });
-    return { channel, ts: eventTs, ...d };
+    return this.sim.deleteMessage(channel, ts);
   }
 
-  /** `/claw text` (or another command) typed by `user` in `channel`. */
+  /** `/claw text` typed by `user` in `channel` (any conversation, the bot a member or not). */
   slash(user: string, channel: string, text: string, opts: { command?: string } = {}): SlashDelivered {
-    const ch = channel.startsWith("D") || channel.startsWith("C") || channel.startsWith("G")
-      ? this.state.ensureChannel(channel, user)
-      : this.state.imFor(user);
-    const u = this.state.ensureUser(user);
-    const responseUrl = this.newResponseUrl({ channel: ch.id, user });
-    const payload = slashPayload(this.identity, u, ch, opts.command ?? "/claw", escapeText(text), responseUrl);
-    const rec = this.delivery.enqueue("slash_commands", payload, true);
-    return { channel: ch.id, envelope_id: rec.envelope_id, response_url: responseUrl, trigger_id: payload.trigger_id ?? "" };
+    return this.sim.slash(user, channel, text, opts);
   }
 
-  /** `user` clicks the button `actionId` (with `value`) on the message `messageTs`. */
   click(user: string, channel: string, messageTs: string, actionId: string, value: string): ClickDelivered {
-    const m = this.state.find(channel, messageTs);
-    if (!m) throw new Error(`click: no message ${channel}/${messageTs}`);
-    const ch = this.state.ensureChannel(channel);
-    const u = this.state.ensureUser(user);
-    const responseUrl = this.newResponseUrl({ channel: ch.id, user, messageTs });
-    const payload = blockActionsPayload(
-      this.identity,
-      u,
-      ch,
-      apiMessage(m, this.state, this.identity),
-      m.blocks,
-      actionId,
-      value,
-      responseUrl,
-    );
-    const rec = this.delivery.enqueue("interactive", payload, false);
-    return { channel: ch.id, envelope_id: rec.envelope_id, response_url: responseUrl };
+    return this.sim.click(user, channel, messageTs, actionId, value);
   }
 
-  /** Any event (tokens_revoked, reaction_added, app_home_opened, ...), wrapped in an event_callback. */
   sendEvent(event: Record<string, unknown>, opts: { eventId?: string; duplicates?: number } = {}): { event_id: string; envelope_id: string } {
-    const ev = { event_ts: this.state.clock.next(), ...event };
-    const d = this.deliverEvent(ev, opts.eventId ?? newEventId());
-    for (let i = 1; i < (opts.duplicates ?? 1); i++) this.delivery.redeliver(d.envelope_id);
-    return d;
+    return this.sim.sendEvent(event, opts);
   }
 
   /** Sends an envelope again at once as a retry (retry_attempt = last + 1, reason "timeout"). */
@@ -428,8 +394,6 @@ export class SlackEmulator {
     return this.httpRoute?.results ?? [];
   }
 
-  private httpSecret = "";
-
   /** Sends Slack's url_verification challenge; `ok` when the answer echoes it. */
   async urlVerification(url: string, signingSecret?: string): Promise<{ ok: boolean; status: number; body: string }> {
     const challenge = crypto.randomUUID();
@@ -447,6 +411,11 @@ export class SlackEmulator {
 
   // ---- faults ----------------------------------------------------------------------
 
+  /**
+   * Makes `method` (any Web API method, "*", or the pseudo-methods "response_url" and
+   * "url_private") fail as `spec` says: an HTTP status, any ok:false `error` (with `extra`
+   * fields and a Retry-After), latency, or performing the call without answering.
+   */
   fault(method: string, spec: FaultSpec = {}): void {
     this.faults.add(method, spec);
   }
@@ -517,68 +486,8 @@ export class SlackEmulator {
       if (server.upgrade(req, { data: this.socketServer.newData(ticket) })) return undefined;
       return new Response("upgrade required", { status: 426 });
     }
-    if (req.method === "POST" && path.startsWith("/response/")) return this.onResponseUrl(path.slice(10), req);
-    if (req.method === "POST" && path.startsWith("/upload/")) {
-      const file = this.state.files.get(path.slice(8));
-      if (!file) return new Response("file not found", { status: 404 });
-      file.content = await uploadedBytes(req);
-      return new Response(`OK - ${file.content.byteLength}`, { status: 200 });
-    }
-    return new Response("not found", { status: 404 });
-  }
-
-  private newResponseUrl(target: ResponseTarget): string {
-    const id = crypto.randomUUID();
-    this.responseTargets.set(id, target);
-    return `${this.baseUrl}response/${id}`;
-  }
-
-  private async onResponseUrl(id: string, req: Request): Promise<Response> {
-    const target = this.responseTargets.get(id);
-    let body: Record<string, unknown> = {};
-    try {
-      const ct = req.headers.get("content-type") ?? "";
-      if (ct.includes("application/x-www-form-urlencoded")) {
-        const form = new URLSearchParams(await req.text());
-        body = JSON.parse(form.get("payload") ?? "{}") as Record<string, unknown>;
-      } else body = (await req.json()) as Record<string, unknown>;
-    } catch {
-      return new Response(JSON.stringify({ ok: false, error: "invalid_payload" }), { status: 400 });
-    }
-    this.calls.push({ method: "response_url", args: body, at: Date.now(), status: target ? 200 : 404, response: undefined });
-    if (!target) return new Response(JSON.stringify({ ok: false, error: "expired_url" }), { status: 404 });
-    const err = this.applyResponse(target, body);
-    const out = err ? { ok: false, error: err } : { ok: true };
-    return new Response(JSON.stringify(out), { status: err ? 400 : 200, headers: { "Content-Type": "application/json" } });
-  }
-
-  /** What Slack does with a response_url post (or a slash command's ack/HTTP answer). */
-  private applyResponse(target: ResponseTarget, body: Record<string, unknown>): string | undefined {
-    const o = this.options;
-    const text = typeof body.text === "string" ? body.text : "";
-    const blocks = Array.isArray(body.blocks) ? body.blocks : undefined;
-    if (text.length > 40000) return "msg_too_long";
-    if (target.messageTs && body.delete_original === true) {
-      this.state.remove(target.channel, target.messageTs);
-      return undefined;
-    }
-    if (target.messageTs && body.replace_original === true) {
-      const m = this.state.find(target.channel, target.messageTs);
-      if (!m) return "message_not_found";
-      m.text = text;
-      if (blocks) m.blocks = blocks;
-      else delete m.blocks;
-      this.state.notify(m, "updated");
-      return undefined;
-    }
-    if (!text && !blocks) return "no_text";
-    const m: EmuMessage = { channel: target.channel, ts: this.state.clock.next(), user: o.botUserId, bot_id: o.botId, text };
-    if (blocks) m.blocks = blocks;
-    if (typeof body.thread_ts === "string") m.thread_ts = body.thread_ts;
-    if (body.response_type !== "in_channel") m.ephemeral = { user: target.user };
-    this.state.store(m);
-    if (!m.ephemeral) this.echo(m);
-    return undefined;
+    if (req.method === "POST" && path.startsWith("/response/")) return this.responseUrls.handle(path.slice(10), req);
+    return (await this.fileServer.route(req, url)) ?? new Response("not found", { status: 404 });
   }
 
   private onAck(rec: EnvelopeRecord, payload: unknown): void {
@@ -588,17 +497,6 @@ export class SlackEmulator {
     if (typeof p.text !== "string" && !Array.isArray(p.blocks)) return;
     const channel = String(rec.payload.channel_id ?? "");
     const user = String(rec.payload.user_id ?? "");
-    this.applyResponse({ channel, user }, p);
-  }
-
-  private parentUser(m: EmuMessage): string | undefined {
-    return m.thread_ts && m.thread_ts !== m.ts ? this.state.find(m.channel, m.thread_ts)?.user : undefined;
-  }
-
-  /** Slack echoes the bot's own posts as `message` events (the heartbeat canary relies on it). */
-  private echo(m: EmuMessage): void {
-    const ch = this.state.channels.get(m.channel);
-    if (!ch || (ch.kind !== "im" && !ch.botMember)) return;
-    this.deliverEvent(messageEvent(this.identity, m, ch, this.parentUser(m)));
+    this.responseUrls.apply({ channel, user }, p);
   }
 }

@@ -1,19 +1,22 @@
 // Payloads in the shapes Slack sends them (Events API, slash commands, block_actions).
+import { messageFiles, messageSubtype } from "./api-json.ts";
 import { eventId, randomAlnum } from "./ids.ts";
+import type { Identity, WorkspaceState } from "./state.ts";
 import type { EmuChannel, EmuMessage, EmuUser } from "./types.ts";
 
-export interface Identity {
-  botUserId: string;
-  botId: string;
-  teamId: string;
-  appId: string;
-}
+export type { Identity } from "./state.ts";
 
 export const VERIFICATION_TOKEN = "emulator-verification-token";
 
+/** The event's `channel_type`: channel (public), group (private), im, mpim. */
 export function channelType(ch: EmuChannel | undefined): string {
   if (!ch) return "channel";
-  return ch.kind === "im" ? "im" : ch.kind === "group" ? "group" : "channel";
+  return { public: "channel", private: "group", im: "im", mpim: "mpim" }[ch.kind];
+}
+
+/** The bot event a message in this conversation comes as (https://docs.slack.dev/reference/events). */
+export function messageEventName(ch: EmuChannel): string {
+  return { public: "message.channels", private: "message.groups", im: "message.im", mpim: "message.mpim" }[ch.kind];
 }
 
 export function eventCallback(id: Identity, event: Record<string, unknown>, evId?: string): Record<string, unknown> {
@@ -37,12 +40,8 @@ export function eventCallback(id: Identity, event: Record<string, unknown>, evId
 }
 
 /** The `message` event for a stored message (user or bot). */
-export function messageEvent(
-  id: Identity,
-  m: EmuMessage,
-  ch: EmuChannel | undefined,
-  parentUser?: string,
-): Record<string, unknown> {
+export function messageEvent(state: WorkspaceState, m: EmuMessage): Record<string, unknown> {
+  const id = state.identity;
   const ev: Record<string, unknown> = {
     type: "message",
     channel: m.channel,
@@ -50,9 +49,18 @@ export function messageEvent(
     text: m.text,
     ts: m.ts,
     event_ts: m.ts,
-    channel_type: channelType(ch),
+    channel_type: channelType(state.channels.get(m.channel)),
     team: id.teamId,
   };
+  const subtype = messageSubtype(m);
+  if (subtype) ev.subtype = subtype;
+  const files = messageFiles(state, m);
+  if (files) {
+    ev.files = files;
+    ev.upload = false;
+    ev.display_as_bot = false;
+  }
+  const parentUser = state.parentUser(m);
   if (m.client_msg_id) ev.client_msg_id = m.client_msg_id;
   if (m.thread_ts) ev.thread_ts = m.thread_ts;
   if (m.thread_ts && m.thread_ts !== m.ts && parentUser) ev.parent_user_id = parentUser;
@@ -66,7 +74,8 @@ export function messageEvent(
   return ev;
 }
 
-export function appMentionEvent(id: Identity, m: EmuMessage): Record<string, unknown> {
+export function appMentionEvent(state: WorkspaceState, m: EmuMessage): Record<string, unknown> {
+  const id = state.identity;
   const ev: Record<string, unknown> = {
     type: "app_mention",
     user: m.user,
@@ -78,6 +87,8 @@ export function appMentionEvent(id: Identity, m: EmuMessage): Record<string, unk
     client_msg_id: m.client_msg_id,
   };
   if (m.thread_ts) ev.thread_ts = m.thread_ts;
+  const files = messageFiles(state, m);
+  if (files) ev.files = files;
   return ev;
 }
 

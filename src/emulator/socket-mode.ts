@@ -19,6 +19,8 @@ export interface SocketConn {
   pongs: number;
   /** Messages the client sent (acks and anything else), parsed. */
   received: unknown[];
+  /** Refused at open (e.g. "too_many_websockets"): got a disconnect instead of hello, counts for nothing. */
+  refused?: string;
 }
 
 export interface SocketModeHooks {
@@ -36,6 +38,8 @@ export class SocketModeServer implements DeliveryRoute {
   constructor(
     private readonly hooks: SocketModeHooks,
     private readonly pingIntervalMs: number,
+    /** Slack allows 10 concurrent connections per app (a Slack engineer in slackapi/node-slack-sdk#1654). */
+    private readonly maxConnections = 10,
   ) {}
 
   newData(ticket: string): WsData {
@@ -61,12 +65,22 @@ export class SocketModeServer implements DeliveryRoute {
   }
 
   openConns(): SocketConn[] {
-    return this.conns.filter((c) => c.closedAt === undefined);
+    return this.conns.filter((c) => c.closedAt === undefined && !c.refused);
   }
 
   onOpen(ws: ServerWebSocket<WsData>): void {
     const conn: SocketConn = { id: ws.data.id, ws, openedAt: Date.now(), pings: 0, pongs: 0, received: [] };
+    if (this.openConns().length >= this.maxConnections) {
+      // One too many: Slack sends this disconnect where hello would be and closes (what the SDKs
+      // see: slackapi/bolt-js#2225, "server explicit disconnect" while still connecting).
+      conn.refused = "too_many_websockets";
+      this.conns.push(conn);
+      ws.send(JSON.stringify({ type: "disconnect", reason: "too_many_websockets", debug_info: { host: "emulator" } }));
+      ws.close(1000, "too_many_websockets");
+      return;
+    }
     this.conns.push(conn);
+    // num_connections counts this app's open connections, this one included.
     ws.send(
       JSON.stringify({
         type: "hello",

@@ -1,9 +1,21 @@
 // The workspace the emulator pretends to be: channels, users, messages, files.
 import { compareTs, TsClock } from "./ids.ts";
-import type { EmuChannel, EmuFile, EmuMessage, EmuUser } from "./types.ts";
+import type { ChannelOptions, ConversationKind, EmuChannel, EmuFile, EmuMessage, EmuUser } from "./types.ts";
 
 export type MessageChange = "new" | "updated" | "deleted";
 export type MessageListener = (m: EmuMessage, change: MessageChange) => void;
+
+/** Who the app is; every payload and API answer names it. */
+export interface Identity {
+  botUserId: string;
+  botId: string;
+  teamId: string;
+  appId: string;
+}
+
+function kindFromId(id: string): ConversationKind {
+  return id.startsWith("D") ? "im" : id.startsWith("G") ? "private" : "public";
+}
 
 export class WorkspaceState {
   private readonly listeners = new Set<MessageListener>();
@@ -13,10 +25,17 @@ export class WorkspaceState {
   readonly allMessages: EmuMessage[] = [];
   readonly files = new Map<string, EmuFile>();
   readonly clock = new TsClock();
+  /** The HTTP server's root (with trailing slash) once started: file URLs point there. */
+  baseUrl = "http://127.0.0.1/";
   private imCounter = 0;
 
-  constructor(readonly botUserId: string) {
-    this.users.set(botUserId, { id: botUserId, name: "clawdbot", real_name: "clawdbot", is_bot: true });
+  constructor(readonly identity: Identity) {
+    const id = identity.botUserId;
+    this.users.set(id, { id, name: "clawdbot", real_name: "clawdbot", is_bot: true });
+  }
+
+  get botUserId(): string {
+    return this.identity.botUserId;
   }
 
   ensureUser(id: string): EmuUser {
@@ -29,9 +48,9 @@ export class WorkspaceState {
     return u;
   }
 
-  addChannel(id: string, opts: { name?: string; members?: string[]; botMember?: boolean } = {}): EmuChannel {
+  addChannel(id: string, opts: ChannelOptions = {}): EmuChannel {
     const existing = this.channels.get(id);
-    const kind: EmuChannel["kind"] = id.startsWith("D") ? "im" : id.startsWith("G") ? "group" : "channel";
+    const kind = opts.kind ?? existing?.kind ?? kindFromId(id);
     const ch: EmuChannel = existing ?? {
       id,
       name: opts.name ?? (kind === "im" ? id : id.toLowerCase()),
@@ -40,6 +59,7 @@ export class WorkspaceState {
       botMember: opts.botMember ?? true,
       created: Math.floor(Date.now() / 1000),
     };
+    ch.kind = kind;
     if (existing && opts.name) ch.name = opts.name;
     if (existing && opts.botMember !== undefined) ch.botMember = opts.botMember;
     for (const m of opts.members ?? []) {
@@ -48,6 +68,7 @@ export class WorkspaceState {
     }
     if (ch.botMember) ch.members.add(this.botUserId);
     else ch.members.delete(this.botUserId);
+    if (kind === "im" && ch.botMember) ch.imUser = [...ch.members].find((m) => m !== this.botUserId);
     this.channels.set(id, ch);
     return ch;
   }
@@ -56,18 +77,32 @@ export class WorkspaceState {
   ensureChannel(id: string, member?: string): EmuChannel {
     const ch = this.channels.get(id) ?? this.addChannel(id);
     if (member) ch.members.add(member);
+    if (ch.kind === "im" && ch.botMember && !ch.imUser && member !== this.botUserId) ch.imUser = member;
     return ch;
   }
 
-  /** One IM per user, like Slack. */
+  /** The bot's IM with a user: one per user, like Slack. */
   imFor(userId: string): EmuChannel {
     this.ensureUser(userId);
-    for (const ch of this.channels.values()) if (ch.kind === "im" && ch.imUser === userId) return ch;
+    for (const ch of this.channels.values()) if (ch.kind === "im" && ch.botMember && ch.imUser === userId) return ch;
     this.imCounter++;
     const id = `D${String(this.imCounter).padStart(8, "0")}${userId.replace(/[^A-Z0-9]/gi, "").slice(0, 2).toUpperCase()}`;
-    const ch = this.addChannel(id, { members: [userId] });
-    ch.imUser = userId;
-    return ch;
+    return this.addChannel(id, { kind: "im", members: [userId] });
+  }
+
+  /** The group DM (mpim) of exactly these people and the bot, created on first use. */
+  mpimFor(userIds: string[]): EmuChannel {
+    const want = new Set([...userIds, this.botUserId]);
+    for (const ch of this.channels.values()) {
+      if (ch.kind === "mpim" && ch.members.size === want.size && [...want].every((u) => ch.members.has(u))) return ch;
+    }
+    this.imCounter++;
+    const names = [...userIds].map((u) => this.ensureUser(u).name);
+    return this.addChannel(`G${String(this.imCounter).padStart(8, "0")}MP`, {
+      kind: "mpim",
+      members: userIds,
+      name: `mpdm-${[...names, "clawdbot"].join("--")}-1`,
+    });
   }
 
   store(msg: EmuMessage): EmuMessage {
@@ -117,40 +152,8 @@ export class WorkspaceState {
   replies(channel: string, threadTs: string): EmuMessage[] {
     return this.visible(channel).filter((m) => m.ts === threadTs || m.thread_ts === threadTs);
   }
-}
 
-/** A message as the Web API shows it (history, replies, postMessage answers). */
-export function apiMessage(m: EmuMessage, state: WorkspaceState, extra: { teamId: string; appId: string }): Record<string, unknown> {
-  const out: Record<string, unknown> = { type: "message", ts: m.ts, text: m.text };
-  if (m.user) out.user = m.user;
-  if (m.bot_id) {
-    out.bot_id = m.bot_id;
-    out.app_id = extra.appId;
-    out.bot_profile = { id: m.bot_id, app_id: extra.appId, name: "clawdbot", team_id: extra.teamId, deleted: false };
+  parentUser(m: EmuMessage): string | undefined {
+    return m.thread_ts && m.thread_ts !== m.ts ? this.find(m.channel, m.thread_ts)?.user : undefined;
   }
-  out.team = extra.teamId;
-  if (m.blocks) out.blocks = m.blocks;
-  if (m.attachments) out.attachments = m.attachments;
-  if (m.metadata) out.metadata = m.metadata;
-  if (m.edited) out.edited = m.edited;
-  if (m.files) out.files = m.files;
-  if (m.client_msg_id) out.client_msg_id = m.client_msg_id;
-  if (m.thread_ts) {
-    out.thread_ts = m.thread_ts;
-    if (m.thread_ts !== m.ts) {
-      const parent = state.find(m.channel, m.thread_ts);
-      if (parent?.user) out.parent_user_id = parent.user;
-      if (m.reply_broadcast) out.subtype = "thread_broadcast";
-    }
-  }
-  if (!m.thread_ts || m.thread_ts === m.ts) {
-    const replies = state.replies(m.channel, m.ts).filter((r) => r.ts !== m.ts);
-    if (replies.length > 0) {
-      out.thread_ts = m.ts;
-      out.reply_count = replies.length;
-      out.reply_users = [...new Set(replies.map((r) => r.user).filter((u): u is string => !!u))];
-      out.latest_reply = replies[replies.length - 1]?.ts;
-    }
-  }
-  return out;
 }

@@ -17,6 +17,12 @@ export interface SlackEmulatorOptions {
   appToken?: string;
   /** Timeout for HTTP-mode deliveries (Slack: 3 s). */
   httpTimeoutMs?: number;
+  /** Bot token scopes granted to the app; default: every scope of src/slack/app-requirements.ts. */
+  scopes?: string[];
+  /** Bot events the app subscribes to; default: every event of src/slack/app-requirements.ts. */
+  events?: string[];
+  /** Concurrent Socket Mode connections per app (Slack: 10); one more gets `too_many_websockets`. */
+  maxSocketConnections?: number;
 }
 
 export type ResolvedOptions = Required<SlackEmulatorOptions>;
@@ -32,11 +38,54 @@ export interface EmuFile {
   title?: string;
   length: number;
   content: Uint8Array;
+  /** Who uploaded it (a user sharing it, or the bot). */
+  user?: string;
+  mimetype?: string;
   /** Set once files.completeUploadExternal shared it. */
   channel?: string;
   thread_ts?: string;
   initial_comment?: string;
   completed: boolean;
+  created?: number;
+}
+
+/** A file a simulated user attaches to a message. */
+export interface FileSpec {
+  name: string;
+  /** Default: from the name's extension (text/plain, image/png, ...). */
+  mimetype?: string;
+  content: string | Uint8Array;
+  title?: string;
+}
+
+export interface Reaction {
+  name: string;
+  users: string[];
+  count: number;
+}
+
+/** reactions.add / reactions.remove as they happened, in order. */
+export interface ReactionEvent {
+  action: "add" | "remove";
+  channel: string;
+  ts: string;
+  name: string;
+  user: string;
+  at: number;
+}
+
+/** A post to a response_url (slash command or click) and what came of it. */
+export interface ResponsePost {
+  channel: string;
+  user: string;
+  body: Record<string, unknown>;
+  /** HTTP status answered. */
+  status: number;
+  /** The ok:false error, if it was refused. */
+  error?: string;
+  /** The message it created or replaced, if any. */
+  ts?: string;
+  at: number;
 }
 
 export interface EmuMessage {
@@ -52,19 +101,35 @@ export interface EmuMessage {
   edited?: { user: string; ts: string };
   ephemeral?: { user: string };
   reply_broadcast?: boolean;
-  files?: { id: string; name: string; title?: string }[];
+  /** Ids of the files attached (see WorkspaceState.files). */
+  files?: string[];
+  /** A user's message subtype (file_share, me_message; thread_broadcast comes from reply_broadcast). */
+  subtype?: "file_share" | "me_message";
+  reactions?: Reaction[];
   client_msg_id?: string;
 }
+
+/** public/private channels, 1:1 DMs (im) and group DMs (mpim). */
+export type ConversationKind = "public" | "private" | "im" | "mpim";
 
 export interface EmuChannel {
   id: string;
   name: string;
-  kind: "channel" | "group" | "im";
+  kind: ConversationKind;
   members: Set<string>;
   botMember: boolean;
-  /** For IMs: the human on the other side. */
+  /** For the bot's own IMs: the human on the other side. */
   imUser?: string;
   created: number;
+}
+
+export interface ChannelOptions {
+  name?: string;
+  members?: string[];
+  /** Default true: channels a test uses implicitly are ones the bot is in. */
+  botMember?: boolean;
+  /** Default from the id: D... im, G... private, C... public. */
+  kind?: ConversationKind;
 }
 
 export interface EmuUser {
@@ -128,10 +193,14 @@ export interface Gap {
 }
 
 export interface FaultSpec {
-  status?: 429 | 500 | 502 | 503;
-  /** Seconds, for the Retry-After header of a 429. */
+  /** HTTP status to answer (403/404 are for the url_private and response_url pseudo-methods). */
+  status?: 403 | 404 | 429 | 500 | 502 | 503;
+  /** Seconds, for the Retry-After header of a 429 or of an `error` fault (e.g. ok:false `rate_limited`). */
   retryAfter?: number;
+  /** Any ok:false error code, answered with HTTP 200 as Slack does. */
   error?: string;
+  /** More fields for the ok:false body (e.g. `needed`, `response_metadata`). */
+  extra?: Record<string, unknown>;
   latencyMs?: number;
   /** How many calls it applies to; default forever. */
   times?: number;
@@ -143,4 +212,4 @@ export interface FaultSpec {
 
 export type ConnectionsOpenFailure = "http500" | { error: string };
 
-export type DisconnectReason = "warning" | "refresh_requested" | "link_disabled";
+export type DisconnectReason = "warning" | "refresh_requested" | "link_disabled" | "too_many_websockets";

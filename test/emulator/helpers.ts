@@ -1,9 +1,13 @@
 // Test helpers: a raw Socket Mode client on Bun's WebSocket.
-import { WebClient } from "@slack/web-api";
+import { LogLevel, WebClient } from "@slack/web-api";
 import type { SlackEmulator } from "../../src/emulator/index.ts";
 
+const noop = () => {};
+/** The SDK logs every refusal (response_metadata.messages, warnings); tests assert on them instead. */
+const quiet = { debug: noop, info: noop, warn: noop, error: noop, setLevel: noop, getLevel: () => LogLevel.ERROR, setName: noop };
+
 export function botClient(emu: SlackEmulator, extra: Record<string, unknown> = {}): WebClient {
-  return new WebClient(emu.options.botToken, { slackApiUrl: emu.apiUrl, retryConfig: { retries: 0 }, ...extra });
+  return new WebClient(emu.options.botToken, { slackApiUrl: emu.apiUrl, retryConfig: { retries: 0 }, logger: quiet, ...extra });
 }
 
 export function appClient(emu: SlackEmulator): WebClient {

@@ -276,4 +276,38 @@ describe("Socket Mode", () => {
     await emu.waitFor(() => b.envelopes()[1], { what: "released" });
     expect(emu.maxConcurrentConnections).toBe(2);
   });
+
+  test("at most 10 connections per app: the 11th gets a too_many_websockets disconnect instead of hello, and is closed", async () => {
+    await setup();
+    const open: RawSocket[] = [];
+    for (let i = 0; i < 10; i++) open.push(await connect());
+    expect(open.map((s) => s.frames[0]?.num_connections)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    const extra = await RawSocket.open(emu);
+    sockets.push(extra);
+    const first = await emu.waitFor(() => extra.frames[0], { what: "a frame" });
+    expect(first).toMatchObject({ type: "disconnect", reason: "too_many_websockets" });
+    expect(extra.frames.some((f) => f.type === "hello")).toBe(false);
+    await emu.waitFor(() => extra.closed, { what: "closed by Slack" });
+    expect(emu.sockets.filter((c) => c.refused === "too_many_websockets")).toHaveLength(1);
+    // Events still go to the connections that were accepted.
+    emu.dm("U1", "hi");
+    await emu.waitFor(() => open[9]!.envelopes()[0], { what: "envelope" });
+    // One closes: there is room again, and hello counts what is open.
+    open[0]!.close();
+    await emu.waitFor(() => emu.sockets.filter((c) => c.closedAt === undefined && !c.refused).length === 9, { what: "one closed" });
+    const again = await connect();
+    expect(again.frames[0]?.num_connections).toBe(10);
+  });
+
+  test("hello: num_connections counts this app's open connections; debug_info is there", async () => {
+    await setup();
+    const a = await connect();
+    expect(a.frames[0]).toMatchObject({ type: "hello", num_connections: 1, debug_info: { host: "emulator" } });
+    const b = await connect();
+    expect(b.frames[0]?.num_connections).toBe(2);
+    a.close();
+    await emu.waitFor(() => emu.openConnections() === 1, { what: "a closed" });
+    const c = await connect();
+    expect(c.frames[0]?.num_connections).toBe(2);
+  });
 });
