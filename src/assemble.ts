@@ -12,9 +12,9 @@ import type { Logger } from "./core/logger.ts";
 import { OutboxSender } from "./core/outbox-sender.ts";
 import { Pipeline } from "./core/pipeline.ts";
 import type { SlackPort } from "./core/slack-port.ts";
+import type { Store } from "./core/store.ts";
 import { runCodeJob, runExecJob } from "./jobs/exec.ts";
 import type { RelayClient } from "./relay/client.ts";
-import type { Store } from "./store/index.ts";
 
 /** Fixed limits (the tunable intervals are in config.tuning). */
 export const INTERNAL = {
@@ -54,8 +54,8 @@ export function buildCore(p: CoreParts) {
     retryInitialMs: config.tuning.outboxRetryInitialMs,
     retryMaxMs: INTERNAL.outboxRetryMaxMs,
     leaseMs: INTERNAL.outboxLeaseMs,
-    onSent: (row, ts) => {
-      if (row.event_key?.startsWith(CARD_KEY_PREFIX)) approvals.cardPosted(row.event_key.slice(CARD_KEY_PREFIX.length), ts);
+    onSent: async (row, ts) => {
+      if (row.eventKey?.startsWith(CARD_KEY_PREFIX)) await approvals.cardPosted(row.eventKey.slice(CARD_KEY_PREFIX.length), ts);
     },
     onRevoked: p.onRevoked,
   });

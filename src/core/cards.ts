@@ -1,6 +1,6 @@
 // Approval cards as Slack blocks. The command is shown in a preformatted rich-text element:
 // verbatim, no mrkdwn interpretation, so what the approver reads is exactly what runs.
-import type { ApprovalRow, ApprovalStatus } from "../store/approvals.ts";
+import type { Approval, ApprovalStatus } from "./store.ts";
 import { escapeSlack } from "./text.ts";
 
 const STATUS_LINE: Record<ApprovalStatus, string> = {
@@ -15,15 +15,15 @@ const STATUS_LINE: Record<ApprovalStatus, string> = {
 };
 
 
-export function cardText(a: ApprovalRow): string {
+export function cardText(a: Approval): string {
   const what = a.kind === "exec" ? "Run this command" : "Run this code task";
   // The notification text is mrkdwn: escaped, so a `<!channel>` in a command pings nobody.
-  return `${what}? (${a.id}) requested by <@${a.requested_by}>: ${escapeSlack(a.text)}`;
+  return `${what}? (${a.id}) requested by <@${a.requestedBy}>: ${escapeSlack(a.text)}`;
 }
 
-export function cardBlocks(a: ApprovalRow): unknown[] {
+export function cardBlocks(a: Approval): unknown[] {
   const title = a.kind === "exec" ? ":warning: *Command approval*" : ":warning: *Code job approval*";
-  const who = `Requested by <@${a.requested_by}>${a.reason ? ` — ${escapeSlack(a.reason)}` : ""}`;
+  const who = `Requested by <@${a.requestedBy}>${a.reason ? ` — ${escapeSlack(a.reason)}` : ""}`;
   const blocks: unknown[] = [
     { type: "section", text: { type: "mrkdwn", text: `${title} \`${a.id}\`\n${who}` } },
     {
@@ -32,10 +32,10 @@ export function cardBlocks(a: ApprovalRow): unknown[] {
     },
   ];
   let status = STATUS_LINE[a.status];
-  if (a.decided_by && a.status !== "pending" && a.status !== "expired") {
-    status = `${a.status === "denied" ? "Denied" : "Approved"} by <@${a.decided_by}>. ${status}`;
+  if (a.decidedBy && a.status !== "pending" && a.status !== "expired") {
+    status = `${a.status === "denied" ? "Denied" : "Approved"} by <@${a.decidedBy}>. ${status}`;
   }
-  if (a.exit_code !== null && (a.status === "succeeded" || a.status === "failed")) status += ` Exit code ${a.exit_code}.`;
+  if (a.exitCode !== null && (a.status === "succeeded" || a.status === "failed")) status += ` Exit code ${a.exitCode}.`;
   blocks.push({ type: "context", elements: [{ type: "mrkdwn", text: status }] });
   if (a.status === "pending") {
     blocks.push({

@@ -3,18 +3,16 @@
 import { Database } from "bun:sqlite";
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
+import { StoreError } from "../../core/store.ts";
 import { migrate } from "./migrations.ts";
-
-export const DB_FILE = "clawdbot.db";
-
-export class StoreError extends Error {
-  readonly code = "store";
-}
 
 export interface OpenOptions {
   /** Read-only: no migrations, no writes (state dump). */
   readonly?: boolean;
 }
+
+/** How long a statement waits for another process's write lock (the bot and `replay` write at once). */
+export const BUSY_TIMEOUT_MS = 5000;
 
 export function openDatabase(path: string, opts: OpenOptions = {}): Database {
   let db: Database;
@@ -26,10 +24,9 @@ export function openDatabase(path: string, opts: OpenOptions = {}): Database {
       db = new Database(path, { create: true, strict: true });
     }
   } catch (err) {
-    throw new StoreError(`cannot open ${path}: ${(err as Error).message}`);
+    throw new StoreError(path, `cannot be opened: ${(err as Error).message}`);
   }
-  // Several processes write (the bot, `replay`, `state dump` reads): wait, don't fail.
-  db.run("PRAGMA busy_timeout = 5000");
+  db.run(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`);
   if (!opts.readonly) {
     db.run("PRAGMA journal_mode = WAL");
     // NORMAL in WAL mode survives process crashes (kill -9); only a power loss can drop the last commits.
@@ -55,9 +52,4 @@ function openReader(path: string): Database {
   } catch {
     return new Database(path, { readonly: true, strict: true });
   }
-}
-
-/** Runs fn in a write transaction taken up front, so two writers never deadlock upgrading locks. */
-export function immediate<T>(db: Database, fn: () => T): T {
-  return db.transaction(fn).immediate();
 }
