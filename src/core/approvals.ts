@@ -1,11 +1,9 @@
 // Approvals: jobs become cards, named approvers decide, the store's conditional updates
 // make every decision count once, and a job runs at most once whatever happens.
 import type { Agent, JobOutcome, JobRequest } from "../agents/types.ts";
-import { formatJobResult, type JobResult, onJobSpawn } from "../jobs/exec.ts";
-import { shellRefusal } from "../jobs/shell.ts";
-import { type OrphanOutcome, stopOrphanJob } from "../jobs/orphans.ts";
 import { cardBlocks, cardText } from "./cards.ts";
 import type { Clock } from "./clock.ts";
+import type { JobRun, Jobs, OrphanOutcome } from "./jobs.ts";
 import type { Logger } from "./logger.ts";
 import { queueEphemeral, queueReply, queueUpdate } from "./replies.ts";
 import type { Approval, ApprovalKind, Store, StoreTx } from "./store.ts";
@@ -21,10 +19,8 @@ export interface ApprovalsOptions {
   codeCommandSet: boolean;
   agent: Agent;
   agentTimeoutMs: number;
-  /** Runs the job; `onSpawn` (also reachable through the signal, see onJobSpawn) records its pid. */
-  runJob(a: Approval, signal: AbortSignal, onSpawn?: (pid: number) => void): Promise<JobResult>;
-  /** Stops a job process left by a crashed run; defaults to stopOrphanJob (tests swap it). */
-  stopOrphan?: (pid: number, startedAt: number | null) => OrphanOutcome;
+  /** Runs approved jobs and stops the ones a crash left behind. */
+  jobs: Jobs;
   recordUsage(u: NonNullable<Awaited<ReturnType<Agent["answer"]>>["usage"]>, latencyMs: number, eventKey?: string): Promise<void>;
   kick(): void;
   /**
@@ -32,8 +28,6 @@ export interface ApprovalsOptions {
    * looks for approved jobs) runs it. A short-lived replay must not own a running job.
    */
   runsJobs?: boolean;
-  /** The platform whose shell runs exec jobs (tests pass win32). */
-  platform?: NodeJS.Platform;
 }
 
 export interface JobOrigin {
@@ -47,12 +41,12 @@ export interface JobOrigin {
 export type AfterDecision = (() => void) | undefined;
 
 /** The result summary, escaped, within one message however many characters escaping adds. */
-function resultMessage(result: JobResult): string {
+function resultMessage(result: JobRun): string {
   let max = 3000;
-  let text = escapeSlack(formatJobResult(result, max));
+  let text = escapeSlack(result.describe(max));
   while (text.length > 3800 && max > 200) {
     max = Math.floor(max * 0.7);
-    text = escapeSlack(formatJobResult(result, max));
+    text = escapeSlack(result.describe(max));
   }
   return text;
 }
@@ -111,7 +105,7 @@ export class Approvals {
     }
     if (!job.text.trim()) return refuse(`That ${job.kind} job is empty; say what to run.`);
     // Refused before anyone approves a card that could not run as shown.
-    const unrunnable = job.kind === "exec" ? shellRefusal(job.text, this.o.platform) : undefined;
+    const unrunnable = this.o.jobs.refusal(job.kind as ApprovalKind, job.text);
     if (unrunnable) return refuse(`I can't run that command here: ${unrunnable}`);
     const id = `ap_${crypto.randomUUID().replace(/-/g, "").slice(0, 12)}`;
     const row = await t.approvals.create(
@@ -219,7 +213,6 @@ export class Approvals {
     this.o.kick();
     const ctl = new AbortController();
     this.running.set(id, ctl);
-    onJobSpawn(ctl.signal, (pid) => this.recordPid(id, pid));
     // Stopping already: the job counts as interrupted at the next start, like one cut short.
     if (this.stopping) ctl.abort();
     // Nothing may escape as an unhandled rejection: Bun exits on one.
@@ -241,11 +234,12 @@ export class Approvals {
   private async execute(row: Approval, signal: AbortSignal): Promise<void> {
     const { store, clock, log } = this.o;
     const id = row.id;
-    let result: JobResult;
+    let result: JobRun;
     try {
-      result = await this.o.runJob(row, signal, (pid) => this.recordPid(id, pid));
+      result = await this.o.jobs.run(row, signal, (pid) => this.recordPid(id, pid));
     } catch (err) {
-      result = { exitCode: null, output: `could not run: ${(err as Error).message}`, timedOut: false, durationMs: 0, truncatedBytes: 0 };
+      const output = `could not run: ${(err as Error).message}`;
+      result = { exitCode: null, output, timedOut: false, describe: () => output };
     }
     if (signal.aborted) return; // shutting down: recovery reports it as interrupted
     const ok = result.exitCode === 0 && !result.timedOut;
@@ -354,7 +348,7 @@ export class Approvals {
   private stopOrphan(row: Approval): OrphanOutcome {
     const pid = row.pid as number;
     try {
-      return (this.o.stopOrphan ?? stopOrphanJob)(pid, row.startedAt);
+      return this.o.jobs.stopOrphan(pid, row.startedAt);
     } catch (err) {
       this.o.log.warn(`approval ${row.id}: could not check process ${pid}: ${(err as Error).message}`, { approval: row.id });
       return "gone";

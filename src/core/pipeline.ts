@@ -8,12 +8,24 @@ import type { Approvals } from "./approvals.ts";
 import type { Clock } from "./clock.ts";
 import { handleSlashCommand, type StatusSource } from "./commands.ts";
 import type { Logger } from "./logger.ts";
-import { threadContext } from "../agents/thread-context.ts";
 import { queueReply } from "./replies.ts";
-import type { SlackPort } from "./slack-port.ts";
-import type { InboundEvent, Store } from "./store.ts";
+import type { EventKind, InboundEvent, Store } from "./store.ts";
 import { stripMention, unescapeSlack } from "./text.ts";
 import { settleWithin } from "./wait.ts";
+
+/** The message being answered, as the conversation context port sees it. */
+export interface ContextQuery {
+  kind: EventKind;
+  channel: string;
+  ts: string | undefined;
+  threadTs: string | undefined;
+  user: string;
+  /** Already unescaped: what the user typed. */
+  text: string;
+}
+
+/** The conversation so far, for the agent (the relay's, or the Slack thread's); [] when there is none. Never throws. */
+export type ContextSource = (m: ContextQuery) => Promise<ContextMessage[]>;
 
 export interface PipelineOptions {
   store: Store;
@@ -29,8 +41,7 @@ export interface PipelineOptions {
   botId?(): string | undefined;
   /** How many events are answered at once (agent calls in parallel). */
   concurrency?: number;
-  /** For thread context when there is no relay. */
-  slack?: Pick<SlackPort, "replies">;
+  context: ContextSource;
   status: StatusSource;
   kick(): void;
 }
@@ -167,7 +178,7 @@ export class Pipeline {
     if (row.detail === "paused" || (await store.settings.isPaused())) return reply(PAUSED_NOTICE, "paused");
     if (!text) return reply("Say something after the mention and I'll answer.", "empty");
 
-    const context = await this.context(row, text);
+    const context = await this.o.context({ kind: row.kind, channel, ts: row.ts ?? undefined, threadTs: row.threadTs ?? undefined, user, text });
 
     const started = clock.now();
     let answer: Awaited<ReturnType<Agent["answer"]>>;
@@ -190,25 +201,6 @@ export class Pipeline {
     });
     if (body) relay?.log({ direction: "out", event_id: row.key, channel, ts: null, thread_ts: threadTs, user: null, text: body });
     this.o.kick();
-  }
-
-  /** The conversation so far: from the relay if there is one, else from the Slack thread. */
-  private async context(row: InboundEvent, text: string): Promise<ContextMessage[]> {
-    const { relay, agent, log } = this.o;
-    const channel = row.channel ?? "";
-    if (relay) return relay.context({ channel, thread_ts: row.threadTs ?? undefined, user: row.user ?? "", text });
-    // The echo agent ignores context: don't spend Slack's rate limit on it.
-    if (agent.kind === "echo" || !this.o.slack) return [];
-    return threadContext({
-      slack: this.o.slack,
-      channel,
-      // The message's own thread; a top-level mention has none yet.
-      threadTs: row.kind === "mention" && row.threadTs === row.ts ? undefined : (row.threadTs ?? undefined),
-      currentTs: row.ts ?? undefined,
-      botUserId: this.o.botUserId(),
-      botId: this.o.botId?.(),
-      onError: (e) => log.warn(`thread context unavailable: ${String(e)}`),
-    });
   }
 }
 

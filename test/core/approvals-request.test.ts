@@ -5,6 +5,7 @@ import { EchoAgent } from "../../src/agents/echo.ts";
 import { Approvals } from "../../src/core/approvals.ts";
 import { systemClock } from "../../src/core/clock.ts";
 import { memoryLogger } from "../../src/core/logger.ts";
+import { localJobs } from "../../src/jobs/local.ts";
 import { openStore } from "../../src/store/index.ts";
 import { cleanup, tempDir } from "../helpers/bot.ts";
 
@@ -22,10 +23,9 @@ async function approvals(platform: NodeJS.Platform) {
     codeCommandSet: false,
     agent: new EchoAgent(),
     agentTimeoutMs: 1000,
-    runJob: async () => ({ exitCode: 0, output: "", timedOut: false, durationMs: 0, truncatedBytes: 0 }),
+    jobs: localJobs({ cwd: dir, timeoutMs: 1000, platform }),
     recordUsage: async () => {},
     kick: () => {},
-    platform,
   });
   return { a, store };
 }
