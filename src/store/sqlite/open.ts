@@ -1,7 +1,8 @@
 // Opens the SQLite file the way every process of clawdbot must: WAL (readers never block
 // the writer), a busy timeout (the bot and a CLI command write at once), and migrations.
+// The file holds people's messages and job output: on POSIX only our user may read it.
 import { Database } from "bun:sqlite";
-import { mkdirSync } from "node:fs";
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from "node:fs";
 import { dirname } from "node:path";
 import { StoreError } from "../../core/store.ts";
 import { migrate } from "./migrations.ts";
@@ -14,15 +15,12 @@ export interface OpenOptions {
 /** How long a statement waits for another process's write lock (the bot and `replay` write at once). */
 export const BUSY_TIMEOUT_MS = 5000;
 
+const POSIX = process.platform !== "win32";
+
 export function openDatabase(path: string, opts: OpenOptions = {}): Database {
   let db: Database;
   try {
-    if (opts.readonly) {
-      db = openReader(path);
-    } else {
-      mkdirSync(dirname(path), { recursive: true });
-      db = new Database(path, { create: true, strict: true });
-    }
+    db = opts.readonly ? openReader(path) : openWriter(path);
   } catch (err) {
     throw new StoreError(path, `cannot be opened: ${(err as Error).message}`);
   }
@@ -35,6 +33,32 @@ export function openDatabase(path: string, opts: OpenOptions = {}): Database {
     migrate(db);
   }
   return db;
+}
+
+/**
+ * A new data dir is made 0700 and a new store file 0600 (its WAL files take the file's mode):
+ * what is in them is for our user only. An existing directory is left as its operator made it.
+ */
+function openWriter(path: string): Database {
+  const dir = dirname(path);
+  if (!existsSync(dir)) {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    if (POSIX) chmodSync(dir, 0o700);
+  }
+  if (!existsSync(path)) createPrivate(path);
+  return new Database(path, { create: true, strict: true });
+}
+
+/** Created empty with its mode before SQLite opens it: never readable by others, not even briefly. */
+function createPrivate(path: string): void {
+  try {
+    closeSync(openSync(path, "wx", 0o600));
+  } catch (err) {
+    // Another process (replay, a second start) created it first: it made it the same way.
+    if ((err as NodeJS.ErrnoException).code === "EEXIST") return;
+    throw err;
+  }
+  if (POSIX) chmodSync(path, 0o600);
 }
 
 /**
