@@ -1,8 +1,10 @@
 // The SQLite file itself: a stopped bot leaves one complete .db file, a state dump leaves
-// nothing behind (no WAL files another user could own), and a new store is for our user only.
+// nothing behind (no WAL files another user could own), a new store is for our user only,
+// and a damaged file is named with what to do.
 import { afterAll, expect, test } from "bun:test";
-import { chmodSync, existsSync, mkdirSync, statSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { StoreError } from "../../src/core/store.ts";
 import { openSqliteStore } from "../../src/store/sqlite/index.ts";
 import { cleanup, tempDir } from "../helpers/bot.ts";
 
@@ -45,4 +47,26 @@ test.skipIf(process.platform === "win32")("an existing data dir keeps the mode i
   expect(mode(dataDir)).toBe(0o750);
   expect(mode(join(dataDir, "clawdbot.db"))).toBe(0o600);
   await s.close();
+});
+
+test("a file that is not a store: a StoreError naming the file and what to do, for the bot and a reader", async () => {
+  const path = join(dir, "garbage.db");
+  writeFileSync(path, "this is not sqlite, just some text that is long enough to be read as a header".repeat(20));
+  for (const readonly of [false, true]) {
+    let err: unknown;
+    try {
+      openSqliteStore(path, { readonly });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(StoreError);
+    expect((err as StoreError).message).toStartWith(`the store ${path} is damaged or not a clawdbot store`);
+    expect((err as StoreError).message).toContain("restore it from a backup, or move it aside");
+  }
+});
+
+test("an empty file is no store for a reader", () => {
+  const path = join(dir, "empty.db");
+  writeFileSync(path, "");
+  expect(() => openSqliteStore(path, { readonly: true })).toThrow("holds no clawdbot data");
 });

@@ -5,7 +5,7 @@ import { Database } from "bun:sqlite";
 import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from "node:fs";
 import { dirname } from "node:path";
 import { StoreError } from "../../core/store.ts";
-import { migrate } from "./migrations.ts";
+import { migrate, schemaVersion } from "./migrations.ts";
 
 export interface OpenOptions {
   /** Read-only: no migrations, no writes (state dump). */
@@ -24,15 +24,33 @@ export function openDatabase(path: string, opts: OpenOptions = {}): Database {
   } catch (err) {
     throw new StoreError(path, `cannot be opened: ${(err as Error).message}`);
   }
-  db.run(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`);
-  if (!opts.readonly) {
-    db.run("PRAGMA journal_mode = WAL");
-    // NORMAL in WAL mode survives process crashes (kill -9); only a power loss can drop the last commits.
-    db.run("PRAGMA synchronous = NORMAL");
-    db.run("PRAGMA foreign_keys = ON");
-    migrate(db);
+  try {
+    db.run(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`);
+    if (opts.readonly) {
+      // A damaged file fails here, on its first read, not in the middle of a dump.
+      if (schemaVersion(db) === 0) throw new StoreError(path, "holds no clawdbot data (an empty database)");
+    } else {
+      db.run("PRAGMA journal_mode = WAL");
+      // NORMAL in WAL mode survives process crashes (kill -9); only a power loss can drop the last commits.
+      db.run("PRAGMA synchronous = NORMAL");
+      db.run("PRAGMA foreign_keys = ON");
+      migrate(db);
+    }
+  } catch (err) {
+    db.close(true);
+    throw err instanceof StoreError ? err : unusable(path, err);
   }
   return db;
+}
+
+/** SQLite's "not a database" and "malformed": the file is damaged, or is something else. */
+function unusable(path: string, err: unknown): StoreError {
+  const code = (err as { code?: string }).code ?? "";
+  const msg = (err as Error).message;
+  if (code.startsWith("SQLITE_NOTADB") || code.startsWith("SQLITE_CORRUPT")) {
+    return new StoreError(path, `is damaged or not a clawdbot store (${msg}): restore it from a backup, or move it aside to start with an empty one`);
+  }
+  return new StoreError(path, `cannot be used: ${msg}`);
 }
 
 /**
