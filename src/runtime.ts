@@ -182,7 +182,7 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
       now: () => clock.now(),
       botUserId: () => identity.botUserId,
       // Not `deliver`: what catch-up finds says nothing about whether the socket hears events.
-      deliver: (type, payload) => void receiver.handle(type, payload, () => {}).catch((err) => log.error(`catch-up: ${errText(err)}`)),
+      deliver: (type, payload) => receiver.handle(type, payload, () => {}),
     });
     caughtUpFrom = started;
   });

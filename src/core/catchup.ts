@@ -45,7 +45,8 @@ export interface CatchupOptions {
   now(): number;
   sleep?(ms: number): Promise<void>;
   botUserId(): string | undefined;
-  deliver(type: "events_api", payload: Record<string, unknown>): void;
+  /** Takes a found message in as if delivered live; resolves once it is recorded. */
+  deliver(type: "events_api", payload: Record<string, unknown>): Promise<unknown>;
 }
 
 export async function catchUp(o: CatchupOptions): Promise<number> {
@@ -79,13 +80,14 @@ export async function catchUp(o: CatchupOptions): Promise<number> {
   };
 
   const delivered = new Set<string>();
-  const deliver = (channel: string, isIm: boolean, msgs: HistoryMessage[], answeredUpTo: string) => {
+  // Each is recorded before the next conversation is read: whether the store knows a conversation depends on it.
+  const deliver = async (channel: string, isIm: boolean, msgs: HistoryMessage[], answeredUpTo: string) => {
     for (const m of msgs) {
       const key = `${channel}:${m.ts}`;
       if (delivered.has(key) || Number(m.ts) < Number(oldest) || Number(m.ts) <= Number(answeredUpTo)) continue;
       if (!addressedToMe(m, isIm, me)) continue;
       delivered.add(key);
-      o.deliver("events_api", synthetic(channel, isIm, m));
+      await o.deliver("events_api", synthetic(channel, isIm, m));
     }
   };
 
@@ -103,7 +105,7 @@ export async function catchUp(o: CatchupOptions): Promise<number> {
       continue;
     }
     readChannels.add(channel);
-    deliver(channel, isIm, msgs, isIm && !(await o.known(channel)) ? newestReply(msgs) : "0");
+    await deliver(channel, isIm, msgs, isIm && !(await o.known(channel)) ? newestReply(msgs) : "0");
     for (const m of msgs) {
       decided.add(`${channel}:${m.ts}`);
       if ((m.reply_count ?? 0) > 0 && Number(m.latest_reply ?? 0) >= Number(oldest)) threads.set(`${channel}:${m.ts}`, { channel, threadTs: m.ts });
@@ -125,7 +127,7 @@ export async function catchUp(o: CatchupOptions): Promise<number> {
       continue;
     }
     const replies = msgs.filter((m) => m.ts !== threadTs);
-    deliver(channel, isIm, replies, isIm && !(await o.known(channel)) ? newestReply(replies) : "0");
+    await deliver(channel, isIm, replies, isIm && !(await o.known(channel)) ? newestReply(replies) : "0");
   }
   const found = delivered.size;
   if (found) o.log.info(`catch-up: ${found} messages from while clawdbot was away checked`);

@@ -43,7 +43,7 @@ function run(history: Record<string, HistoryMessage[] | Error>, opts: RunOpts = 
     now: () => now,
     sleep: async () => {},
     botUserId: () => "UBOT",
-    deliver: (_t, payload) => void delivered.push(payload),
+    deliver: async (_t, payload) => void delivered.push(payload),
   });
   return { p, delivered, repliesRead };
 }
@@ -100,7 +100,7 @@ test("a rate limit is waited out; an unreadable channel does not stop the others
     now: () => now,
     sleep: async () => {},
     botUserId: () => "UBOT",
-    deliver: (_t, payload) => void delivered.push(payload),
+    deliver: async (_t, payload) => void delivered.push(payload),
   });
   await expect(p).rejects.toThrow("1 of 2");
   expect(delivered).toHaveLength(1);
@@ -209,7 +209,7 @@ test("a rate-limited thread read is waited out; a failed one is reported", async
     now: () => now,
     sleep: async () => {},
     botUserId: () => "UBOT",
-    deliver: (_t, payload) => void delivered.push(payload),
+    deliver: async (_t, payload) => void delivered.push(payload),
   });
   await expect(p).rejects.toThrow("could not read 1 of");
   expect(delivered).toHaveLength(1);
