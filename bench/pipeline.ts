@@ -4,9 +4,11 @@
 //     app (SocketModeReceiver pointed at the emulator);
 //  2. the cost of one log line in the store at 1k and at 1M rows.
 // Loopback only, bounded in count and time.
+import { Database } from "bun:sqlite";
 import { App, LogLevel } from "@slack/bolt";
+import type { Store } from "../src/core/store.ts";
 import type { SlackEmulator } from "../src/emulator/index.ts";
-import { Store } from "../src/store/index.ts";
+import { openStore, storeLocation } from "../src/store/index.ts";
 import { cleanup, startBot, startEmulator, tempDir } from "../test/helpers/bot.ts";
 
 const N = Number(process.argv[2] ?? 1000);
@@ -82,29 +84,32 @@ async function boltEcho(): Promise<Result> {
   }
 }
 
-/** µs per LogStore.append with `rows` rows already there (no trim: retention set high). */
-function logCost(rows: number): { rows: number; appendUs: number; trimAppendUs: number } {
+/** µs per logs.append with `rows` rows already there (no trim: retention set high). */
+async function logCost(rows: number): Promise<{ rows: number; appendUs: number; trimAppendUs: number }> {
   const dir = tempDir("clawdbot-bench-logs-");
-  const path = Store.pathIn(dir);
-  let store = Store.open(path, { logRetentionBytes: 4 * 2 ** 30 });
-  store.db.run(
+  const path = storeLocation({ dataDir: dir });
+  let store = await openStore(path, { logRetentionBytes: 4 * 2 ** 30 });
+  // Filled behind the store's back, in one statement: a million appends would take minutes.
+  const db = new Database(path);
+  db.run(
     `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?)
      INSERT INTO logs (at, level, msg, fields, bytes) SELECT i, 'info', 'outbox: #' || i || ' sent to C0123456 in 42 ms', NULL, 120 FROM n`,
     [rows],
   );
-  store.db.run("UPDATE log_size SET bytes = ? WHERE id = 1", [rows * 120]);
-  const time = (s: Store) => {
+  db.run("UPDATE log_size SET bytes = ? WHERE id = 1", [rows * 120]);
+  db.close();
+  const time = async (s: Store) => {
     const k = 2000;
     const t = performance.now();
-    for (let i = 0; i < k; i++) s.logs.append(Date.now(), "info", `bench line ${i} with some ordinary length of text`);
+    for (let i = 0; i < k; i++) await s.logs.append(Date.now(), "info", `bench line ${i} with some ordinary length of text`);
     return ((performance.now() - t) * 1000) / k;
   };
-  const appendUs = time(store);
-  store.close();
+  const appendUs = await time(store);
+  await store.close();
   // The same store at its retention bound: every append also trims the oldest rows.
-  store = Store.open(path, { logRetentionBytes: rows * 120 });
-  const trimAppendUs = time(store);
-  store.close();
+  store = await openStore(path, { logRetentionBytes: rows * 120 });
+  const trimAppendUs = await time(store);
+  await store.close();
   cleanup(dir);
   return { rows, appendUs, trimAppendUs };
 }
@@ -118,7 +123,7 @@ for (const r of results) {
 }
 console.log("\nlog store, one line:");
 for (const rows of [1_000, 1_000_000]) {
-  const c = logCost(rows);
+  const c = await logCost(rows);
   console.log(`  at ${String(c.rows).padStart(9)} rows: ${c.appendUs.toFixed(1)} µs/line; at the retention bound (trimming): ${c.trimAppendUs.toFixed(1)} µs/line`);
 }
 process.exit(0);

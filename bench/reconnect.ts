@@ -41,12 +41,12 @@ async function bench(p: Profile): Promise<void> {
   };
   const rt = await startRuntime({ config: loadConfig(env), consoleLevel: 0 });
   try {
-    await waitFor(() => rt.snapshot().status === "ok", "connected", 30_000);
+    await waitFor(async () => (await rt.snapshot()).status === "ok", "connected", 30_000);
     const answered = (t: string) => emu.botMessages().some((m) => m.text === `echo: ${t}`);
 
     const drops: number[] = [];
     for (let i = 0; i < 20; i++) {
-      await waitFor(() => emu.openConnections() === 1 && rt.snapshot().connected, "connected", 30_000);
+      await waitFor(async () => emu.openConnections() === 1 && (await rt.snapshot()).connected, "connected", 30_000);
       const t0 = performance.now();
       emu.dropSockets();
       emu.dm("U0BENCH01", `after drop ${i}`);
@@ -56,7 +56,7 @@ async function bench(p: Profile): Promise<void> {
 
     const silent: number[] = [];
     for (let i = 0; i < p.silentSamples; i++) {
-      await waitFor(() => emu.openConnections() === 1 && rt.snapshot().connected, "connected", 60_000);
+      await waitFor(async () => emu.openConnections() === 1 && (await rt.snapshot()).connected, "connected", 60_000);
       const n = emu.connectionLog.length;
       const t0 = Date.now();
       emu.blackhole(true);

@@ -7,7 +7,7 @@
 import { Database } from "bun:sqlite";
 import { readFileSync, statSync } from "node:fs";
 import { SlackEmulator } from "../src/emulator/index.ts";
-import { Store } from "../src/store/index.ts";
+import { storeLocation } from "../src/store/index.ts";
 import { botEnv, cleanup, ensureBinary, tempDir } from "../test/helpers/bot.ts";
 
 function arg(name: string, dflt: number): number {
@@ -178,7 +178,7 @@ async function main(): Promise<void> {
   await emu.start();
   for (const c of CHANNELS) emu.addChannel(c, { botMember: true });
   const dir = tempDir("clawdbot-soak-");
-  const dbPath = Store.pathIn(dir);
+  const dbPath = storeLocation({ dataDir: dir });
   const env = botEnv(emu, dir, { CLAWDBOT_LOG_RETENTION_MB: "1", CLAWDBOT_LIVENESS_TIMEOUT: "3" });
   const ledger: Ledger = { sent: 0, answers: new Uint16Array(Math.ceil(RATE * MINUTES * 60 * 1.2) + 1000), meta: [] };
   const unsubscribe = account(emu, ledger);

@@ -3,6 +3,7 @@
 import { AnthropicAgent } from "./agents/anthropic.ts";
 import { CommandAgent } from "./agents/command.ts";
 import { EchoAgent } from "./agents/echo.ts";
+import { threadContext } from "./agents/thread-context.ts";
 import type { Agent } from "./agents/types.ts";
 import type { Config } from "./config.ts";
 import { Approvals, CARD_KEY_PREFIX } from "./core/approvals.ts";
@@ -10,11 +11,11 @@ import type { Clock } from "./core/clock.ts";
 import type { StatusSource } from "./core/commands.ts";
 import type { Logger } from "./core/logger.ts";
 import { OutboxSender } from "./core/outbox-sender.ts";
-import { Pipeline } from "./core/pipeline.ts";
+import { type ContextSource, Pipeline } from "./core/pipeline.ts";
 import type { SlackPort } from "./core/slack-port.ts";
-import { runCodeJob, runExecJob } from "./jobs/exec.ts";
+import type { Store } from "./core/store.ts";
+import { localJobs } from "./jobs/local.ts";
 import type { RelayClient } from "./relay/client.ts";
-import type { Store } from "./store/index.ts";
 
 /** Fixed limits (the tunable intervals are in config.tuning). */
 export const INTERNAL = {
@@ -54,8 +55,8 @@ export function buildCore(p: CoreParts) {
     retryInitialMs: config.tuning.outboxRetryInitialMs,
     retryMaxMs: INTERNAL.outboxRetryMaxMs,
     leaseMs: INTERNAL.outboxLeaseMs,
-    onSent: (row, ts) => {
-      if (row.event_key?.startsWith(CARD_KEY_PREFIX)) approvals.cardPosted(row.event_key.slice(CARD_KEY_PREFIX.length), ts);
+    onSent: async (row, ts) => {
+      if (row.eventKey?.startsWith(CARD_KEY_PREFIX)) await approvals.cardPosted(row.eventKey.slice(CARD_KEY_PREFIX.length), ts);
     },
     onRevoked: p.onRevoked,
   });
@@ -69,10 +70,7 @@ export function buildCore(p: CoreParts) {
     codeCommandSet: !!config.codeCommand,
     agent,
     agentTimeoutMs: config.agentTimeoutMs,
-    runJob: (a, signal) =>
-      a.kind === "exec"
-        ? runExecJob({ command: a.text, cwd: config.execCwd, timeoutMs: config.execTimeoutMs, signal })
-        : runCodeJob({ codeCommand: config.codeCommand ?? "", task: a.text, cwd: config.execCwd, timeoutMs: config.execTimeoutMs, signal }),
+    jobs: localJobs({ cwd: config.execCwd, timeoutMs: config.execTimeoutMs, codeCommand: config.codeCommand }),
     runsJobs: p.runsJobs,
     recordUsage: (u, latencyMs, eventKey) => store.usage.record({ ...u, latencyMs, eventKey }, clock.now()),
     kick,
@@ -89,11 +87,30 @@ export function buildCore(p: CoreParts) {
     owner,
     botUserId: p.botUserId,
     botId: p.botId,
-    slack: p.slack,
+    context: conversationContext(p, agent),
     status: p.status,
     kick,
   });
   return { agent, outbox, approvals, pipeline, kick };
+}
+
+/** The conversation so far: from the relay if there is one, else from the Slack thread. */
+function conversationContext(p: CoreParts, agent: Agent): ContextSource {
+  return async (m) => {
+    if (p.relay) return p.relay.context({ channel: m.channel, thread_ts: m.threadTs, user: m.user, text: m.text });
+    // The echo agent ignores context: don't spend Slack's rate limit on it.
+    if (agent.kind === "echo") return [];
+    return threadContext({
+      slack: p.slack,
+      channel: m.channel,
+      // The message's own thread; a top-level mention has none yet.
+      threadTs: m.kind === "mention" && m.threadTs === m.ts ? undefined : m.threadTs,
+      currentTs: m.ts,
+      botUserId: p.botUserId(),
+      botId: p.botId?.(),
+      onError: (e) => p.log.warn(`thread context unavailable: ${String(e)}`),
+    });
+  };
 }
 
 function makeAgent(config: Config, log: Logger): Agent {

@@ -1,8 +1,9 @@
 // The runtime's logger: redacts, prints through consola, and appends to the store's bounded
-// log. A log line that cannot be stored is printed anyway: logging never breaks the bot.
+// log. A log line that cannot be stored is printed anyway: logging never breaks the bot, and
+// never waits for the store (the append runs on its own; its failure is reported once).
 import { createConsola, type ConsolaInstance } from "consola";
 import type { Fields, Level, Logger } from "./core/logger.ts";
-import type { Store } from "./store/index.ts";
+import type { Store } from "./core/store.ts";
 
 const CONSOLA_LEVEL: Record<Level, "debug" | "info" | "warn" | "error" | "fatal"> = {
   debug: "debug",
@@ -52,13 +53,20 @@ export function createLogger(o: RuntimeLoggerOptions): Logger & { attach(store: 
     const extra = fields ? o.redact(fieldsText(fields)) : undefined;
     out[CONSOLA_LEVEL[level]](extra ? `${text} ${extra}` : text);
     if (!store || (level === "debug" && (o.consoleLevel ?? 3) < 4)) return;
+    let appended: Promise<void>;
     try {
-      store.logs.append(now(), level, text, extra);
-      storeBroken = false;
+      appended = store.logs.append(now(), level, text, extra);
     } catch (err) {
-      if (!storeBroken) out.error(`cannot write the log store: ${(err as Error).message}`);
-      storeBroken = true;
+      appended = Promise.reject(err);
     }
+    appended.then(stored, notStored);
+  };
+  const stored = () => {
+    storeBroken = false;
+  };
+  const notStored = (err: unknown) => {
+    if (!storeBroken) out.error(`cannot write the log store: ${(err as Error)?.message ?? String(err)}`);
+    storeBroken = true;
   };
   return {
     debug: write("debug"),

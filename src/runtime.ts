@@ -1,27 +1,24 @@
 // The composition root: opens the store, builds the core around it, connects to Slack
 // (socket or http), serves health, starts the workers; and takes it all down in order.
 import { buildCore, INTERNAL } from "./assemble.ts";
-import { type Config, secretsOf } from "./config.ts";
-import { catchUp } from "./core/catchup.ts";
+import { type Base, bootstrap } from "./bootstrap.ts";
+import type { Config } from "./config.ts";
+import { catchUp, storeParticipation } from "./core/catchup.ts";
 import { type Clock, systemClock } from "./core/clock.ts";
 import type { HealthSnapshot } from "./core/health-types.ts";
 import { Heartbeat } from "./core/heartbeat.ts";
 import type { Logger } from "./core/logger.ts";
-import { makeRedactor } from "./core/redact.ts";
 import { Receiver } from "./core/receiver.ts";
 import { SlackCallError } from "./core/slack-port.ts";
+import type { Store } from "./core/store.ts";
 import { Supervisor, errText } from "./core/supervisor.ts";
 import { Workers } from "./core/workers.ts";
 import { createHealthApp, type RunningServer, startHealthServer } from "./health/app.ts";
 import { judgeStatus, startingSnapshot } from "./health/status.ts";
-import { createLogger } from "./log.ts";
-import { RelayClient } from "./relay/client.ts";
 import { BoltRouter } from "./slack/bolt-router.ts";
 import { slackEventsHandler } from "./slack/http-events.ts";
 import { type Envelope, SocketConnection } from "./slack/socket-connection.ts";
 import { classifySlackError, WebPort } from "./slack/web-port.ts";
-import { Store } from "./store/index.ts";
-import { leaseOwner, releaseDeadLeases } from "./store/leases.ts";
 import { VERSION } from "./version.ts";
 
 export interface RuntimeOptions {
@@ -39,7 +36,7 @@ export interface Runtime {
   readonly log: Logger;
   readonly healthPort: number;
   readonly httpPort: number | null;
-  snapshot(): HealthSnapshot;
+  snapshot(): Promise<HealthSnapshot>;
   stop(): Promise<void>;
 }
 
@@ -47,20 +44,16 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
   const { config } = opts;
   const clock = opts.clock ?? systemClock;
   const startedAt = clock.now();
-  const redact = makeRedactor(secretsOf(config));
-  const runtimeLog = opts.log ? null : createLogger({ redact, consoleLevel: opts.consoleLevel, now: () => clock.now() });
-  const log: Logger = opts.log ?? (runtimeLog as Logger);
-  const owner = leaseOwner();
   const stopHooks: (() => void)[] = [];
 
   // The ports are bound before anything else starts: a second clawdbot on this host (Task
   // Scheduler started one while the first still runs) stops here, before it touches Slack
   // or the store. Until the core is up they answer "starting".
-  let current: (() => HealthSnapshot) | null = null;
+  let current: (() => Promise<HealthSnapshot>) | null = null;
   const view = () => current?.() ?? startingSnapshot(Math.floor((clock.now() - startedAt) / 1000), config.mode, VERSION);
   let onSlackEvent: ((req: Request) => Promise<Response>) | null = null;
   const servers: RunningServer[] = [];
-  let store: Store;
+  let base: Base;
   try {
     servers.push(startHealthServer(createHealthApp({ snapshot: view }), config.healthHost, config.healthPort));
     if (config.mode === "http") {
@@ -71,20 +64,16 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
       });
       servers.push(startHealthServer(events, "0.0.0.0", config.httpPort, "CLAWDBOT_HTTP_PORT"));
     }
-    store = Store.open(Store.pathIn(config.dataDir), { logRetentionBytes: config.logRetentionBytes });
+    base = await bootstrap(config, { clock, consoleLevel: opts.consoleLevel, log: opts.log });
   } catch (err) {
     await Promise.all(servers.map((s) => s.stop()));
     throw err;
   }
+  const { store, log, redact, owner, slack, relay } = base;
   const [health, http = null] = servers as [RunningServer, RunningServer?];
-  runtimeLog?.attach(store);
-  const released = releaseDeadLeases(store, owner);
-  if (released) log.info(`took over ${released} items from a clawdbot process that is no longer running`);
 
-  const slack = new WebPort(config.slackBotToken, config.slackApiUrl, { timeoutMs: config.tuning.slackCallTimeoutMs });
   const identity: { botUserId?: string; botId?: string } = {};
   let revokedReason: string | null = null;
-  const relay = config.relayUrl ? new RelayClient({ url: config.relayUrl, log, timeoutMs: config.tuning.relayTimeoutMs }) : null;
 
   let supervisor: Supervisor<Envelope> | null = null;
   const revoke = (reason: string) => {
@@ -104,7 +93,7 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
     relay,
     botUserId: () => identity.botUserId,
     botId: () => identity.botId,
-    status: () => statusLine(snapshot()),
+    status: async () => statusLine(await snapshot()),
     onRevoked: revoke,
   });
 
@@ -116,8 +105,8 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
     post: async (text) => {
       await slack.post({ channel: config.heartbeatChannel ?? "", text, outboxId: 0 });
     },
-    text: () => {
-      const s = snapshot();
+    text: async () => {
+      const s = await snapshot();
       return `:heartbeat: clawdbot ${VERSION} up ${formatDuration(s.uptime_s)}; pending approvals ${s.pending_approvals}, outbox pending ${s.outbox_pending}, failed ${s.outbox_failed}`;
     },
     onDeaf: () => supervisor?.replace("heartbeat canary missed"),
@@ -146,7 +135,7 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
     onCanary: () => heartbeat.echoed(),
     redact,
   });
-  const deliver = (type: string, payload: Record<string, unknown>, ack: () => void) => {
+  const deliver = (type: string, payload: Record<string, unknown>, ack: () => void): Promise<boolean> => {
     heartbeat.eventArrived();
     return receiver.handle(type, payload, ack);
   };
@@ -162,11 +151,11 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
   const workers = new Workers(clock, log);
   workers.add("cleanup", INTERNAL.cleanupEveryMs, () => {
     const before = clock.now() - INTERNAL.keepDoneMs;
-    store.tx(() => {
-      store.events.purge(before);
-      store.outbox.purge(before);
-      store.approvals.purge(before);
-      store.usage.fold(before);
+    return store.tx(async (t) => {
+      await t.events.purge(before);
+      await t.outbox.purge(before);
+      await t.approvals.purge(before);
+      await t.usage.fold(before);
     });
   });
   // Expired cards are closed; approved jobs nobody started (a `replay` recorded the click,
@@ -174,9 +163,9 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
   workers.add(
     "expiry",
     Math.min(config.tuning.expiryCheckMs, config.approvalTtlMs),
-    () => {
-      approvals.expireDue();
-      approvals.startApproved();
+    async () => {
+      await approvals.expireDue();
+      await approvals.startApproved();
     },
     { runNow: true },
   );
@@ -187,22 +176,20 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
     const started = clock.now();
     await catchUp({
       slack,
-      conversations: (since) => store.events.activeChannels(since),
-      threads: (since) => store.events.activeThreads(since),
-      known: (channel) => store.events.knows(channel),
+      ...storeParticipation(store),
       since: caughtUpFrom,
       log,
       now: () => clock.now(),
       botUserId: () => identity.botUserId,
       // Not `deliver`: what catch-up finds says nothing about whether the socket hears events.
-      deliver: (type, payload) => void receiver.handle(type, payload, () => {}),
+      deliver: (type, payload) => receiver.handle(type, payload, () => {}),
     });
     caughtUpFrom = started;
   });
   if (config.heartbeatChannel) workers.add("heartbeat", config.heartbeatIntervalMs, () => heartbeat.beat());
 
   // Work left by the previous process: replies to send, events to answer, jobs to report.
-  approvals.recover();
+  await approvals.recover();
   kick();
 
   if (config.mode === "socket") {
@@ -227,7 +214,7 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
       // Each (re)connection: look for what arrived while we were away.
       onConnected: () => workers.trigger("catchup"),
       onEnvelope: (env, ack) => {
-        deliver(env.type, env.payload, () => ack());
+        deliver(env.type, env.payload, () => ack()).catch((err) => log.error(`envelope handler failed: ${errText(err)}`));
       },
       // Every Slack failure reaches the supervisor classified (openUrl above, authTest in the port).
       terminalReason: (err) => (err instanceof SlackCallError && err.failure.kind === "revoked" ? err.failure.message : null),
@@ -267,11 +254,13 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
   process.on("unhandledRejection", onStray);
   stopHooks.push(() => process.off("unhandledRejection", onStray));
 
-  function snapshot(): HealthSnapshot {
+  async function snapshot(): Promise<HealthSnapshot> {
+    const [paused, counts, byStatus] = await Promise.all([
+      safe(store.settings.isPaused(), false),
+      safe(store.outbox.counts(), { pending: 0, failed: 0, sent: 0, suppressed: 0 }),
+      safe(store.approvals.countByStatus(), {} as Record<string, number>),
+    ]);
     const now = clock.now();
-    const paused = safe(() => store.settings.isPaused(), false);
-    const counts = safe(() => store.outbox.counts(), { pending: 0, failed: 0, sent: 0, suppressed: 0 });
-    const byStatus = safe(() => store.approvals.countByStatus(), {} as Record<string, number>);
     const lastEventAt = receiver.lastEventAt ?? startedAt;
     const connected = supervisor ? supervisor.connected : !!identity.botUserId && !revokedReason;
     const { status, reason } = judgeStatus({
@@ -328,7 +317,7 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
       await relay?.flush(Math.min(1000, left()));
       await health.stop();
       log.info("stopped");
-      store.close();
+      await store.close();
     })();
     return stopping;
   };
@@ -343,12 +332,9 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
   };
 }
 
-function safe<T>(fn: () => T, fallback: T): T {
-  try {
-    return fn();
-  } catch {
-    return fallback;
-  }
+/** A figure for health: the fallback if the store cannot give it (health must answer). */
+function safe<T>(read: Promise<T>, fallback: T): Promise<T> {
+  return read.catch(() => fallback);
 }
 
 export function formatDuration(s: number): string {

@@ -1,17 +1,12 @@
 // `clawdbot replay`: delivers pending/failed outbox items and answers events that were
 // received but never answered, safely beside a running bot (claims and leases decide).
 import { defineCommand } from "citty";
-import { existsSync } from "node:fs";
-import { ConfigError, type Config, gatherEnv, loadConfig, secretsOf } from "../config.ts";
-import { systemClock } from "../core/clock.ts";
-import { makeRedactor } from "../core/redact.ts";
-import { describe, replay, type ReplaySummary, selectWork } from "../core/replay.ts";
-import { createLogger } from "../log.ts";
-import { RelayClient } from "../relay/client.ts";
 import { buildCore } from "../assemble.ts";
-import { WebPort } from "../slack/web-port.ts";
-import { Store } from "../store/index.ts";
-import { leaseOwner, releaseDeadLeases } from "../store/leases.ts";
+import { type Base, bootstrap } from "../bootstrap.ts";
+import { type Config, ConfigError, gatherEnv, loadConfig } from "../config.ts";
+import { systemClock } from "../core/clock.ts";
+import { describe, replay, type ReplaySummary, selectWork } from "../core/replay.ts";
+import { storeExists, storeLocation } from "../store/index.ts";
 import { envFileArg } from "./_shared.ts";
 import { CliExit } from "./exit.ts";
 
@@ -31,37 +26,30 @@ export default defineCommand({
       if (err instanceof ConfigError) throw new CliExit(2, `clawdbot: configuration error: ${err.message}`);
       throw err;
     }
-    const path = Store.pathIn(config.dataDir);
-    if (!existsSync(path)) return print(emptySummary(!!args["dry-run"]), !!args.json);
-    let store: Store;
+    if (!storeExists(storeLocation(config))) return print(emptySummary(!!args["dry-run"]), !!args.json);
+    let base: Base;
     try {
-      store = Store.open(path, { logRetentionBytes: config.logRetentionBytes });
+      // With --json, stdout is the summary alone: log only warnings and errors (to stderr).
+      base = await bootstrap(config, { clock: systemClock, consoleLevel: args.json ? 1 : undefined });
     } catch (err) {
       throw new CliExit(2, `clawdbot: cannot open the store: ${(err as Error).message}`);
     }
     try {
-      const summary = await runReplay(config, store, { dryRun: !!args["dry-run"], id: args.id, json: !!args.json });
+      const summary = await runReplay(config, base, { dryRun: !!args["dry-run"], id: args.id });
       print(summary, !!args.json);
       if (summary.not_delivered.length) throw new CliExit(1, `clawdbot replay: ${summary.not_delivered.length} still not delivered`);
     } finally {
-      store.close();
+      await base.store.close();
     }
   },
 });
 
-async function runReplay(config: Config, store: Store, a: { dryRun: boolean; id?: string; json: boolean }): Promise<ReplaySummary> {
-  const owner = leaseOwner();
-  const redact = makeRedactor(secretsOf(config));
-  // With --json, stdout is the summary alone: log only warnings and errors (to stderr).
-  const log = createLogger({ redact, consoleLevel: a.json ? 1 : undefined });
-  log.attach(store);
-  const released = releaseDeadLeases(store, owner);
-  if (released) log.info(`took over ${released} items from a clawdbot process that is no longer running`);
-  const work = selectWork(store, a.id);
+async function runReplay(config: Config, base: Base, a: { dryRun: boolean; id?: string }): Promise<ReplaySummary> {
+  const { store, log, owner, slack, relay } = base;
+  const work = await selectWork(store, a.id);
   if (a.dryRun || (work.outbox.length === 0 && work.events.length === 0)) {
     return { ...emptySummary(a.dryRun), items: describe(work) };
   }
-  const slack = new WebPort(config.slackBotToken, config.slackApiUrl, { timeoutMs: config.tuning.slackCallTimeoutMs });
   const identity: { botUserId?: string } = {};
   if (work.events.length) {
     try {
@@ -70,7 +58,6 @@ async function runReplay(config: Config, store: Store, a: { dryRun: boolean; id?
       log.warn(`replay: cannot ask Slack who the bot is (${(err as Error).message}); answering anyway`);
     }
   }
-  const relay = config.relayUrl ? new RelayClient({ url: config.relayUrl, log, timeoutMs: config.tuning.relayTimeoutMs }) : null;
   const core = buildCore({
     config,
     store,
@@ -80,7 +67,7 @@ async function runReplay(config: Config, store: Store, a: { dryRun: boolean; id?
     slack,
     relay,
     botUserId: () => identity.botUserId,
-    status: () => "clawdbot replay is delivering what was not delivered; ask again in a moment for the bot's status",
+    status: async () => "clawdbot replay is delivering what was not delivered; ask again in a moment for the bot's status",
     onRevoked: (reason) => log.critical(`Slack access revoked (${reason}): fix the app's tokens, then replay again`),
     runsJobs: false,
   });

@@ -1,9 +1,9 @@
-// `clawdbot state dump`: what the store holds, read-only. Safe while `run` writes:
-// SQLite WAL lets this reader see one consistent snapshot without blocking the bot.
+// `clawdbot state dump`: what the store holds, read-only. Safe while `run` writes: the
+// store's read gives this reader one consistent snapshot without blocking the bot.
 import { defineCommand } from "citty";
-import { existsSync } from "node:fs";
 import { defaultDataDir, gatherEnv } from "../config.ts";
-import { Store } from "../store/index.ts";
+import { type Store, StoreError } from "../core/store.ts";
+import { openStore, storeExists, storeLocation } from "../store/index.ts";
 import { CliExit } from "./exit.ts";
 
 const TEXT_PREVIEW = 200;
@@ -48,50 +48,51 @@ export interface StateDump {
 
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
 
-/** Everything in one read transaction, so counts and lists agree with each other. */
-export function collectState(store: Store): StateDump {
-  return store.db.transaction(() => {
-    const outboxCounts = store.outbox.counts();
+/** Everything in one read, so counts and lists agree with each other. */
+export async function collectState(store: Store): Promise<StateDump> {
+  const schemaVersion = await store.schemaVersion();
+  return store.read(async (t) => {
+    const outboxCounts = await t.outbox.counts();
     return {
-      paused: store.settings.isPaused(),
-      approvals: store.approvals.list().map((a) => ({
+      paused: await t.settings.isPaused(),
+      approvals: (await t.approvals.list()).map((a) => ({
         id: a.id,
         kind: a.kind,
         status: a.status,
-        requested_by: a.requested_by,
+        requested_by: a.requestedBy,
         channel: a.channel,
         text: a.text,
-        created_at: iso(a.created_at) as string,
-        decided_by: a.decided_by,
-        decided_at: iso(a.decided_at),
+        created_at: iso(a.createdAt) as string,
+        decided_by: a.decidedBy,
+        decided_at: iso(a.decidedAt),
       })),
-      approval_counts: store.approvals.countByStatus(),
+      approval_counts: await t.approvals.countByStatus(),
       outbox: {
         ...outboxCounts,
-        items: store.outbox.undelivered().map((o) => ({
+        items: (await t.outbox.undelivered()).map((o) => ({
           id: o.id,
           op: o.op,
           channel: o.channel,
-          thread_ts: o.thread_ts,
+          thread_ts: o.threadTs,
           status: o.status,
           attempts: o.attempts,
-          last_error: o.last_error,
-          created_at: iso(o.created_at) as string,
+          last_error: o.lastError,
+          created_at: iso(o.createdAt) as string,
           text: o.text.slice(0, TEXT_PREVIEW),
         })),
       },
-      usage: store.usage.summary().map((u) => ({
+      usage: (await t.usage.summary()).map((u) => ({
         provider: u.provider,
         model: u.model,
         calls: u.calls,
-        input_tokens: u.input_tokens ?? 0,
-        output_tokens: u.output_tokens ?? 0,
+        input_tokens: u.inputTokens ?? 0,
+        output_tokens: u.outputTokens ?? 0,
       })),
-      events: { ...Object.fromEntries(EVENT_STATUSES.map((s) => [s, 0])), ...store.events.counts() },
-      schema_version: store.db.query<{ user_version: number }, []>("PRAGMA user_version").get()?.user_version ?? 0,
-      db: store.path,
+      events: { ...Object.fromEntries(EVENT_STATUSES.map((s) => [s, 0])), ...(await t.events.counts()) },
+      schema_version: schemaVersion,
+      db: store.location,
     };
-  })();
+  });
 }
 
 // --- text layout ---
@@ -165,7 +166,7 @@ function defaultDbPath(): string {
     // unreadable clawdbot.env: the process environment still applies
   }
   const dir = env.CLAWDBOT_DATA_DIR?.trim() || defaultDataDir(env);
-  return Store.pathIn(dir);
+  return storeLocation({ dataDir: dir });
 }
 
 const dump = defineCommand({
@@ -174,21 +175,21 @@ const dump = defineCommand({
     json: { type: "boolean", description: "one JSON object instead of tables", default: false },
     db: { type: "string", description: "path of clawdbot.db (default: $CLAWDBOT_DATA_DIR/clawdbot.db)" },
   },
-  run({ args }) {
+  async run({ args }) {
     const path = args.db || defaultDbPath();
-    if (!existsSync(path)) {
+    if (!storeExists(path)) {
       throw new CliExit(2, `no store at ${path}: file does not exist (has clawdbot run here? set CLAWDBOT_DATA_DIR or pass --db)`);
     }
     let state: StateDump;
     let store: Store | undefined;
     try {
-      store = Store.open(path, { readonly: true });
-      state = collectState(store);
+      store = await openStore(path, { readonly: true });
+      state = await collectState(store);
     } catch (err) {
-      throw new CliExit(2, `no store at ${path}: ${err instanceof Error ? err.message : String(err)}`);
+      const why = err instanceof StoreError ? `it ${err.problem}` : err instanceof Error ? err.message : String(err);
+      throw new CliExit(2, `no store at ${path}: ${why}`);
     } finally {
-      // Not Store.close(): a read-only reader has no business checkpointing the WAL.
-      store?.db.close(true);
+      await store?.close();
     }
     console.log(args.json ? JSON.stringify(state, null, 2) : renderState(state));
   },

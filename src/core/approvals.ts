@@ -1,15 +1,12 @@
 // Approvals: jobs become cards, named approvers decide, the store's conditional updates
 // make every decision count once, and a job runs at most once whatever happens.
 import type { Agent, JobOutcome, JobRequest } from "../agents/types.ts";
-import { formatJobResult, type JobResult, onJobSpawn } from "../jobs/exec.ts";
-import { shellRefusal } from "../jobs/shell.ts";
-import { type OrphanOutcome, stopOrphanJob } from "../jobs/orphans.ts";
-import type { ApprovalKind, ApprovalRow } from "../store/approvals.ts";
-import type { Store } from "../store/index.ts";
-import { buildCard, type CardView } from "./cards.ts";
+import { buildCard } from "./cards.ts";
 import type { Clock } from "./clock.ts";
+import type { JobRun, Jobs, OrphanOutcome } from "./jobs.ts";
 import type { Logger } from "./logger.ts";
 import { queueEphemeral, queueReply, queueUpdate } from "./replies.ts";
+import type { Approval, ApprovalKind, Store, StoreTx } from "./store.ts";
 import { escapeSlack, formatAnswer } from "./text.ts";
 import { settleWithin } from "./wait.ts";
 
@@ -22,19 +19,15 @@ export interface ApprovalsOptions {
   codeCommandSet: boolean;
   agent: Agent;
   agentTimeoutMs: number;
-  /** Runs the job; `onSpawn` (also reachable through the signal, see onJobSpawn) records its pid. */
-  runJob(a: ApprovalRow, signal: AbortSignal, onSpawn?: (pid: number) => void): Promise<JobResult>;
-  /** Stops a job process left by a crashed run; defaults to stopOrphanJob (tests swap it). */
-  stopOrphan?: (pid: number, startedAt: number | null) => OrphanOutcome;
-  recordUsage(u: NonNullable<Awaited<ReturnType<Agent["answer"]>>["usage"]>, latencyMs: number, eventKey?: string): void;
+  /** Runs approved jobs and stops the ones a crash left behind. */
+  jobs: Jobs;
+  recordUsage(u: NonNullable<Awaited<ReturnType<Agent["answer"]>>["usage"]>, latencyMs: number, eventKey?: string): Promise<void>;
   kick(): void;
   /**
    * False in `replay`: an Approve it answers is recorded, and the bot (whose expiry worker
    * looks for approved jobs) runs it. A short-lived replay must not own a running job.
    */
   runsJobs?: boolean;
-  /** The platform whose shell runs exec jobs (tests pass win32). */
-  platform?: NodeJS.Platform;
 }
 
 export interface JobOrigin {
@@ -44,13 +37,16 @@ export interface JobOrigin {
   eventKey?: string;
 }
 
+/** What the caller of decide() does once its transaction committed. */
+export type AfterDecision = (() => void) | undefined;
+
 /** The result summary, escaped, within one message however many characters escaping adds. */
-function resultMessage(result: JobResult): string {
+function resultMessage(result: JobRun): string {
   let max = 3000;
-  let text = escapeSlack(formatJobResult(result, max));
+  let text = escapeSlack(result.describe(max));
   while (text.length > 3800 && max > 200) {
     max = Math.floor(max * 0.7);
-    text = escapeSlack(formatJobResult(result, max));
+    text = escapeSlack(result.describe(max));
   }
   return text;
 }
@@ -59,12 +55,12 @@ function resultMessage(result: JobResult): string {
  * The card's thread: the thread the card was posted in, or the card's own. Slack wants
  * a thread's parent ts for replies, never a reply's, so a card inside a thread is not one.
  */
-function cardThread(row: ApprovalRow): string | undefined {
-  return row.thread_ts ?? row.card_ts ?? undefined;
+function cardThread(row: Approval): string | undefined {
+  return row.threadTs ?? row.cardTs ?? undefined;
 }
 
 /** The thread's note on a job that was running when clawdbot stopped. */
-function interruptedText(row: ApprovalRow, left: OrphanOutcome): string {
+function interruptedText(row: Approval, left: OrphanOutcome): string {
   const head = `:warning: Job ${row.id} was interrupted: clawdbot stopped while it ran.`;
   const tail = "It was not re-run; ask again if it is still needed.";
   if (left === "stopped") return `${head} Its process (pid ${row.pid}) was still running and has been stopped. ${tail}`;
@@ -72,10 +68,7 @@ function interruptedText(row: ApprovalRow, left: OrphanOutcome): string {
   return `${head} ${tail}`;
 }
 
-/** What the card shows of a row (until the store returns the domain type, which is one). */
-function cardView(r: ApprovalRow): CardView {
-  return { id: r.id, kind: r.kind, text: r.text, reason: r.reason, requestedBy: r.requested_by, status: r.status, decidedBy: r.decided_by, exitCode: r.exit_code };
-}
+const NOT_RUN = { exitCode: null, output: "" };
 
 /** Where a card's outbox item says which approval it shows. */
 export const CARD_KEY_PREFIX = "card:";
@@ -83,6 +76,7 @@ export const CARD_KEY_PREFIX = "card:";
 export class Approvals {
   private readonly running = new Map<string, AbortController>();
   private readonly tasks = new Set<Promise<void>>();
+  private stopping = false;
 
   constructor(private readonly o: ApprovalsOptions) {}
 
@@ -91,14 +85,14 @@ export class Approvals {
   }
 
   /**
-   * Turns a job request into a card (inside the caller's transaction), or into a refusal
+   * Turns a job request into a card (inside the caller's transaction `t`), or into a refusal
    * that says how to enable jobs. Returns the approval id, or null if refused.
    */
-  request(job: JobRequest, from: JobOrigin): string | null {
-    const { store, clock } = this.o;
+  async request(t: StoreTx, job: JobRequest, from: JobOrigin): Promise<string | null> {
+    const { clock } = this.o;
     const now = clock.now();
-    const refuse = (text: string) => {
-      queueReply(store, { channel: from.channel, threadTs: from.threadTs, text, eventKey: from.eventKey, noDedupe: true }, now);
+    const refuse = async (text: string) => {
+      await queueReply(t, { channel: from.channel, threadTs: from.threadTs, text, eventKey: from.eventKey, noDedupe: true }, now);
       return null;
     };
     if (this.o.approvers.length === 0) {
@@ -111,10 +105,10 @@ export class Approvals {
     }
     if (!job.text.trim()) return refuse(`That ${job.kind} job is empty; say what to run.`);
     // Refused before anyone approves a card that could not run as shown.
-    const unrunnable = job.kind === "exec" ? shellRefusal(job.text, this.o.platform) : undefined;
+    const unrunnable = this.o.jobs.refusal(job.kind as ApprovalKind, job.text);
     if (unrunnable) return refuse(`I can't run that command here: ${unrunnable}`);
     const id = `ap_${crypto.randomUUID().replace(/-/g, "").slice(0, 12)}`;
-    const row = store.approvals.create(
+    const row = await t.approvals.create(
       {
         id,
         kind: job.kind as ApprovalKind,
@@ -129,9 +123,9 @@ export class Approvals {
       },
       now,
     );
-    const card = buildCard(cardView(row));
-    queueReply(
-      store,
+    const card = buildCard(row);
+    await queueReply(
+      t,
       { eventKey: `${CARD_KEY_PREFIX}${id}`, channel: from.channel, threadTs: from.threadTs, text: card.text, blocks: card.blocks, noDedupe: true },
       now,
     );
@@ -140,59 +134,69 @@ export class Approvals {
   }
 
   /** A card reached Slack: remember where, so it can be updated. */
-  cardPosted(approvalId: string, ts: string | null): void {
-    if (ts) this.o.store.approvals.setCard(approvalId, ts);
+  async cardPosted(approvalId: string, ts: string | null): Promise<void> {
+    if (ts) await this.o.store.approvals.setCard(approvalId, ts);
   }
 
-  /** A click on Approve or Deny. Runs inside the pipeline; the job itself runs in the background. */
-  decide(a: { approvalId: string; user: string; approve: boolean; channel: string; messageTs?: string; eventKey: string }): void {
-    const { store, clock, log } = this.o;
+  /**
+   * A click on Approve or Deny, inside the caller's transaction `t`. Returns what to do once
+   * that transaction committed (start the job, tell the agent): never on a decision that
+   * could still roll back. The job itself runs in the background.
+   */
+  async decide(
+    t: StoreTx,
+    a: { approvalId: string; user: string; approve: boolean; channel: string; messageTs?: string; eventKey: string },
+  ): Promise<AfterDecision> {
+    const { clock, log } = this.o;
     const now = clock.now();
-    const tell = (text: string) => queueEphemeral(store, { channel: a.channel, user: a.user, text, eventKey: a.eventKey }, now);
-    const row = store.approvals.get(a.approvalId);
-    if (!row) return void tell(`There is no approval ${a.approvalId}.`);
-    if (row.card_ts === null && a.messageTs) store.approvals.setCard(row.id, a.messageTs);
+    const tell = async (text: string): Promise<undefined> => {
+      await queueEphemeral(t, { channel: a.channel, user: a.user, text, eventKey: a.eventKey }, now);
+    };
+    const row = await t.approvals.get(a.approvalId);
+    if (!row) return tell(`There is no approval ${a.approvalId}.`);
+    if (row.cardTs === null && a.messageTs) await t.approvals.setCard(row.id, a.messageTs);
     if (!this.o.approvers.includes(a.user)) {
       log.warn(`approval ${row.id}: ${a.user} is not an approver; refused`, { approval: row.id, user: a.user });
-      return void tell("Only the configured approvers can decide on this job. Nothing was changed.");
+      return tell("Only the configured approvers can decide on this job. Nothing was changed.");
     }
-    if (row.status === "pending" && row.expires_at <= now) {
-      this.expire(row);
-      return void tell("This approval has expired; nothing will run.");
+    if (row.status === "pending" && row.expiresAt <= now) {
+      const expired = await this.expire(t, row);
+      await tell("This approval has expired; nothing will run.");
+      return expired ? () => void this.finishWithAgent(row.id, { status: "expired", ...NOT_RUN }) : undefined;
     }
     // The kill switch: no job starts while paused. Deny still works; the card stays open.
-    if (a.approve && store.settings.isPaused()) {
+    if (a.approve && (await t.settings.isPaused())) {
       log.info(`approval ${row.id}: approve by ${a.user} refused, clawdbot is paused`, { approval: row.id });
-      return void tell("clawdbot is paused: no job starts. The card stays open; approve it again after an admin runs `/claw resume`.");
+      return tell("clawdbot is paused: no job starts. The card stays open; approve it again after an admin runs `/claw resume`.");
     }
     const to = a.approve ? "approved" : "denied";
-    if (!store.approvals.transition(row.id, ["pending"], to, { decided_by: a.user, decided_at: now })) {
-      const current = store.approvals.get(row.id);
-      return void tell(`This job was already decided (${current?.status ?? "unknown"}); nothing more will happen.`);
+    if (!(await t.approvals.transition(row.id, ["pending"], to, { decidedBy: a.user, decidedAt: now }))) {
+      const current = await t.approvals.get(row.id);
+      return tell(`This job was already decided (${current?.status ?? "unknown"}); nothing more will happen.`);
     }
     log.info(`approval ${row.id} ${to} by ${a.user}`, { approval: row.id });
-    this.updateCard(row.id);
-    // After the caller's transaction commits: a job never starts on a decision that could
-    // still roll back, and a crash before the start leaves it `approved` for recover().
-    if (a.approve && this.o.runsJobs !== false) queueMicrotask(() => this.startSafely(row.id));
-    else void this.finishWithAgent(row.id, { status: "denied", exitCode: null, output: "" });
+    await this.updateCard(t, row.id);
+    // A crash before the start leaves it `approved` for recover().
+    if (!a.approve) return () => void this.finishWithAgent(row.id, { status: "denied", ...NOT_RUN });
+    if (this.o.runsJobs !== false) return () => void this.startSafely(row.id);
+    return undefined;
   }
 
-  private startSafely(id: string): void {
+  private async startSafely(id: string): Promise<void> {
     try {
-      this.start(id);
+      await this.start(id);
     } catch (err) {
       this.o.log.error(`approval ${id}: could not start the job: ${(err as Error).message}; it starts at the next start-up`, { approval: id });
     }
   }
 
   /** Approved jobs that never started (a crash, or the kill switch): start them unless paused. */
-  startApproved(): number {
+  async startApproved(): Promise<number> {
     if (this.o.runsJobs === false) return 0;
     try {
-      if (this.o.store.settings.isPaused()) return 0;
-      const rows = this.o.store.approvals.withStatus("approved");
-      for (const row of rows) this.startSafely(row.id);
+      if (await this.o.store.settings.isPaused()) return 0;
+      const rows = await this.o.store.approvals.withStatus("approved");
+      for (const row of rows) await this.startSafely(row.id);
       return rows.length;
     } catch (err) {
       this.o.log.error(`cannot look for approved jobs: ${(err as Error).message}`);
@@ -201,59 +205,57 @@ export class Approvals {
   }
 
   /** Runs an approved job once: approved → running is the gate only one caller passes. */
-  start(id: string): void {
+  async start(id: string): Promise<void> {
     const { store, clock } = this.o;
-    if (!store.approvals.transition(id, ["approved"], "running", { started_at: clock.now() })) return;
-    this.updateCard(id);
+    const row = await store.tx(async (t) =>
+      (await t.approvals.transition(id, ["approved"], "running", { startedAt: clock.now() })) ? this.updateCard(t, id) : null,
+    );
+    if (!row) return;
+    this.o.kick();
     const ctl = new AbortController();
     this.running.set(id, ctl);
-    onJobSpawn(ctl.signal, (pid) => this.recordPid(id, pid));
+    // Stopping already: the job counts as interrupted at the next start, like one cut short.
+    if (this.stopping) ctl.abort();
     // Nothing may escape as an unhandled rejection: Bun exits on one.
-    const task = this.execute(id, ctl.signal)
+    const task = this.execute(row, ctl.signal)
       .catch((err) => this.o.log.error(`approval ${id}: job bookkeeping failed: ${(err as Error).message}`, { approval: id }))
       .finally(() => {
-      this.running.delete(id);
-      this.tasks.delete(task);
-    });
+        this.running.delete(id);
+        this.tasks.delete(task);
+      });
     this.tasks.add(task);
   }
 
   private recordPid(id: string, pid: number): void {
-    try {
-      this.o.store.approvals.setPid(id, pid);
-    } catch (err) {
+    this.o.store.approvals.setPid(id, pid).catch((err) => {
       this.o.log.warn(`approval ${id}: could not record pid ${pid}: ${(err as Error).message}`, { approval: id });
-    }
+    });
   }
 
-  private async execute(id: string, signal: AbortSignal): Promise<void> {
+  private async execute(row: Approval, signal: AbortSignal): Promise<void> {
     const { store, clock, log } = this.o;
-    const row = store.approvals.get(id);
-    if (!row) return;
-    let result: JobResult;
+    const id = row.id;
+    let result: JobRun;
     try {
-      result = await this.o.runJob(row, signal, (pid) => this.recordPid(id, pid));
+      result = await this.o.jobs.run(row, signal, (pid) => this.recordPid(id, pid));
     } catch (err) {
-      result = { exitCode: null, output: `could not run: ${(err as Error).message}`, timedOut: false, durationMs: 0, truncatedBytes: 0 };
+      const output = `could not run: ${(err as Error).message}`;
+      result = { exitCode: null, output, timedOut: false, describe: () => output };
     }
     if (signal.aborted) return; // shutting down: recovery reports it as interrupted
     const ok = result.exitCode === 0 && !result.timedOut;
     const now = clock.now();
-    store.tx(() => {
-      store.approvals.transition(id, ["running"], ok ? "succeeded" : "failed", {
-        finished_at: now,
-        exit_code: result.exitCode,
+    await store.tx(async (t) => {
+      await t.approvals.transition(id, ["running"], ok ? "succeeded" : "failed", {
+        finishedAt: now,
+        exitCode: result.exitCode,
         output: result.output.slice(-100_000),
       });
-      queueReply(
-        store,
-        { channel: row.channel, threadTs: cardThread(row), text: resultMessage(result), noDedupe: true },
-        now,
-      );
-      if (result.output.length > 3000) this.queueFullOutput(row, result.output, now);
+      await queueReply(t, { channel: row.channel, threadTs: cardThread(row), text: resultMessage(result), noDedupe: true }, now);
+      if (result.output.length > 3000) await this.queueFullOutput(t, row, result.output, now);
+      await this.updateCard(t, id);
     });
     log.info(`approval ${id} job ${ok ? "succeeded" : "failed"} (exit ${result.exitCode})`, { approval: id });
-    this.updateCard(id);
     this.o.kick();
     await this.finishWithAgent(id, { status: ok ? "succeeded" : "failed", exitCode: result.exitCode, output: result.output });
   }
@@ -263,8 +265,8 @@ export class Approvals {
    * of hundreds of rate-limited messages. If Slack refuses files, the sender posts it as
    * numbered messages instead (see OutboxSender), so it is never cut silently either way.
    */
-  private queueFullOutput(row: ApprovalRow, output: string, now: number): void {
-    this.o.store.outbox.enqueue(
+  private async queueFullOutput(t: StoreTx, row: Approval, output: string, now: number): Promise<void> {
+    await t.outbox.enqueue(
       {
         op: "upload",
         channel: row.channel,
@@ -283,15 +285,17 @@ export class Approvals {
   private async finishWithAgent(id: string, outcome: JobOutcome): Promise<void> {
     const { store, clock, log, agent } = this.o;
     try {
-      const row = store.approvals.get(id);
+      const row = await store.approvals.get(id);
       if (!row?.resume || !agent.resume) return this.o.kick();
       const started = clock.now();
       const reply = await agent.resume(JSON.parse(row.resume), outcome, AbortSignal.timeout(this.o.agentTimeoutMs));
-      if (reply.usage) this.o.recordUsage(reply.usage, clock.now() - started, row.event_key ?? undefined);
-      store.tx(() => {
-        const thread = row.thread_ts ?? undefined;
-        if (reply.reply.trim()) queueReply(store, { channel: row.channel, threadTs: thread, text: formatAnswer(reply.reply), noDedupe: true }, clock.now());
-        for (const job of reply.jobs) this.request(job, { requestedBy: row.requested_by, channel: row.channel, threadTs: thread, eventKey: row.event_key ?? undefined });
+      if (reply.usage) await this.o.recordUsage(reply.usage, clock.now() - started, row.eventKey ?? undefined);
+      await store.tx(async (t) => {
+        const thread = row.threadTs ?? undefined;
+        if (reply.reply.trim()) await queueReply(t, { channel: row.channel, threadTs: thread, text: formatAnswer(reply.reply), noDedupe: true }, clock.now());
+        for (const job of reply.jobs) {
+          await this.request(t, job, { requestedBy: row.requestedBy, channel: row.channel, threadTs: thread, eventKey: row.eventKey ?? undefined });
+        }
       });
     } catch (err) {
       log.error(`agent follow-up for ${id} failed: ${(err as Error).message}`, { approval: id });
@@ -299,18 +303,23 @@ export class Approvals {
     this.o.kick();
   }
 
-  expire(row: ApprovalRow): void {
-    if (this.o.store.approvals.transition(row.id, ["pending"], "expired", { decided_at: this.o.clock.now() })) {
-      this.o.log.info(`approval ${row.id} expired`, { approval: row.id });
-      this.updateCard(row.id);
-      void this.finishWithAgent(row.id, { status: "expired", exitCode: null, output: "" });
-    }
+  /** pending → expired inside `t`, card updated; false if it was decided meanwhile. */
+  private async expire(t: StoreTx, row: Approval): Promise<boolean> {
+    if (!(await t.approvals.transition(row.id, ["pending"], "expired", { decidedAt: this.o.clock.now() }))) return false;
+    this.o.log.info(`approval ${row.id} expired`, { approval: row.id });
+    await this.updateCard(t, row.id);
+    return true;
   }
 
   /** The expiry worker's tick. */
-  expireDue(): number {
-    const due = this.o.store.approvals.expiredPending(this.o.clock.now());
-    for (const row of due) this.expire(row);
+  async expireDue(): Promise<number> {
+    const { store } = this.o;
+    const due = await store.approvals.expiredPending(this.o.clock.now());
+    for (const row of due) {
+      if (!(await store.tx((t) => this.expire(t, row)))) continue;
+      this.o.kick();
+      void this.finishWithAgent(row.id, { status: "expired", ...NOT_RUN });
+    }
     return due.length;
   }
 
@@ -318,29 +327,29 @@ export class Approvals {
    * At start-up: jobs that were running when the process died are interrupted (reported,
    * never re-run); jobs approved but never started are started now (they never ran).
    */
-  recover(): void {
+  async recover(): Promise<void> {
     const { store, clock, log } = this.o;
-    for (const row of store.approvals.withStatus("running")) {
+    for (const row of await store.approvals.withStatus("running")) {
       // A crash (kill -9) leaves the detached job running: stop it before calling it interrupted.
       const left = row.pid === null ? "gone" : this.stopOrphan(row);
-      if (!store.approvals.transition(row.id, ["running"], "interrupted", { finished_at: clock.now() })) continue;
+      const interrupted = await store.tx(async (t) => {
+        if (!(await t.approvals.transition(row.id, ["running"], "interrupted", { finishedAt: clock.now() }))) return false;
+        await queueReply(t, { channel: row.channel, threadTs: cardThread(row), text: interruptedText(row, left), noDedupe: true }, clock.now());
+        await this.updateCard(t, row.id);
+        return true;
+      });
+      if (!interrupted) continue;
       log.warn(`approval ${row.id} was running when clawdbot stopped: marked interrupted, not re-run`, { approval: row.id, pid: row.pid, process: left });
-      queueReply(
-        store,
-        { channel: row.channel, threadTs: cardThread(row), text: interruptedText(row, left), noDedupe: true },
-        clock.now(),
-      );
-      this.updateCard(row.id);
-      void this.finishWithAgent(row.id, { status: "interrupted", exitCode: null, output: "" });
+      void this.finishWithAgent(row.id, { status: "interrupted", ...NOT_RUN });
     }
-    this.startApproved();
+    await this.startApproved();
     this.o.kick();
   }
 
-  private stopOrphan(row: ApprovalRow): OrphanOutcome {
+  private stopOrphan(row: Approval): OrphanOutcome {
     const pid = row.pid as number;
     try {
-      return (this.o.stopOrphan ?? stopOrphanJob)(pid, row.started_at);
+      return this.o.jobs.stopOrphan(pid, row.startedAt);
     } catch (err) {
       this.o.log.warn(`approval ${row.id}: could not check process ${pid}: ${(err as Error).message}`, { approval: row.id });
       return "gone";
@@ -349,16 +358,18 @@ export class Approvals {
 
   /** Shutdown: stop running jobs; the next start reports them as interrupted. */
   async stop(timeoutMs: number): Promise<void> {
+    this.stopping = true;
     for (const ctl of this.running.values()) ctl.abort();
     await settleWithin(this.tasks, timeoutMs, this.o.clock);
   }
 
-  private updateCard(id: string): void {
-    const { store, clock } = this.o;
-    const row = store.approvals.get(id);
-    if (!row?.card_ts) return;
-    const card = buildCard(cardView(row));
-    queueUpdate(store, { channel: row.channel, ts: row.card_ts, text: card.text, blocks: card.blocks }, clock.now());
-    this.o.kick();
+  /** Queues the card's update (inside `t`) if the card is in Slack; returns the approval as it is now. */
+  private async updateCard(t: StoreTx, id: string): Promise<Approval | null> {
+    const row = await t.approvals.get(id);
+    if (row?.cardTs) {
+      const card = buildCard(row);
+      await queueUpdate(t, { channel: row.channel, ts: row.cardTs, text: card.text, blocks: card.blocks }, this.o.clock.now());
+    }
+    return row;
   }
 }

@@ -2,7 +2,7 @@
 // verbatim, no mrkdwn interpretation, its hidden characters written out, so what the approver
 // reads is exactly what runs. Whatever the agent sends, a card stays within Slack's limits: a
 // command too long for one message is shortened on the card and handed back as a file.
-import type { ApprovalKind, ApprovalStatus } from "../store/approvals.ts";
+import type { ApprovalKind, ApprovalStatus } from "./store.ts";
 import { SLACK_LIMITS } from "./slack-limits.ts";
 import { clipMrkdwn, escapeSlack, revealHidden, splitParts } from "./text.ts";
 

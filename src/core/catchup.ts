@@ -13,6 +13,7 @@
 // window), are read with conversations.replies.
 import type { Logger } from "./logger.ts";
 import { OUTBOX_EVENT_TYPE, SlackCallError, type HistoryMessage, type SlackPort } from "./slack-port.ts";
+import type { Store, ThreadActivity } from "./store.ts";
 
 /** The contract: at most 1 hour back. */
 export const CATCHUP_WINDOW_MS = 60 * 60 * 1000;
@@ -30,21 +31,22 @@ const MAX_THREADS = 50;
 export interface CatchupOptions {
   slack: Pick<SlackPort, "history" | "replies" | "ims">;
   /** Conversation ids the bot took part in since `since` (ms), from the store. */
-  conversations(since: number): string[];
+  conversations(since: number): Promise<string[]>;
   /**
    * Threads the bot took part in since `since` (ms), newest activity first, from the store:
    * their parents may be older than the window, so history alone does not show new replies.
    */
-  threads?(since: number): { channel: string; threadTs: string }[];
+  threads?(since: number): Promise<{ channel: string; threadTs: string }[]>;
   /** Whether the store has any event of this conversation. */
-  known(channel: string): boolean;
+  known(channel: string): Promise<boolean>;
   /** When the previous successful run of this process started (ms), to read only what is new. */
   since?: number;
   log: Logger;
   now(): number;
   sleep?(ms: number): Promise<void>;
   botUserId(): string | undefined;
-  deliver(type: "events_api", payload: Record<string, unknown>): void;
+  /** Takes a found message in as if delivered live; resolves once it is recorded. */
+  deliver(type: "events_api", payload: Record<string, unknown>): Promise<unknown>;
 }
 
 export async function catchUp(o: CatchupOptions): Promise<number> {
@@ -54,7 +56,7 @@ export async function catchUp(o: CatchupOptions): Promise<number> {
   const start = o.now();
   const from = Math.max(start - CATCHUP_WINDOW_MS, o.since === undefined ? 0 : o.since - OVERLAP_MS);
   const oldest = (from / 1000).toFixed(6);
-  const channels = new Set(o.conversations(start - CATCHUP_CONVERSATIONS_MS));
+  const channels = new Set(await o.conversations(start - CATCHUP_CONVERSATIONS_MS));
   for (const im of await o.slack.ims()) channels.add(im);
 
   /** Calls Slack, waiting out rate limits within the run's budget; null when it cannot. */
@@ -78,13 +80,14 @@ export async function catchUp(o: CatchupOptions): Promise<number> {
   };
 
   const delivered = new Set<string>();
-  const deliver = (channel: string, isIm: boolean, msgs: HistoryMessage[], answeredUpTo: string) => {
+  // Each is recorded before the next conversation is read: whether the store knows a conversation depends on it.
+  const deliver = async (channel: string, isIm: boolean, msgs: HistoryMessage[], answeredUpTo: string) => {
     for (const m of msgs) {
       const key = `${channel}:${m.ts}`;
       if (delivered.has(key) || Number(m.ts) < Number(oldest) || Number(m.ts) <= Number(answeredUpTo)) continue;
       if (!addressedToMe(m, isIm, me)) continue;
       delivered.add(key);
-      o.deliver("events_api", synthetic(channel, isIm, m));
+      await o.deliver("events_api", synthetic(channel, isIm, m));
     }
   };
 
@@ -102,13 +105,13 @@ export async function catchUp(o: CatchupOptions): Promise<number> {
       continue;
     }
     readChannels.add(channel);
-    deliver(channel, isIm, msgs, isIm && !o.known(channel) ? newestReply(msgs) : "0");
+    await deliver(channel, isIm, msgs, isIm && !(await o.known(channel)) ? newestReply(msgs) : "0");
     for (const m of msgs) {
       decided.add(`${channel}:${m.ts}`);
       if ((m.reply_count ?? 0) > 0 && Number(m.latest_reply ?? 0) >= Number(oldest)) threads.set(`${channel}:${m.ts}`, { channel, threadTs: m.ts });
     }
   }
-  for (const t of o.threads?.(start - CATCHUP_CONVERSATIONS_MS) ?? []) {
+  for (const t of (await o.threads?.(start - CATCHUP_CONVERSATIONS_MS)) ?? []) {
     const key = `${t.channel}:${t.threadTs}`;
     // A parent inside the window of a channel read would have been in its history.
     const inHistory = readChannels.has(t.channel) && Number(t.threadTs) >= Number(oldest);
@@ -124,12 +127,38 @@ export async function catchUp(o: CatchupOptions): Promise<number> {
       continue;
     }
     const replies = msgs.filter((m) => m.ts !== threadTs);
-    deliver(channel, isIm, replies, isIm && !o.known(channel) ? newestReply(replies) : "0");
+    await deliver(channel, isIm, replies, isIm && !(await o.known(channel)) ? newestReply(replies) : "0");
   }
   const found = delivered.size;
   if (found) o.log.info(`catch-up: ${found} messages from while clawdbot was away checked`);
   if (failed) throw new Error(`catch-up could not read ${failed} of ${channels.size + Math.min(threads.size, MAX_THREADS)} conversations and threads`);
   return found;
+}
+
+/** Threads the store knows of, at most this many (catch-up reads the newest MAX_THREADS). */
+const KNOWN_THREADS = 200;
+
+/**
+ * Where the store says the bot took part: conversations and threads where it was addressed
+ * (inbound events) or posted (the outbox).
+ */
+export function storeParticipation(store: Store): Pick<CatchupOptions, "conversations" | "threads" | "known"> {
+  return {
+    conversations: async (since) => [...new Set([...(await store.events.activeChannels(since)), ...(await store.outbox.postedChannels(since))])],
+    threads: async (since) =>
+      newestThreads([...(await store.events.activeThreads(since, KNOWN_THREADS)), ...(await store.outbox.postedThreads(since, KNOWN_THREADS))]),
+    known: (channel) => store.events.knows(channel),
+  };
+}
+
+/** One entry per thread at its latest activity, newest first. */
+function newestThreads(all: ThreadActivity[]): ThreadActivity[] {
+  const latest = new Map<string, ThreadActivity>();
+  for (const t of all) {
+    const key = `${t.channel}:${t.threadTs}`;
+    if ((latest.get(key)?.at ?? -Infinity) < t.at) latest.set(key, t);
+  }
+  return [...latest.values()].sort((a, b) => b.at - a.at).slice(0, KNOWN_THREADS);
 }
 
 /** The ts of the newest clawdbot reply in these messages, "0" if none. */

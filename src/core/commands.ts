@@ -1,14 +1,14 @@
 // `/claw <subcommand>`: pause, resume, status, help, exec, code; anything else goes to the agent.
 // Answers go back through the command's response_url (works in channels the bot is not in).
-import type { EventRow } from "../store/events.ts";
-import type { Store } from "../store/index.ts";
 import type { Approvals } from "./approvals.ts";
 import type { Clock } from "./clock.ts";
 import type { Logger } from "./logger.ts";
 import { queueRespond } from "./replies.ts";
+import type { InboundEvent, Store, StoreTx } from "./store.ts";
 import { unescapeSlack } from "./text.ts";
 
-export type StatusSource = () => string;
+/** `/claw status`'s answer. */
+export type StatusSource = () => Promise<string>;
 
 export interface CommandContext {
   store: Store;
@@ -18,7 +18,7 @@ export interface CommandContext {
   approvals: Approvals;
   status: StatusSource;
   kick(): void;
-  answerWithAgent(row: EventRow, text: string, threadTs?: string): Promise<void>;
+  answerWithAgent(row: InboundEvent, text: string, threadTs?: string): Promise<void>;
 }
 
 export const HELP = [
@@ -31,7 +31,7 @@ export const HELP = [
   "• `/claw help` — this text",
 ].join("\n");
 
-export async function handleSlashCommand(row: EventRow, c: CommandContext): Promise<void> {
+export async function handleSlashCommand(row: InboundEvent, c: CommandContext): Promise<void> {
   const { store, clock, log } = c;
   const payload = JSON.parse(row.payload) as { response_url?: string; user_id?: string; channel_id?: string };
   const user = row.user ?? "";
@@ -40,13 +40,13 @@ export async function handleSlashCommand(row: EventRow, c: CommandContext): Prom
   const [head = "", ...rest] = raw.split(/\s+/);
   const sub = head.toLowerCase();
   const arg = raw.slice(head.length).trim();
-  const respond = (text: string) => {
-    if (payload.response_url) queueRespond(store, { eventKey: row.key, channel, responseUrl: payload.response_url, text }, clock.now());
+  const respond = async (t: StoreTx, text: string) => {
+    if (payload.response_url) await queueRespond(t, { eventKey: row.key, channel, responseUrl: payload.response_url, text }, clock.now());
   };
-  const finish = (text: string, detail?: string) => {
-    store.tx(() => {
-      respond(text);
-      store.events.setStatus(row.key, "answered", clock.now(), detail);
+  const finish = async (text: string, detail?: string) => {
+    await store.tx(async (t) => {
+      await respond(t, text);
+      await t.events.setStatus(row.key, "answered", clock.now(), detail);
     });
     c.kick();
   };
@@ -57,7 +57,7 @@ export async function handleSlashCommand(row: EventRow, c: CommandContext): Prom
     case "help":
       return finish(HELP);
     case "status":
-      return finish(c.status());
+      return finish(await c.status());
     case "pause":
     case "resume": {
       if (!c.admins.includes(user)) {
@@ -65,27 +65,29 @@ export async function handleSlashCommand(row: EventRow, c: CommandContext): Prom
         return finish(`Only admins can ${sub} clawdbot (CLAWDBOT_ADMINS). Nothing was changed.`, "refused");
       }
       const paused = sub === "pause";
-      store.tx(() => store.settings.setPaused(paused, clock.now()));
+      await store.settings.setPaused(paused, clock.now());
       log.info(`${paused ? "paused" : "resumed"} by ${user}`, { user });
-      // Jobs approved but held while paused (or left by a crash) start now.
-      if (!paused) queueMicrotask(() => c.approvals.startApproved());
-      return finish(
+      await finish(
         paused
           ? `:double_vertical_bar: Paused by <@${user}>. Messages get a short notice and no agent answer; no job starts. \`/claw resume\` to resume.`
           : `:arrow_forward: Resumed by <@${user}>.`,
       );
+      // Jobs approved but held while paused (or left by a crash) start now.
+      if (!paused) void c.approvals.startApproved();
+      return;
     }
     case "exec":
     case "code": {
-      if (store.settings.isPaused()) return finish("clawdbot is paused: no job starts. An admin can `/claw resume`.", "paused");
+      if (await store.settings.isPaused()) return finish("clawdbot is paused: no job starts. An admin can `/claw resume`.", "paused");
       if (!arg) return finish(`Usage: \`/claw ${sub} <${sub === "exec" ? "command" : "task"}>\``, "usage");
-      store.tx(() => {
-        const id = c.approvals.request(
+      await store.tx(async (t) => {
+        const id = await c.approvals.request(
+          t,
           { kind: sub, text: arg, reason: `asked with /claw ${sub}` },
           { requestedBy: user, channel, eventKey: row.key },
         );
-        if (id) respond(`Approval ${id} requested; an approver will see the card in this channel.`);
-        store.events.setStatus(row.key, "answered", clock.now());
+        if (id) await respond(t, `Approval ${id} requested; an approver will see the card in this channel.`);
+        await t.events.setStatus(row.key, "answered", clock.now());
       });
       c.kick();
       return;

@@ -11,7 +11,7 @@ export interface HeartbeatOptions {
   log: Logger;
   canaryTimeoutMs: number;
   post(text: string): Promise<void>;
-  text(): string;
+  text(): Promise<string>;
   onDeaf(): void;
   connected(): boolean;
 }
@@ -34,7 +34,7 @@ export class Heartbeat {
     if (this.phase === "waiting") return;
     this.phase = "waiting";
     try {
-      await this.o.post(this.o.text());
+      await this.o.post(await this.o.text());
     } catch (err) {
       this.phase = "off";
       throw err;

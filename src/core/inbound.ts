@@ -1,6 +1,6 @@
 // Turns what Slack delivered (a Socket Mode envelope or an HTTP request, same payloads)
 // into the inbound record: its dedupe key, its kind, and what it is about. Pure.
-import type { NewEvent } from "../store/events.ts";
+import type { NewEvent } from "./store.ts";
 
 export interface Classified {
   event: NewEvent;

@@ -4,17 +4,28 @@
 // the restart. A crash after it leaves the reply in the outbox: it is sent after the restart.
 import type { Agent, ContextMessage } from "../agents/types.ts";
 import type { RelayClient } from "../relay/client.ts";
-import type { EventRow } from "../store/events.ts";
-import type { Store } from "../store/index.ts";
 import type { Approvals } from "./approvals.ts";
 import type { Clock } from "./clock.ts";
 import { handleSlashCommand, type StatusSource } from "./commands.ts";
 import type { Logger } from "./logger.ts";
-import { threadContext } from "../agents/thread-context.ts";
 import { queueReply } from "./replies.ts";
-import { settleWithin } from "./wait.ts";
-import type { SlackPort } from "./slack-port.ts";
+import type { EventKind, InboundEvent, Store } from "./store.ts";
 import { formatAnswer, stripMention, unescapeSlack } from "./text.ts";
+import { settleWithin } from "./wait.ts";
+
+/** The message being answered, as the conversation context port sees it. */
+export interface ContextQuery {
+  kind: EventKind;
+  channel: string;
+  ts: string | undefined;
+  threadTs: string | undefined;
+  user: string;
+  /** Already unescaped: what the user typed. */
+  text: string;
+}
+
+/** The conversation so far, for the agent (the relay's, or the Slack thread's); [] when there is none. Never throws. */
+export type ContextSource = (m: ContextQuery) => Promise<ContextMessage[]>;
 
 export interface PipelineOptions {
   store: Store;
@@ -30,8 +41,7 @@ export interface PipelineOptions {
   botId?(): string | undefined;
   /** How many events are answered at once (agent calls in parallel). */
   concurrency?: number;
-  /** For thread context when there is no relay. */
-  slack?: Pick<SlackPort, "replies">;
+  context: ContextSource;
   status: StatusSource;
   kick(): void;
 }
@@ -68,7 +78,7 @@ export class Pipeline {
 
   /** Everything received and never answered (a crash, a restart): answer it now. */
   async recover(): Promise<number> {
-    const rows = this.o.store.events.unanswered();
+    const rows = await this.o.store.events.unanswered();
     if (rows.length) this.o.log.info(`answering ${rows.length} events received before the last stop`);
     await Promise.all(rows.map((r) => this.process(r.key)));
     return rows.length;
@@ -81,7 +91,7 @@ export class Pipeline {
    * answered by then stays `received` and is answered after the next start.
    */
   async stop(timeoutMs: number, { finishReceived = false } = {}): Promise<void> {
-    if (finishReceived && !this.stopping) for (const r of this.o.store.events.unanswered()) void this.process(r.key);
+    if (finishReceived && !this.stopping) for (const r of await this.o.store.events.unanswered()) void this.process(r.key);
     this.stopping = true;
     await settleWithin(this.active.values(), timeoutMs);
   }
@@ -102,8 +112,8 @@ export class Pipeline {
     const { store, clock } = this.o;
     const now = clock.now();
     // Lease long enough for the agent's timeout and the relay, so `replay` leaves it alone.
-    if (!store.events.claim(key, this.o.owner, now, now + this.o.agentTimeoutMs + 60_000)) return;
-    const row = store.events.get(key);
+    if (!(await store.events.claim(key, this.o.owner, now, now + this.o.agentTimeoutMs + 60_000))) return;
+    const row = await store.events.get(key);
     if (row?.status !== "received") return;
     switch (row.kind) {
       case "dm":
@@ -117,19 +127,19 @@ export class Pipeline {
       case "action":
         return this.decide(row);
       default:
-        store.events.setStatus(key, "ignored", now);
+        await store.events.setStatus(key, "ignored", now);
     }
   }
 
-  private decide(row: EventRow): void {
+  private async decide(row: InboundEvent): Promise<void> {
     const p = JSON.parse(row.payload) as {
       actions?: { action_id?: string; value?: string }[];
       container?: { message_ts?: string };
       message?: { ts?: string };
     };
     const action = p.actions?.[0];
-    this.o.store.tx(() => {
-      this.o.approvals.decide({
+    const then = await this.o.store.tx(async (t) => {
+      const after = await this.o.approvals.decide(t, {
         approvalId: action?.value ?? "",
         user: row.user ?? "",
         approve: action?.action_id === "approval_approve",
@@ -137,36 +147,38 @@ export class Pipeline {
         messageTs: p.container?.message_ts ?? p.message?.ts,
         eventKey: row.key,
       });
-      this.o.store.events.setStatus(row.key, "answered", this.o.clock.now());
+      await t.events.setStatus(row.key, "answered", this.o.clock.now());
+      return after;
     });
     this.o.kick();
+    then?.();
   }
 
   /**
    * A DM, a mention, or `/claw <text>`: the agent answers in the same conversation.
    * `textOverride`/`threadOverride` serve slash commands, whose text is not a message.
    */
-  async answerMessage(row: EventRow, textOverride?: string, threadOverride?: string): Promise<void> {
+  async answerMessage(row: InboundEvent, textOverride?: string, threadOverride?: string): Promise<void> {
     const { store, clock, log, agent, relay } = this.o;
     const channel = row.channel ?? "";
     const user = row.user ?? "";
-    const threadTs = threadOverride ?? row.thread_ts ?? undefined;
+    const threadTs = threadOverride ?? row.threadTs ?? undefined;
     const text = textOverride ?? unescapeSlack(stripMention(row.text ?? "", this.o.botUserId()));
     // Notices and errors answer each message: the same words twice are still two answers.
-    const reply = (replyText: string, detail: string) => {
-      store.tx(() => {
-        queueReply(store, { eventKey: row.key, channel, threadTs, text: replyText, noDedupe: true }, clock.now());
-        store.events.setStatus(row.key, "answered", clock.now(), detail);
+    const reply = async (replyText: string, detail: string) => {
+      await store.tx(async (t) => {
+        await queueReply(t, { eventKey: row.key, channel, threadTs, text: replyText, noDedupe: true }, clock.now());
+        await t.events.setStatus(row.key, "answered", clock.now(), detail);
       });
       relay?.log({ direction: "out", event_id: row.key, channel, ts: null, thread_ts: threadTs, user: null, text: replyText });
       this.o.kick();
     };
 
     relay?.log({ direction: "in", event_id: row.key, channel, ts: row.ts, thread_ts: threadTs, user, text });
-    if (row.detail === "paused" || store.settings.isPaused()) return reply(PAUSED_NOTICE, "paused");
+    if (row.detail === "paused" || (await store.settings.isPaused())) return reply(PAUSED_NOTICE, "paused");
     if (!text) return reply("Say something after the mention and I'll answer.", "empty");
 
-    const context = await this.context(row, text);
+    const context = await this.o.context({ kind: row.kind, channel, ts: row.ts ?? undefined, threadTs: row.threadTs ?? undefined, user, text });
 
     const started = clock.now();
     let answer: Awaited<ReturnType<Agent["answer"]>>;
@@ -179,35 +191,16 @@ export class Pipeline {
       return reply(`:warning: Sorry, I couldn't get an answer (${why.slice(0, 200)}). Please try again.`, "agent_error");
     }
     if (answer.usage) {
-      store.usage.record({ ...answer.usage, latencyMs: clock.now() - started, eventKey: row.key }, clock.now());
+      await store.usage.record({ ...answer.usage, latencyMs: clock.now() - started, eventKey: row.key }, clock.now());
     }
     const body = answer.reply.trim() || (answer.jobs.length ? "" : "(the agent gave an empty answer)");
-    store.tx(() => {
-      if (body) queueReply(store, { eventKey: row.key, channel, threadTs, text: formatAnswer(body) }, clock.now());
-      for (const job of answer.jobs) this.o.approvals.request(job, { requestedBy: user, channel, threadTs, eventKey: row.key });
-      store.events.setStatus(row.key, "answered", clock.now());
+    await store.tx(async (t) => {
+      if (body) await queueReply(t, { eventKey: row.key, channel, threadTs, text: formatAnswer(body) }, clock.now());
+      for (const job of answer.jobs) await this.o.approvals.request(t, job, { requestedBy: user, channel, threadTs, eventKey: row.key });
+      await t.events.setStatus(row.key, "answered", clock.now());
     });
     if (body) relay?.log({ direction: "out", event_id: row.key, channel, ts: null, thread_ts: threadTs, user: null, text: body });
     this.o.kick();
-  }
-
-  /** The conversation so far: from the relay if there is one, else from the Slack thread. */
-  private async context(row: EventRow, text: string): Promise<ContextMessage[]> {
-    const { relay, agent, log } = this.o;
-    const channel = row.channel ?? "";
-    if (relay) return relay.context({ channel, thread_ts: row.thread_ts ?? undefined, user: row.user ?? "", text });
-    // The echo agent ignores context: don't spend Slack's rate limit on it.
-    if (agent.kind === "echo" || !this.o.slack) return [];
-    return threadContext({
-      slack: this.o.slack,
-      channel,
-      // The message's own thread; a top-level mention has none yet.
-      threadTs: row.kind === "mention" && row.thread_ts === row.ts ? undefined : (row.thread_ts ?? undefined),
-      currentTs: row.ts ?? undefined,
-      botUserId: this.o.botUserId(),
-      botId: this.o.botId?.(),
-      onError: (e) => log.warn(`thread context unavailable: ${String(e)}`),
-    });
   }
 }
 

@@ -1,9 +1,9 @@
 // The door every inbound payload comes through, whatever the transport (socket, HTTP,
 // catch-up): record it (dedupe), ack it, then answer it in the background.
-import type { Store } from "../store/index.ts";
 import type { Clock } from "./clock.ts";
 import { classify, type Identity } from "./inbound.ts";
 import type { Logger } from "./logger.ts";
+import type { Store } from "./store.ts";
 
 export interface ReceiverOptions {
   store: Store;
@@ -25,10 +25,11 @@ export class Receiver {
   constructor(private readonly o: ReceiverOptions) {}
 
   /**
-   * Records then acks. Returns false if the event could not be recorded: it is then not
-   * acked, so Slack delivers it again rather than it being lost.
+   * Records then acks: `ack` is called once the record is committed. Resolves false if the
+   * event could not be recorded: it is then not acked, so Slack delivers it again rather
+   * than it being lost.
    */
-  handle(type: string, payload: Record<string, unknown>, ack: () => void): boolean {
+  async handle(type: string, payload: Record<string, unknown>, ack: () => void): Promise<boolean> {
     const { store, clock, log } = this.o;
     const c = classify(type, payload, this.o.identity());
     const redact = this.o.redact;
@@ -39,8 +40,8 @@ export class Receiver {
     let fresh: boolean;
     try {
       // The kill switch applies to what arrives while it is on, however late it is answered.
-      if (c.event.status !== "ignored" && c.event.kind !== "action" && store.settings.isPaused()) c.event.detail = "paused";
-      fresh = store.events.record(c.event, clock.now()).fresh;
+      if (c.event.status !== "ignored" && c.event.kind !== "action" && (await store.settings.isPaused())) c.event.detail = "paused";
+      fresh = (await store.events.record(c.event, clock.now())).fresh;
     } catch (err) {
       log.error(`cannot record an inbound ${type}: ${(err as Error).message}; not acking, Slack will redeliver`);
       return false;

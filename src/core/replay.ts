@@ -1,11 +1,15 @@
 // `clawdbot replay`: delivers what was never delivered, with the bot's own classes, so a
 // running bot and a replay compete through the same claims and leases: one of them wins
 // each item and nothing is sent twice.
-import type { EventRow } from "../store/events.ts";
-import type { Store } from "../store/index.ts";
-import type { OutboxRow } from "../store/outbox.ts";
 import type { OutboxSender } from "./outbox-sender.ts";
 import type { Pipeline } from "./pipeline.ts";
+import type { InboundEvent, OutboxItem, Store } from "./store.ts";
+
+/** What replay delivers: undelivered outbox items and unanswered events. */
+export interface Work {
+  outbox: OutboxItem[];
+  events: InboundEvent[];
+}
 
 export interface ReplayItem {
   type: "outbox" | "event";
@@ -26,9 +30,9 @@ export interface ReplaySummary {
 }
 
 /** What replay would deliver: all of it, or the one outbox id / event key asked for. */
-export function selectWork(store: Store, id?: string): { outbox: OutboxRow[]; events: EventRow[] } {
-  let outbox = store.outbox.undelivered(100_000);
-  let events = store.events.unanswered(100_000);
+export async function selectWork(store: Store, id?: string): Promise<Work> {
+  let outbox = await store.outbox.undelivered(100_000);
+  let events = await store.events.unanswered(100_000);
   if (id !== undefined) {
     outbox = /^\d+$/.test(id) ? outbox.filter((r) => r.id === Number(id)) : [];
     events = events.filter((e) => e.key === id);
@@ -36,7 +40,7 @@ export function selectWork(store: Store, id?: string): { outbox: OutboxRow[]; ev
   return { outbox, events };
 }
 
-export function describe(work: { outbox: OutboxRow[]; events: EventRow[] }): ReplayItem[] {
+export function describe(work: Work): ReplayItem[] {
   return [
     ...work.outbox.map((r) => ({
       type: "outbox" as const,
@@ -44,7 +48,7 @@ export function describe(work: { outbox: OutboxRow[]; events: EventRow[] }): Rep
       status: r.status,
       channel: r.channel,
       text: r.text.slice(0, 200),
-      last_error: r.last_error,
+      last_error: r.lastError,
     })),
     ...work.events.map((e) => ({ type: "event" as const, id: e.key, status: e.status, channel: e.channel, text: (e.text ?? "").slice(0, 200) })),
   ];
@@ -62,18 +66,19 @@ export interface ReplayParts {
  * Answers the events, requeues failed replies, then sends everything selected plus the
  * replies the answers produced, until all are delivered or the deadline passes.
  */
-export async function replay(parts: ReplayParts, work: { outbox: OutboxRow[]; events: EventRow[] }): Promise<ReplaySummary> {
+export async function replay(parts: ReplayParts, work: Work): Promise<ReplaySummary> {
   const { store, pipeline, outbox } = parts;
   const deadline = parts.now() + parts.deadlineMs;
   for (const r of work.outbox) {
-    if (r.status === "failed") store.outbox.requeue(r.id, parts.now());
-    else if (r.status === "pending") store.outbox.dueNow(r.id, parts.now());
+    if (r.status === "failed") await store.outbox.requeue(r.id, parts.now());
+    else if (r.status === "pending") await store.outbox.dueNow(r.id, parts.now());
   }
   const keys = work.events.map((e) => e.key);
   await Promise.all(keys.map((k) => pipeline.process(k)));
   // An event the running bot holds is its to answer: wait for that, then send its replies.
   const unanswered = await waitForAnswers(store, keys, deadline);
-  const ids = [...new Set([...work.outbox.map((r) => r.id), ...keys.flatMap((k) => store.outbox.idsForEvent(k))])];
+  const produced = await Promise.all(keys.map((k) => store.outbox.idsForEvent(k)));
+  const ids = [...new Set([...work.outbox.map((r) => r.id), ...produced.flat()])];
   const left = await outbox.deliverNow(ids, deadline);
   return {
     dry_run: false,
@@ -86,7 +91,8 @@ export async function replay(parts: ReplayParts, work: { outbox: OutboxRow[]; ev
 
 async function waitForAnswers(store: Store, keys: string[], deadline: number): Promise<string[]> {
   for (;;) {
-    const open = keys.filter((k) => store.events.get(k)?.status === "received");
+    const open: string[] = [];
+    for (const k of keys) if ((await store.events.get(k))?.status === "received") open.push(k);
     if (open.length === 0 || Date.now() >= deadline) return open;
     await new Promise((r) => setTimeout(r, 50));
   }

@@ -2,8 +2,7 @@
 // text to the same conversation within 5 minutes suppressed (seed 2.7) — by a fingerprint
 // column in the store, so the check is bounded by the store's retention, not by memory.
 import { createHash } from "node:crypto";
-import type { Store } from "../store/index.ts";
-import type { NewOutbox } from "../store/outbox.ts";
+import type { NewOutbox, StoreTx } from "./store.ts";
 import { splitText } from "./text.ts";
 
 export const DUPLICATE_WINDOW_MS = 5 * 60 * 1000;
@@ -23,9 +22,10 @@ export function fingerprint(channel: string, threadTs: string | undefined, text:
 }
 
 /** Queues a message (split if long). Returns the outbox ids; suppressed parts included. Call inside store.tx. */
-export function queueReply(store: Store, r: Reply, now: number): number[] {
+export async function queueReply(store: StoreTx, r: Reply, now: number): Promise<number[]> {
   const parts = r.blocks ? [r.text] : splitText(r.text);
-  return parts.map((text, i) => {
+  const ids: number[] = [];
+  for (const [i, text] of parts.entries()) {
     const item: NewOutbox = {
       eventKey: r.eventKey,
       op: "post",
@@ -37,20 +37,21 @@ export function queueReply(store: Store, r: Reply, now: number): number[] {
     if (!r.noDedupe) {
       const fp = fingerprint(r.channel, r.threadTs, text);
       item.fingerprint = fp;
-      if (store.outbox.hasRecent(fp, now - DUPLICATE_WINDOW_MS)) item.status = "suppressed";
+      if (await store.outbox.hasRecent(fp, now - DUPLICATE_WINDOW_MS)) item.status = "suppressed";
     }
-    return store.outbox.enqueue(item, now);
-  });
+    ids.push(await store.outbox.enqueue(item, now));
+  }
+  return ids;
 }
 
-export function queueEphemeral(store: Store, a: { eventKey?: string; channel: string; user: string; threadTs?: string; text: string }, now: number): number {
+export function queueEphemeral(store: StoreTx, a: { eventKey?: string; channel: string; user: string; threadTs?: string; text: string }, now: number): Promise<number> {
   return store.outbox.enqueue({ ...a, op: "ephemeral" }, now);
 }
 
-export function queueUpdate(store: Store, a: { channel: string; ts: string; text: string; blocks?: unknown[] }, now: number): number {
+export function queueUpdate(store: StoreTx, a: { channel: string; ts: string; text: string; blocks?: unknown[] }, now: number): Promise<number> {
   return store.outbox.enqueue({ op: "update", channel: a.channel, targetTs: a.ts, text: a.text, blocks: a.blocks }, now);
 }
 
-export function queueRespond(store: Store, a: { eventKey?: string; channel: string; responseUrl: string; text: string }, now: number): number {
+export function queueRespond(store: StoreTx, a: { eventKey?: string; channel: string; responseUrl: string; text: string }, now: number): Promise<number> {
   return store.outbox.enqueue({ op: "respond", eventKey: a.eventKey, channel: a.channel, responseUrl: a.responseUrl, text: a.text }, now);
 }

@@ -5,7 +5,7 @@ import type { HealthSnapshot } from "../core/health-types.ts";
 import { METRICS_CONTENT_TYPE, renderMetrics } from "./metrics.ts";
 
 export interface HealthAppDeps {
-  snapshot: () => HealthSnapshot;
+  snapshot: () => HealthSnapshot | Promise<HealthSnapshot>;
   /** http mode: receives the untouched Request (raw body needed for signature checking). */
   slackEvents?: (req: Request) => Promise<Response>;
 }
@@ -21,8 +21,8 @@ export function createHealthApp(deps: HealthAppDeps): Elysia {
 
   // Not ok answers 503, so plain HTTP checkers (load balancers, uptime monitors) see
   // the difference without parsing JSON; the body is the same JSON either way.
-  app.get("/health", () => {
-    const snap = deps.snapshot();
+  app.get("/health", async () => {
+    const snap = await deps.snapshot();
     return new Response(JSON.stringify(snap), {
       status: snap.status === "ok" ? 200 : 503,
       headers: { "content-type": "application/json; charset=utf-8", ...noStore },
@@ -31,7 +31,7 @@ export function createHealthApp(deps: HealthAppDeps): Elysia {
 
   app.get(
     "/metrics",
-    () => new Response(renderMetrics(deps.snapshot()), { headers: { "content-type": METRICS_CONTENT_TYPE, ...noStore } }),
+    async () => new Response(renderMetrics(await deps.snapshot()), { headers: { "content-type": METRICS_CONTENT_TYPE, ...noStore } }),
   );
 
   const slackEvents = deps.slackEvents;

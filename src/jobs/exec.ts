@@ -48,20 +48,6 @@ export interface CodeJob {
   onSpawn?: (pid: number) => void;
 }
 
-/**
- * A spawn listener keyed by the job's AbortSignal: the caller that owns the signal (Approvals)
- * hears the pid even when whoever builds the job (the runtime's runJob) does not pass onSpawn.
- */
-const spawnListeners = new WeakMap<AbortSignal, (pid: number) => void>();
-
-export function onJobSpawn(signal: AbortSignal, fn: (pid: number) => void): void {
-  spawnListeners.set(signal, fn);
-}
-
-function spawnHook(job: { signal?: AbortSignal; onSpawn?: (pid: number) => void }): ((pid: number) => void) | undefined {
-  return job.onSpawn ?? (job.signal ? spawnListeners.get(job.signal) : undefined);
-}
-
 export function runExecJob(job: ExecJob, platform: NodeJS.Platform = process.platform): Promise<JobResult> {
   const refusal = shellRefusal(job.command, platform);
   if (refusal) return Promise.resolve({ ...notStarted(refusal), refused: true });
@@ -71,7 +57,7 @@ export function runExecJob(job: ExecJob, platform: NodeJS.Platform = process.pla
     timeoutMs: job.timeoutMs,
     signal: job.signal,
     env: childEnv(EXEC_SECRET_ENV),
-    onSpawn: spawnHook(job),
+    onSpawn: job.onSpawn,
   });
 }
 
@@ -84,7 +70,7 @@ export function runCodeJob(job: CodeJob): Promise<JobResult> {
     timeoutMs: job.timeoutMs,
     signal: job.signal,
     env: childEnv(SLACK_SECRET_ENV),
-    onSpawn: spawnHook(job),
+    onSpawn: job.onSpawn,
   });
 }
 

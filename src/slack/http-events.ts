@@ -4,7 +4,8 @@
 import type { Logger } from "../core/logger.ts";
 import { verifySlackSignature } from "./signature.ts";
 
-export type Deliver = (type: string, payload: Record<string, unknown>, ack: () => void) => boolean;
+/** Records the payload; true once it is recorded (then it may be acked). */
+export type Deliver = (type: string, payload: Record<string, unknown>, ack: () => void) => boolean | Promise<boolean>;
 
 /** Slack's payloads are a few KB (a modal's state a few hundred); anything near this is not Slack. */
 export const MAX_BODY_BYTES = 1024 * 1024;
@@ -78,7 +79,13 @@ export function slackEventsHandler(o: { signingSecret: string; log: Logger; now(
     } catch {
       return new Response("malformed body\n", { status: 400 });
     }
-    const recorded = o.deliver(type, payload, () => {});
+    let recorded: boolean;
+    try {
+      recorded = await o.deliver(type, payload, () => {});
+    } catch (err) {
+      o.log.error(`cannot take an inbound ${type}: ${String(err)}`);
+      recorded = false;
+    }
     // 500 makes Slack retry an event we could not record, instead of losing it.
     return recorded ? new Response("", { status: 200 }) : new Response("not recorded\n", { status: 500 });
   };

@@ -5,13 +5,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { CliExit } from "../../src/cli/exit.ts";
 import stateCmd, { type StateDump } from "../../src/cli/state.ts";
-import { Store } from "../../src/store/index.ts";
+import { openStore, storeLocation } from "../../src/store/index.ts";
 
 let dir: string;
 let dbPath: string;
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), "clawdbot-state-"));
-  dbPath = Store.pathIn(dir);
+  dbPath = storeLocation({ dataDir: dir });
 });
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -32,32 +32,31 @@ async function run(...rawArgs: string[]): Promise<{ out: string; code: number; m
 
 const T0 = Date.parse("2025-03-01T10:00:00.000Z");
 
-function seed(path: string): void {
-  const s = Store.open(path);
-  s.settings.setPaused(true, T0);
-  s.events.record({ key: "ev:1", kind: "dm", channel: "D1", user: "U1", text: "hi", payload: "{}" }, T0);
-  s.events.record({ key: "ev:2", kind: "dm", channel: "D1", user: "U1", text: "yo", payload: "{}" }, T0);
-  s.events.setStatus("ev:2", "answered", T0);
-  s.approvals.create({ id: "ap-1", kind: "exec", text: "ls -la", requestedBy: "U1", channel: "C1", expiresAt: T0 + 1000 }, T0);
-  s.approvals.create({ id: "ap-2", kind: "code", text: "fix it", requestedBy: "U2", channel: "C2", expiresAt: T0 + 1000 }, T0 + 1);
-  s.approvals.transition("ap-2", ["pending"], "denied", { decided_by: "U9", decided_at: T0 + 5000 });
+async function seed(path: string): Promise<void> {
+  const s = await openStore(path);
+  await s.settings.setPaused(true, T0);
+  await s.events.record({ key: "ev:1", kind: "dm", channel: "D1", user: "U1", text: "hi", payload: "{}" }, T0);
+  await s.events.record({ key: "ev:2", kind: "dm", channel: "D1", user: "U1", text: "yo", payload: "{}" }, T0);
+  await s.events.setStatus("ev:2", "answered", T0);
+  await s.approvals.create({ id: "ap-1", kind: "exec", text: "ls -la", requestedBy: "U1", channel: "C1", expiresAt: T0 + 1000 }, T0);
+  await s.approvals.create({ id: "ap-2", kind: "code", text: "fix it", requestedBy: "U2", channel: "C2", expiresAt: T0 + 1000 }, T0 + 1);
+  await s.approvals.transition("ap-2", ["pending"], "denied", { decidedBy: "U9", decidedAt: T0 + 5000 });
   const long = "x".repeat(500);
-  const a = s.outbox.enqueue({ op: "post", channel: "C1", threadTs: "1.2", text: long }, T0);
-  const b = s.outbox.enqueue({ op: "post", channel: "C2", text: "failed one" }, T0);
-  const c = s.outbox.enqueue({ op: "post", channel: "C3", text: "sent one" }, T0);
-  s.outbox.claim(b, "test", T0, T0 + 10);
-  s.outbox.markFailed(b, "channel_not_found", T0);
-  s.outbox.claim(c, "test", T0, T0 + 10);
-  s.outbox.markSent(c, "9.9", T0);
-  void a;
-  s.usage.record({ provider: "anthropic", model: "claude", inputTokens: 10, outputTokens: 20, latencyMs: 5 }, T0);
-  s.usage.record({ provider: "anthropic", model: "claude", inputTokens: 1, outputTokens: 2, latencyMs: 5 }, T0);
-  s.close();
+  await s.outbox.enqueue({ op: "post", channel: "C1", threadTs: "1.2", text: long }, T0);
+  const b = await s.outbox.enqueue({ op: "post", channel: "C2", text: "failed one" }, T0);
+  const c = await s.outbox.enqueue({ op: "post", channel: "C3", text: "sent one" }, T0);
+  await s.outbox.claim(b, "test", T0, T0 + 10);
+  await s.outbox.markFailed(b, "channel_not_found", T0);
+  await s.outbox.claim(c, "test", T0, T0 + 10);
+  await s.outbox.markSent(c, "9.9", T0);
+  await s.usage.record({ provider: "anthropic", model: "claude", inputTokens: 10, outputTokens: 20, latencyMs: 5 }, T0);
+  await s.usage.record({ provider: "anthropic", model: "claude", inputTokens: 1, outputTokens: 2, latencyMs: 5 }, T0);
+  await s.close();
 }
 
 describe("state dump --json", () => {
   test("the contract's keys, from a store with rows", async () => {
-    seed(dbPath);
+    await seed(dbPath);
     const { out, code } = await run("dump", "--json", "--db", dbPath);
     expect(code).toBe(0);
     const d = JSON.parse(out) as StateDump;
@@ -92,7 +91,7 @@ describe("state dump --json", () => {
   });
 
   test("the database's own path comes from CLAWDBOT_DATA_DIR without --db", async () => {
-    seed(dbPath);
+    await seed(dbPath);
     const saved = process.env.CLAWDBOT_DATA_DIR;
     process.env.CLAWDBOT_DATA_DIR = dir;
     try {
@@ -106,7 +105,7 @@ describe("state dump --json", () => {
   });
 
   test("dumping writes nothing", async () => {
-    seed(dbPath);
+    await seed(dbPath);
     const before = await Bun.file(dbPath).bytes();
     await run("dump", "--json", "--db", dbPath);
     await run("dump", "--db", dbPath);
@@ -116,7 +115,7 @@ describe("state dump --json", () => {
 
 describe("state dump (text)", () => {
   test("sections and aligned columns", async () => {
-    seed(dbPath);
+    await seed(dbPath);
     const { out, code } = await run("dump", "--db", dbPath);
     expect(code).toBe(0);
     for (const section of ["Kill switch", "Approvals", "Outbox", "Usage", "Events"]) expect(out).toContain(`\n${section}`);
@@ -130,7 +129,7 @@ describe("state dump (text)", () => {
   });
 
   test("an empty store", async () => {
-    Store.open(dbPath).close();
+    await (await openStore(dbPath)).close();
     const { out, code } = await run("dump", "--db", dbPath);
     expect(code).toBe(0);
     expect(out).toContain("off (answering)");
@@ -165,44 +164,45 @@ describe("no store", () => {
 
 describe("while another process writes", () => {
   test("an uncommitted write transaction neither blocks nor shows", async () => {
-    seed(dbPath);
-    const writer = Store.open(dbPath);
+    await seed(dbPath);
+    const writer = await openStore(dbPath);
     try {
-      writer.db.run("BEGIN IMMEDIATE");
-      writer.events.record({ key: "ev:uncommitted", kind: "dm", payload: "{}" }, T0);
-      const t0 = Date.now();
-      const { out, code } = await run("dump", "--json", "--db", dbPath);
-      expect(Date.now() - t0).toBeLessThan(1000);
-      expect(code).toBe(0);
-      expect((JSON.parse(out) as StateDump).events.received).toBe(1);
-      writer.db.run("COMMIT");
+      // The writer's transaction stays open while the dump (another connection) reads.
+      await writer.tx(async (t) => {
+        await t.events.record({ key: "ev:uncommitted", kind: "dm", payload: "{}" }, T0);
+        const t0 = Date.now();
+        const { out, code } = await run("dump", "--json", "--db", dbPath);
+        expect(Date.now() - t0).toBeLessThan(1000);
+        expect(code).toBe(0);
+        expect((JSON.parse(out) as StateDump).events.received).toBe(1);
+      });
       const after = JSON.parse((await run("dump", "--json", "--db", dbPath)).out) as StateDump;
       expect(after.events.received).toBe(2);
     } finally {
-      writer.close();
+      await writer.close();
     }
   });
 
   test("a child process writing in a loop (WAL): every dump is whole and consistent", async () => {
-    Store.open(dbPath).close();
+    await (await openStore(dbPath)).close();
     const script = join(dir, "writer.ts");
     const storeModule = new URL("../../src/store/index.ts", import.meta.url).pathname;
     writeFileSync(
       script,
-      `import { Store } from ${JSON.stringify(storeModule)};
-const s = Store.open(${JSON.stringify(dbPath)});
+      `import { openStore } from ${JSON.stringify(storeModule)};
+const s = await openStore(${JSON.stringify(dbPath)});
 let i = 0;
 const end = Date.now() + 1500;
 while (Date.now() < end) {
   // One event and one outbox row per transaction: a consistent dump sees equal numbers.
-  s.tx(() => {
-    s.events.record({ key: "ev:" + i, kind: "dm", payload: "{}" }, Date.now());
-    s.outbox.enqueue({ op: "post", channel: "C1", text: "reply " + i }, Date.now());
+  await s.tx(async (t) => {
+    await t.events.record({ key: "ev:" + i, kind: "dm", payload: "{}" }, Date.now());
+    await t.outbox.enqueue({ op: "post", channel: "C1", text: "reply " + i }, Date.now());
   });
   if (i++ === 0) console.log("ready");
   await Bun.sleep(1);
 }
-s.close();
+await s.close();
 console.log("done " + i);
 `,
     );

@@ -5,14 +5,15 @@ import { EchoAgent } from "../../src/agents/echo.ts";
 import { Approvals } from "../../src/core/approvals.ts";
 import { systemClock } from "../../src/core/clock.ts";
 import { memoryLogger } from "../../src/core/logger.ts";
-import { Store } from "../../src/store/index.ts";
+import { localJobs } from "../../src/jobs/local.ts";
+import { openStore } from "../../src/store/index.ts";
 import { cleanup, tempDir } from "../helpers/bot.ts";
 
 const dir = tempDir();
 afterAll(() => cleanup(dir));
 
-function approvals(platform: NodeJS.Platform) {
-  const store = Store.open(join(dir, `${platform}.db`));
+async function approvals(platform: NodeJS.Platform) {
+  const store = await openStore(join(dir, `${platform}.db`));
   const a = new Approvals({
     store,
     clock: systemClock,
@@ -22,34 +23,33 @@ function approvals(platform: NodeJS.Platform) {
     codeCommandSet: false,
     agent: new EchoAgent(),
     agentTimeoutMs: 1000,
-    runJob: async () => ({ exitCode: 0, output: "", timedOut: false, durationMs: 0, truncatedBytes: 0 }),
-    recordUsage: () => {},
+    jobs: localJobs({ cwd: dir, timeoutMs: 1000, platform }),
+    recordUsage: async () => {},
     kick: () => {},
-    platform,
   });
   return { a, store };
 }
 
-test("a multi-line exec on Windows is refused with the reason; no card", () => {
-  const { a, store } = approvals("win32");
-  const id = store.tx(() => a.request({ kind: "exec", text: "echo one\necho two" }, { requestedBy: "U1", channel: "C1" }));
+test("a multi-line exec on Windows is refused with the reason; no card", async () => {
+  const { a, store } = await approvals("win32");
+  const id = await store.tx((t) => a.request(t, { kind: "exec", text: "echo one\necho two" }, { requestedBy: "U1", channel: "C1" }));
   expect(id).toBeNull();
-  expect(store.approvals.list()).toHaveLength(0);
-  expect(store.outbox.undelivered()[0]?.text).toContain("only the first line");
-  store.close();
+  expect(await store.approvals.list()).toHaveLength(0);
+  expect((await store.outbox.undelivered())[0]?.text).toContain("only the first line");
+  await store.close();
 });
 
-test("the same command elsewhere becomes a card", () => {
-  const { a, store } = approvals("linux");
-  const id = store.tx(() => a.request({ kind: "exec", text: "echo one\necho two" }, { requestedBy: "U1", channel: "C1" }));
+test("the same command elsewhere becomes a card", async () => {
+  const { a, store } = await approvals("linux");
+  const id = await store.tx((t) => a.request(t, { kind: "exec", text: "echo one\necho two" }, { requestedBy: "U1", channel: "C1" }));
   expect(id).toMatch(/^ap_/);
-  expect(store.approvals.list()).toHaveLength(1);
-  store.close();
+  expect(await store.approvals.list()).toHaveLength(1);
+  await store.close();
 });
 
-test("code jobs without CLAWDBOT_CODE_COMMAND are refused, saying how to enable them", () => {
-  const { a, store } = approvals("linux");
-  expect(store.tx(() => a.request({ kind: "code", text: "refactor" }, { requestedBy: "U1", channel: "C2" }))).toBeNull();
-  expect(store.outbox.undelivered().at(-1)?.text).toContain("CLAWDBOT_CODE_COMMAND");
-  store.close();
+test("code jobs without CLAWDBOT_CODE_COMMAND are refused, saying how to enable them", async () => {
+  const { a, store } = await approvals("linux");
+  expect(await store.tx((t) => a.request(t, { kind: "code", text: "refactor" }, { requestedBy: "U1", channel: "C2" }))).toBeNull();
+  expect((await store.outbox.undelivered()).at(-1)?.text).toContain("CLAWDBOT_CODE_COMMAND");
+  await store.close();
 });

@@ -3,7 +3,7 @@
 import { describe, expect, test } from "bun:test";
 import { buildCard, type Card, type CardView } from "../../src/core/cards.ts";
 import { messageLimitProblems } from "../../src/core/slack-limits.ts";
-import type { ApprovalStatus } from "../../src/store/approvals.ts";
+import type { ApprovalStatus } from "../../src/core/store.ts";
 
 const view = (o: Partial<CardView> = {}): CardView => ({
   id: "ap_0123456789ab",

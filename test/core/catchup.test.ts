@@ -36,14 +36,14 @@ function run(history: Record<string, HistoryMessage[] | Error>, opts: RunOpts = 
         return r ?? [];
       },
     },
-    conversations: () => opts.active ?? [],
-    threads: () => opts.storeThreads ?? [],
-    known: (channel) => (opts.known ?? []).includes(channel),
+    conversations: async () => opts.active ?? [],
+    threads: async () => opts.storeThreads ?? [],
+    known: async (channel) => (opts.known ?? []).includes(channel),
     log: memoryLogger(),
     now: () => now,
     sleep: async () => {},
     botUserId: () => "UBOT",
-    deliver: (_t, payload) => void delivered.push(payload),
+    deliver: async (_t, payload) => void delivered.push(payload),
   });
   return { p, delivered, repliesRead };
 }
@@ -94,13 +94,13 @@ test("a rate limit is waited out; an unreadable channel does not stop the others
       },
       replies: async () => [],
     },
-    conversations: () => [],
-    known: () => true,
+    conversations: async () => [],
+    known: async () => true,
     log: memoryLogger(),
     now: () => now,
     sleep: async () => {},
     botUserId: () => "UBOT",
-    deliver: (_t, payload) => void delivered.push(payload),
+    deliver: async (_t, payload) => void delivered.push(payload),
   });
   await expect(p).rejects.toThrow("1 of 2");
   expect(delivered).toHaveLength(1);
@@ -202,14 +202,14 @@ test("a rate-limited thread read is waited out; a failed one is reported", async
         return [{ ts: threadTs, user: "UB", text: "p" }, { ts: ts(10), thread_ts: threadTs, user: "UB", text: "<@UBOT> hi" }];
       },
     },
-    conversations: () => [],
-    threads: () => [{ channel: "C1", threadTs: "1.000000" }, { channel: "C1", threadTs: "2.000000" }],
-    known: () => true,
+    conversations: async () => [],
+    threads: async () => [{ channel: "C1", threadTs: "1.000000" }, { channel: "C1", threadTs: "2.000000" }],
+    known: async () => true,
     log: memoryLogger(),
     now: () => now,
     sleep: async () => {},
     botUserId: () => "UBOT",
-    deliver: (_t, payload) => void delivered.push(payload),
+    deliver: async (_t, payload) => void delivered.push(payload),
   });
   await expect(p).rejects.toThrow("could not read 1 of");
   expect(delivered).toHaveLength(1);

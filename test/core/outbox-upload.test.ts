@@ -7,7 +7,8 @@ import { memoryLogger } from "../../src/core/logger.ts";
 import { OutboxSender } from "../../src/core/outbox-sender.ts";
 import type { SlackEmulator } from "../../src/emulator/index.ts";
 import { WebPort } from "../../src/slack/web-port.ts";
-import { Store } from "../../src/store/index.ts";
+import type { Store } from "../../src/core/store.ts";
+import { openStore } from "../../src/store/index.ts";
 import { cleanup, startEmulator, tempDir, waitFor } from "../helpers/bot.ts";
 import { unescapeSlack } from "../integration/approvals-helpers.ts";
 
@@ -19,7 +20,7 @@ let dir: string;
 
 afterEach(async () => {
   await sender?.stop(1000);
-  store?.close();
+  await store?.close();
   await emu?.stop();
   cleanup(dir);
 });
@@ -28,7 +29,7 @@ async function setup(timeoutMs = 2000) {
   emu = await startEmulator();
   emu.addChannel(CH, { botMember: true });
   dir = tempDir();
-  store = Store.open(join(dir, "clawdbot.db"));
+  store = await openStore(join(dir, "clawdbot.db"));
   const slack = new WebPort(emu.options.botToken, emu.apiUrl, { timeoutMs });
   const log = memoryLogger();
   sender = new OutboxSender({ store, slack, clock: systemClock, log, owner: "test:1", retryInitialMs: 50, retryMaxMs: 500, leaseMs: 10_000 });
@@ -39,8 +40,8 @@ async function setup(timeoutMs = 2000) {
 /** 200 KB with Slack's special characters and a ``` fence: the file must be byte for byte. */
 const CONTENT = Array.from({ length: 4000 }, (_, i) => `row ${i} <&> \`\`\` ${"x".repeat(30)}\n`).join("");
 
-function queueUpload(threadTs: string): number {
-  const id = store.outbox.enqueue(
+async function queueUpload(threadTs: string): Promise<number> {
+  const id = await store.outbox.enqueue(
     { op: "upload", channel: CH, threadTs, text: "Full output of ap_test", content: CONTENT, fileName: "ap_test-output.txt", fileTitle: "Output of ap_test" },
     Date.now(),
   );
@@ -49,13 +50,14 @@ function queueUpload(threadTs: string): number {
 }
 
 const completed = () => emu.files.filter((f) => f.completed);
-const settled = (id: number) => waitFor(() => ["sent", "suppressed", "failed"].includes(store.outbox.get(id)?.status ?? "") || undefined, `outbox #${id} settled`);
+const settled = (id: number) =>
+  waitFor(async () => ["sent", "suppressed", "failed"].includes((await store.outbox.get(id))?.status ?? "") || undefined, `outbox #${id} settled`);
 
 test("an upload is one file in the thread, content exact", async () => {
   const { parent } = await setup();
-  const id = queueUpload(parent);
+  const id = await queueUpload(parent);
   await settled(id);
-  expect(store.outbox.get(id)?.status).toBe("sent");
+  expect((await store.outbox.get(id))?.status).toBe("sent");
   const files = completed();
   expect(files.length).toBe(1);
   expect(files[0]?.name).toBe("ap_test-output.txt");
@@ -69,10 +71,10 @@ test("an upload is one file in the thread, content exact", async () => {
 test("uncertain: shared but no answer (timeout) → found in the thread, not uploaded again", async () => {
   const { parent, log } = await setup(300);
   emu.fault("files.completeUploadExternal", { executeThenHang: true, times: 1 });
-  const id = queueUpload(parent);
+  const id = await queueUpload(parent);
   await settled(id);
-  expect(store.outbox.get(id)?.status).toBe("sent");
-  expect(store.outbox.get(id)?.attempts).toBe(2);
+  expect((await store.outbox.get(id))?.status).toBe("sent");
+  expect((await store.outbox.get(id))?.attempts).toBe(2);
   expect(completed().length).toBe(1);
   expect(emu.botMessages(CH).filter((m) => m.files?.length).length).toBe(1);
   expect(log.lines.some((l) => l.msg.includes("already in Slack"))).toBe(true);
@@ -81,9 +83,9 @@ test("uncertain: shared but no answer (timeout) → found in the thread, not upl
 test("uncertain: no answer before the file was shared → uploaded again, exactly one file", async () => {
   const { parent } = await setup(300);
   emu.fault("files.getUploadURLExternal", { latencyMs: 800, times: 1 });
-  const id = queueUpload(parent);
+  const id = await queueUpload(parent);
   await settled(id);
-  expect(store.outbox.get(id)?.status).toBe("sent");
+  expect((await store.outbox.get(id))?.status).toBe("sent");
   expect(completed().length).toBe(1);
   expect(new TextDecoder().decode(completed()[0]?.content) === CONTENT).toBe(true);
 });
@@ -91,10 +93,10 @@ test("uncertain: no answer before the file was shared → uploaded again, exactl
 test("refused (missing_scope): the content goes as numbered messages, whole", async () => {
   const { parent } = await setup();
   emu.fault("files.getUploadURLExternal", { error: "missing_scope" });
-  const id = queueUpload(parent);
+  const id = await queueUpload(parent);
   await settled(id);
-  expect(store.outbox.get(id)?.status).toBe("suppressed");
-  expect(store.outbox.get(id)?.last_error).toContain("missing_scope");
+  expect((await store.outbox.get(id))?.status).toBe("suppressed");
+  expect((await store.outbox.get(id))?.lastError).toContain("missing_scope");
   const parts = await waitFor(() => {
     const ps = emu
       .botMessages(CH)

@@ -1,19 +1,21 @@
 // Duplicate suppression is a fingerprint column in the outbox with an index and a purge,
 // not an in-memory set: after 100k distinct replies memory is flat, the check stays an
 // indexed lookup, and purged rows are gone.
+import { Database } from "bun:sqlite";
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import { DUPLICATE_WINDOW_MS, fingerprint, queueReply } from "../../src/core/replies.ts";
-import { Store } from "../../src/store/index.ts";
+import type { Store } from "../../src/core/store.ts";
+import { openStore, storeLocation } from "../../src/store/index.ts";
 import { cleanup, tempDir } from "../helpers/bot.ts";
 
 let dir: string;
 let store: Store;
-beforeEach(() => {
+beforeEach(async () => {
   dir = tempDir();
-  store = Store.open(Store.pathIn(dir));
+  store = await openStore(storeLocation({ dataDir: dir }));
 });
-afterEach(() => {
-  store.close();
+afterEach(async () => {
+  await store.close();
   cleanup(dir);
 });
 
@@ -25,39 +27,41 @@ function heapMb(): number {
 }
 
 describe("duplicate suppression", () => {
-  test("same text, same conversation, within 5 minutes: suppressed and recorded; later or elsewhere: sent", () => {
-    const q = (channel: string, text: string, at: number, threadTs?: string) =>
-      store.tx(() => queueReply(store, { channel, threadTs, text }, at))[0] as number;
-    const first = q("C1", "hello", T0);
-    const dup = q("C1", "hello", T0 + DUPLICATE_WINDOW_MS - 1);
-    const otherThread = q("C1", "hello", T0 + 1000, "1.0001");
-    const otherChannel = q("C2", "hello", T0 + 1000);
-    const later = q("C1", "hello", T0 + DUPLICATE_WINDOW_MS + 1);
-    expect(store.outbox.get(first)?.status).toBe("pending");
-    expect(store.outbox.get(dup)?.status).toBe("suppressed");
-    expect(store.outbox.get(otherThread)?.status).toBe("pending");
-    expect(store.outbox.get(otherChannel)?.status).toBe("pending");
-    expect(store.outbox.get(later)?.status).toBe("pending");
-    expect(store.outbox.counts().suppressed).toBe(1);
+  test("same text, same conversation, within 5 minutes: suppressed and recorded; later or elsewhere: sent", async () => {
+    const q = async (channel: string, text: string, at: number, threadTs?: string) =>
+      (await store.tx((t) => queueReply(t, { channel, threadTs, text }, at)))[0] as number;
+    const first = await q("C1", "hello", T0);
+    const dup = await q("C1", "hello", T0 + DUPLICATE_WINDOW_MS - 1);
+    const otherThread = await q("C1", "hello", T0 + 1000, "1.0001");
+    const otherChannel = await q("C2", "hello", T0 + 1000);
+    const later = await q("C1", "hello", T0 + DUPLICATE_WINDOW_MS + 1);
+    expect((await store.outbox.get(first))?.status).toBe("pending");
+    expect((await store.outbox.get(dup))?.status).toBe("suppressed");
+    expect((await store.outbox.get(otherThread))?.status).toBe("pending");
+    expect((await store.outbox.get(otherChannel))?.status).toBe("pending");
+    expect((await store.outbox.get(later))?.status).toBe("pending");
+    expect((await store.outbox.counts()).suppressed).toBe(1);
   });
 
-  test("100k distinct replies: memory flat, indexed lookup, purge bounds the table", () => {
+  test("100k distinct replies: memory flat, indexed lookup, purge bounds the table", async () => {
     const batch = (from: number, n: number) =>
-      store.tx(() => {
-        for (let i = from; i < from + n; i++) queueReply(store, { channel: `C${i % 50}`, text: `reply number ${i}` }, T0 + i);
+      store.tx(async (t) => {
+        for (let i = from; i < from + n; i++) await queueReply(t, { channel: `C${i % 50}`, text: `reply number ${i}` }, T0 + i);
       });
-    batch(0, 10_000);
+    await batch(0, 10_000);
     const heapAt10k = heapMb();
     const t1 = performance.now();
-    for (let i = 0; i < 10; i++) batch(10_000 + i * 9_000, 9_000);
+    for (let i = 0; i < 10; i++) await batch(10_000 + i * 9_000, 9_000);
     const perInsertUs = ((performance.now() - t1) * 1000) / 90_000;
     const heapAt100k = heapMb();
-    expect(store.outbox.counts().pending).toBe(100_000);
+    expect((await store.outbox.counts()).pending).toBe(100_000);
     // Nothing kept per reply in memory (a 100k-entry set would be several MB).
     expect(heapAt100k - heapAt10k).toBeLessThan(4);
     expect(perInsertUs).toBeLessThan(500);
 
-    const plan = store.db
+    // The query plan and a bulk "sent" are SQLite's own business: a second connection to the file.
+    const db = new Database(storeLocation({ dataDir: dir }));
+    const plan = db
       .query<{ detail: string }, [string, number]>(
         "EXPLAIN QUERY PLAN SELECT id FROM outbox WHERE fingerprint = ? AND created_at >= ? AND status != 'suppressed' LIMIT 1",
       )
@@ -68,14 +72,15 @@ describe("duplicate suppression", () => {
 
     // The lookup costs the same at 100k rows as at 10k.
     const t2 = performance.now();
-    for (let i = 0; i < 10_000; i++) store.outbox.hasRecent(fingerprint("C1", undefined, `reply number ${i * 10}`), T0);
+    for (let i = 0; i < 10_000; i++) await store.outbox.hasRecent(fingerprint("C1", undefined, `reply number ${i * 10}`), T0);
     const lookupUs = ((performance.now() - t2) * 1000) / 10_000;
     expect(lookupUs).toBeLessThan(200);
     console.log(`queueReply ${perInsertUs.toFixed(1)} µs/reply, hasRecent ${lookupUs.toFixed(1)} µs at 100k rows, heap +${(heapAt100k - heapAt10k).toFixed(2)} MB`);
 
     // Sent rows past retention go: the suppression table does not grow without bound.
-    store.db.run("UPDATE outbox SET status = 'sent'");
-    expect(store.tx(() => store.outbox.purge(T0 + 100_000))).toBe(100_000);
-    expect(store.outbox.counts().sent).toBe(0);
+    db.run("UPDATE outbox SET status = 'sent'");
+    db.close();
+    expect(await store.tx((t) => t.outbox.purge(T0 + 100_000))).toBe(100_000);
+    expect((await store.outbox.counts()).sent).toBe(0);
   }, 30_000);
 });

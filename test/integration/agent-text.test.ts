@@ -33,7 +33,7 @@ async function botAnswering(answer: unknown): Promise<SlackEmulator> {
   emu.addChannel(CH, { botMember: true });
   bot = await startBot(emu, { CLAWDBOT_APPROVERS: APPROVER, CLAWDBOT_AGENT: "command", CLAWDBOT_AGENT_COMMAND: agent }, tempDir());
   dirs.push(bot.dataDir);
-  await waitFor(() => bot?.rt.snapshot().connected, "connected");
+  await waitFor(async () => (await bot?.rt.snapshot())?.connected, "connected");
   return emu;
 }
 

@@ -30,7 +30,7 @@ async function setup(env: Record<string, string>) {
   const dir = tempDir();
   dirs.push(dir);
   bot = await startBot(emu, { CLAWDBOT_APPROVERS: APPROVER, ...env }, dir);
-  await waitFor(() => bot?.rt.snapshot().connected, "connected");
+  await waitFor(async () => (await bot?.rt.snapshot())?.connected, "connected");
   return { e: emu, dir };
 }
 
@@ -52,7 +52,7 @@ describe.skipIf(process.platform === "win32")("jobs from agents", () => {
     expect(JSON.stringify(card.blocks)).toContain("disk check");
     expect(JSON.stringify(card.blocks)).toContain("echo disk-ok >> agent-runs.txt");
     e.click(APPROVER, CH, card.ts, "approval_approve", id);
-    await waitFor(() => bot?.rt.store.approvals.get(id)?.status === "succeeded", "ran");
+    await waitFor(async () => (await bot?.rt.store.approvals.get(id))?.status === "succeeded", "ran");
     // The result goes to the thread the card is in (the mention's), not under the card.
     await waitFor(() => e.botMessages(CH).find((x) => x.thread_ts === m.ts && x.text.includes("exit 0")), "result in the thread");
     expect(lines(join(dir, "agent-runs.txt"))).toBe(1);

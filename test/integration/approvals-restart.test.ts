@@ -50,14 +50,14 @@ describe.skipIf(process.platform === "win32")("approvals across restarts", () =>
     let bot = await startBot(e, env, dir);
     e.slash(STRANGER, CH, "exec echo run >> runs.txt");
     const { card, id } = await waitCard(e, CH);
-    await waitFor(() => bot.rt.store.approvals.get(id)?.card_ts, "card ts stored");
+    await waitFor(async () => (await bot.rt.store.approvals.get(id))?.cardTs, "card ts stored");
     await bot.stop();
 
     bot = await startBot(e, env, dir);
     try {
-      await waitFor(() => bot.rt.snapshot().connected, "reconnected");
+      await waitFor(async () => (await bot.rt.snapshot()).connected, "reconnected");
       e.click(APPROVER, CH, card.ts, "approval_approve", id);
-      await waitFor(() => bot.rt.store.approvals.get(id)?.status === "succeeded", "ran after restart");
+      await waitFor(async () => (await bot.rt.store.approvals.get(id))?.status === "succeeded", "ran after restart");
       await waitFor(() => threadReplies(e, CH, card.ts).find((m) => m.text.includes("exit 0")), "result in thread");
       await waitFor(() => !hasButtons(currentCard(e, CH, card.ts)) || undefined, "card updated");
       expect(lines(join(dir, "runs.txt"))).toBe(1);

@@ -48,7 +48,7 @@ async function execCard(cmd: string) {
   return waitCard(emu, CH);
 }
 
-const statusOf = (id: string) => bot?.rt.store.approvals.get(id)?.status;
+const statusOf = async (id: string) => (await bot?.rt.store.approvals.get(id))?.status;
 
 describe.skipIf(process.platform === "win32")("approvals", () => {
   test("approve: runs once, output in the card's thread, card updated without buttons", async () => {
@@ -56,7 +56,7 @@ describe.skipIf(process.platform === "win32")("approvals", () => {
     const { card, id } = await execCard("echo hello-from-job; echo run >> runs.txt");
     expect(hasButtons(card)).toBe(true);
     emu.click(APPROVER, CH, card.ts, "approval_approve", id);
-    await waitFor(() => statusOf(id) === "succeeded", "job succeeded");
+    await waitFor(async () => (await statusOf(id)) === "succeeded", "job succeeded");
     const reply = await waitFor(
       () => threadReplies(emu, CH, card.ts).find((m) => m.text.includes("hello-from-job")),
       "result in thread",
@@ -68,8 +68,8 @@ describe.skipIf(process.platform === "win32")("approvals", () => {
     expect(JSON.stringify(now?.blocks)).toContain(`<@${APPROVER}>`);
     expect(calls(emu, "chat.update").length).toBeGreaterThanOrEqual(1);
     expect(lines(join(dir, "runs.txt"))).toBe(1);
-    const row = bot?.rt.store.approvals.get(id);
-    expect(row?.decided_by).toBe(APPROVER);
+    const row = await bot?.rt.store.approvals.get(id);
+    expect(row?.decidedBy).toBe(APPROVER);
   });
 
   test("a non-approver gets an ephemeral refusal; nothing runs; the refusal is logged", async () => {
@@ -78,11 +78,11 @@ describe.skipIf(process.platform === "win32")("approvals", () => {
     emu.click(STRANGER, CH, card.ts, "approval_approve", id);
     const eph = await waitFor(() => calls(emu, "chat.postEphemeral").find((c) => c.args.user === STRANGER), "ephemeral refusal");
     expect(String(eph.args.text)).toContain("approvers");
-    expect(statusOf(id)).toBe("pending");
+    expect(await statusOf(id)).toBe("pending");
     expect(hasButtons(currentCard(emu, CH, card.ts))).toBe(true);
     expect(existsSync(join(dir, "runs.txt"))).toBe(false);
-    const logged = bot?.rt.store.db.query<{ n: number }, []>("SELECT count(*) AS n FROM logs WHERE msg LIKE '%not an approver%'").get();
-    expect(logged?.n).toBeGreaterThanOrEqual(1);
+    const logged = (await bot?.rt.store.logs.tail(1000))?.filter((l) => l.msg.includes("not an approver"));
+    expect(logged?.length).toBeGreaterThanOrEqual(1);
   });
 
   test("deny: nothing runs, card updated to say who denied", async () => {
@@ -91,7 +91,7 @@ describe.skipIf(process.platform === "win32")("approvals", () => {
     emu.click(APPROVER, CH, card.ts, "approval_deny", id);
     await waitFor(() => !hasButtons(currentCard(emu, CH, card.ts)), "card updated");
     expect(JSON.stringify(currentCard(emu, CH, card.ts)?.blocks)).toContain("Denied by");
-    expect(statusOf(id)).toBe("denied");
+    expect(await statusOf(id)).toBe("denied");
     // a late approve changes nothing
     emu.click(APPROVER2, CH, card.ts, "approval_approve", id);
     await waitFor(() => calls(emu, "chat.postEphemeral").find((c) => c.args.user === APPROVER2), "already-decided note");
@@ -106,7 +106,7 @@ describe.skipIf(process.platform === "win32")("approvals", () => {
     emu.click(APPROVER, CH, card.ts, "approval_approve", id);
     emu.click(APPROVER2, CH, card.ts, "approval_approve", id);
     emu.click(APPROVER2, CH, card.ts, "approval_deny", id);
-    await waitFor(() => statusOf(id) === "succeeded", "job succeeded");
+    await waitFor(async () => (await statusOf(id)) === "succeeded", "job succeeded");
     // three losing clicks: three ephemeral notes
     await waitFor(() => calls(emu, "chat.postEphemeral").length >= 3 || undefined, "notes to the losers");
     await waitFor(() => threadReplies(emu, CH, card.ts).length >= 1 || undefined, "result");
@@ -118,12 +118,12 @@ describe.skipIf(process.platform === "win32")("approvals", () => {
     const dir = await setup({ CLAWDBOT_APPROVAL_TTL: "0.4" });
     const { card, id } = await execCard("echo run >> runs.txt");
     // Click right around the deadline: either the click wins (runs once) or expiry wins (never runs).
-    const row = bot?.rt.store.approvals.get(id);
-    await waitFor(() => Date.now() >= (row?.expires_at ?? 0) - 2 || undefined, "near expiry", 5000);
+    const row = await bot?.rt.store.approvals.get(id);
+    await waitFor(() => Date.now() >= (row?.expiresAt ?? 0) - 2 || undefined, "near expiry", 5000);
     emu.click(APPROVER, CH, card.ts, "approval_approve", id);
     emu.click(APPROVER2, CH, card.ts, "approval_approve", id);
-    await waitFor(() => ["succeeded", "expired"].includes(statusOf(id) ?? "") || undefined, "an outcome");
-    const outcome = statusOf(id);
+    await waitFor(async () => ["succeeded", "expired"].includes((await statusOf(id)) ?? "") || undefined, "an outcome");
+    const outcome = await statusOf(id);
     await waitFor(() => !hasButtons(currentCard(emu, CH, card.ts)) || undefined, "card without buttons");
     await waitFor(() => calls(emu, "chat.postEphemeral").length >= 1 || undefined, "note for the loser");
     expect(lines(join(dir, "runs.txt"))).toBe(outcome === "succeeded" ? 1 : 0);
@@ -135,14 +135,14 @@ describe.skipIf(process.platform === "win32")("approvals", () => {
       const c = emu.botMessages(CH).find((m) => m.ts !== card.ts && hasButtons(m));
       return c && findCard({ botMessages: () => [c] } as unknown as SlackEmulator);
     }, "second card");
-    await waitFor(() => statusOf(second.id) === "expired", "expired");
+    await waitFor(async () => (await statusOf(second.id)) === "expired", "expired");
     await waitFor(() => JSON.stringify(currentCard(emu, CH, second.card.ts)?.blocks).includes("Expired"), "card says expired");
     expect(hasButtons(currentCard(emu, CH, second.card.ts))).toBe(false);
     emu.click(APPROVER, CH, second.card.ts, "approval_approve", second.id);
     const note = await waitFor(() => calls(emu, "chat.postEphemeral").slice(before).find((c) => c.args.user === APPROVER), "expired note");
     expect(String(note.args.text)).toMatch(/expired/);
     expect(existsSync(join(dir, "runs2.txt"))).toBe(false);
-    expect(statusOf(second.id)).toBe("expired");
+    expect(await statusOf(second.id)).toBe("expired");
   });
 
   test("/claw exec with &, <, > as Slack escapes them: card verbatim, runs as typed", async () => {
@@ -155,9 +155,9 @@ describe.skipIf(process.platform === "win32")("approvals", () => {
     expect(JSON.stringify(env?.payload)).toContain("echo a &amp;&amp; echo b &gt; f");
     const { card, id } = await waitCard(emu, CH);
     expect(JSON.stringify(card.blocks)).toContain(JSON.stringify(typed).slice(1, -1));
-    expect(bot?.rt.store.approvals.get(id)?.text).toBe(typed);
+    expect((await bot?.rt.store.approvals.get(id))?.text).toBe(typed);
     emu.click(APPROVER, CH, card.ts, "approval_approve", id);
-    await waitFor(() => statusOf(id) === "succeeded", "ran");
+    await waitFor(async () => (await statusOf(id)) === "succeeded", "ran");
     expect(readFileSync(join(dir, "f"), "utf8")).toBe("b\n");
   });
 
@@ -175,7 +175,7 @@ describe.skipIf(process.platform === "win32")("approvals", () => {
     expect(msg).toBeTruthy();
     void s;
     expect(findCard(emu)).toBeUndefined();
-    expect(bot.rt.store.approvals.list().length).toBe(0);
+    expect((await bot.rt.store.approvals.list()).length).toBe(0);
   });
 
   test("code job without CLAWDBOT_CODE_COMMAND: refused", async () => {
@@ -191,7 +191,7 @@ describe.skipIf(process.platform === "win32")("approvals", () => {
     const { card, id } = await execCard("(sleep 1.5; echo alive > marker) & sleep 30");
     const t0 = Date.now();
     emu.click(APPROVER, CH, card.ts, "approval_approve", id);
-    await waitFor(() => statusOf(id) === "failed", "timed out");
+    await waitFor(async () => (await statusOf(id)) === "failed", "timed out");
     expect(Date.now() - t0).toBeLessThan(5000);
     const r = await waitFor(() => threadReplies(emu, CH, card.ts).find((m) => m.text.includes("timed out")), "timeout reply");
     expect(r.text).toContain("process tree killed");
@@ -205,7 +205,7 @@ describe.skipIf(process.platform === "win32")("approvals", () => {
     const gen = `i=0; while [ $i -lt 16000 ]; do printf 'line %05d <&> %s\\n' $i abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuv; i=$((i+1)); done`;
     const { card, id } = await execCard(gen);
     emu.click(APPROVER, CH, card.ts, "approval_approve", id);
-    await waitFor(() => statusOf(id) === "succeeded", "ran", 20_000);
+    await waitFor(async () => (await statusOf(id)) === "succeeded", "ran", 20_000);
     const file = await waitFor(() => emu.files.find((f) => f.completed && f.name === `${id}-output.txt`), "output file", 20_000);
     const want = Array.from({ length: 16000 }, (_, i) => `line ${String(i).padStart(5, "0")} <&> abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuv\n`).join("");
     expect(want.length).toBeGreaterThan(1_000_000);
@@ -228,7 +228,7 @@ describe.skipIf(process.platform === "win32")("approvals", () => {
     const gen = `i=0; while [ $i -lt 2000 ]; do printf 'line %05d <&> %s\\n' $i abcdefghijklmnopqrstuvwxyz; i=$((i+1)); done`;
     const { card, id } = await execCard(gen);
     emu.click(APPROVER, CH, card.ts, "approval_approve", id);
-    await waitFor(() => statusOf(id) === "succeeded", "ran", 20_000);
+    await waitFor(async () => (await statusOf(id)) === "succeeded", "ran", 20_000);
     const full = await waitFor(() => fullOutput(emu, card.ts, id), "all output parts", 20_000);
     const want = Array.from({ length: 2000 }, (_, i) => `line ${String(i).padStart(5, "0")} <&> abcdefghijklmnopqrstuvwxyz\n`).join("");
     expect(full === want).toBe(true);

@@ -11,7 +11,7 @@ beforeAll(async () => {
   // A short ack timeout: an envelope pushed into a dying socket comes back quickly.
   emu = await startEmulator({ ackTimeoutMs: 300 });
   bot = await startBot(emu);
-  await waitFor(() => bot.rt.snapshot().status === "ok", "first connection");
+  await waitFor(async () => (await bot.rt.snapshot()).status === "ok", "first connection");
 });
 
 afterAll(async () => {
@@ -45,7 +45,7 @@ test("20 abrupt closes during a DM stream: every message answered exactly once",
 
   const recoveries: number[] = [];
   for (let round = 0; round < 20; round++) {
-    await waitFor(() => emu.openConnections() === 1 && bot.rt.snapshot().connected, `connection before drop ${round}`);
+    await waitFor(async () => emu.openConnections() === 1 && (await bot.rt.snapshot()).connected, `connection before drop ${round}`);
     const droppedAt = Date.now();
     emu.dropSockets();
     // The time to the next message the bot answered that was sent after the close.
@@ -74,5 +74,5 @@ test("20 abrupt closes during a DM stream: every message answered exactly once",
     `abrupt close → next answered message (ms): ${recoveries.join(", ")}; median ${sorted[10]}, max ${sorted[19]}; messages ${sent.length}`,
   );
   await waitFor(() => emu.openConnections() === 1, "one socket after the drops");
-  expect(bot.rt.snapshot().reconnects).toBeGreaterThanOrEqual(20);
+  expect((await bot.rt.snapshot()).reconnects).toBeGreaterThanOrEqual(20);
 }, 30_000);

@@ -20,7 +20,7 @@ async function setup(extra: Record<string, string> = {}, emuOpts = {}): Promise<
   emu = await startEmulator({ ackTimeoutMs: 300, ...emuOpts });
   bot = await startBot(emu, extra);
   const b = bot;
-  await waitFor(() => b.rt.snapshot().status === "ok", "first connection");
+  await waitFor(async () => (await b.rt.snapshot()).status === "ok", "first connection");
   return { e: emu, b };
 }
 
@@ -43,8 +43,8 @@ for (const kind of ["http500", { error: "internal_error" }] as const) {
     e.failConnectionsOpen(5, kind);
     e.dropSockets();
     e.dm("U0FAULT01", `during the outage ${JSON.stringify(kind)}`);
-    await waitFor(() => b.rt.snapshot().status === "disconnected", "health disconnected while failing");
-    await waitFor(() => opens(e).length >= before + 6 && b.rt.snapshot().status === "ok", "recovered after 5 failures", 10_000);
+    await waitFor(async () => (await b.rt.snapshot()).status === "disconnected", "health disconnected while failing");
+    await waitFor(async () => opens(e).length >= before + 6 && (await b.rt.snapshot()).status === "ok", "recovered after 5 failures", 10_000);
     const g = gaps(opens(e).slice(before, before + 6));
     console.log(`connections.open gaps while failing (${JSON.stringify(kind)}): ${g.join(", ")} ms`);
     // 50, 100, 200, 400, 800 ms plus up to 30% jitter: each gap longer than the one before.
@@ -52,7 +52,7 @@ for (const kind of ["http500", { error: "internal_error" }] as const) {
     expect(g[0]!).toBeGreaterThanOrEqual(45);
     expect(g[4]!).toBeLessThan(800 * 1.3 + 300);
     await waitFor(() => answered(e, `during the outage ${JSON.stringify(kind)}`), "the message sent during the outage");
-    expect(b.rt.snapshot().connection_failures).toBe(5);
+    expect((await b.rt.snapshot()).connection_failures).toBe(5);
     expect(e.openConnections()).toBe(1);
   }, 15_000);
 }
@@ -67,7 +67,7 @@ test("refresh_requested: the new socket opens before the old closes, no gap, nev
     const text = `during refresh ${round}`;
     e.dm("U0REFRESH", text);
     sent.push(text);
-    await waitFor(() => e.connectionLog.length > n && e.openConnections() === 1 && b.rt.snapshot().connected, `handover ${round}`);
+    await waitFor(async () => e.connectionLog.length > n && e.openConnections() === 1 && (await b.rt.snapshot()).connected, `handover ${round}`);
   }
   await waitFor(() => sent.every((t) => answered(e, t)), "messages sent during the refreshes");
   expect(e.gapsWithoutConnection()).toEqual([]);
@@ -82,23 +82,23 @@ test("refresh_requested: the new socket opens before the old closes, no gap, nev
     expect(log[i - 1]!.closedAt!).toBeLessThanOrEqual(log[i + 1]?.openedAt ?? Number.POSITIVE_INFINITY);
   }
   expect(sent.map((t) => answered(e, t))).toEqual(sent.map(() => 1));
-  expect(b.rt.snapshot().status).toBe("ok");
+  expect((await b.rt.snapshot()).status).toBe("ok");
 });
 
 test("link_disabled: stops reconnecting, health revoked", async () => {
   const { e, b } = await setup();
   e.sendDisconnect("link_disabled");
-  await waitFor(() => b.rt.snapshot().status === "revoked", "health revoked");
+  await waitFor(async () => (await b.rt.snapshot()).status === "revoked", "health revoked");
   await waitFor(() => e.openConnections() === 0, "socket closed");
   await assertNoMoreOpens(e);
-  expect(b.rt.snapshot().connected).toBe(false);
+  expect((await b.rt.snapshot()).connected).toBe(false);
 });
 
 test("tokens revoked, then a drop: stops reconnecting, health revoked, `clawdbot health` exits 2", async () => {
   const { e, b } = await setup();
   e.revokeTokens();
   e.dropSockets();
-  await waitFor(() => b.rt.snapshot().status === "revoked", "health revoked");
+  await waitFor(async () => (await b.rt.snapshot()).status === "revoked", "health revoked");
   await assertNoMoreOpens(e);
   expect(e.openConnections()).toBe(0);
   const res = await fetch(`http://127.0.0.1:${b.rt.healthPort}/health`);
@@ -119,19 +119,19 @@ test("deaf socket: the heartbeat canary catches it, health stale, connection rep
     CLAWDBOT_CANARY_TIMEOUT: "0.3",
   });
   const b = bot;
-  await waitFor(() => b.rt.snapshot().canary === "ok" && b.rt.snapshot().status === "ok", "a canary came back");
+  await waitFor(async () => (await b.rt.snapshot()).canary === "ok" && (await b.rt.snapshot()).status === "ok", "a canary came back");
   const n = e.connectionLog.length;
   const deafAt = Date.now();
   e.deafen(true);
   e.dm("U0DEAF001", "said while deaf");
-  await waitFor(() => b.rt.snapshot().status === "stale", "health stale");
+  await waitFor(async () => (await b.rt.snapshot()).status === "stale", "health stale");
   await waitFor(() => e.connectionLog.length > n, "the deaf connection replaced");
   console.log(`deaf socket: replaced ${e.connectionLog[n]!.openedAt - deafAt} ms after it went deaf (interval 200 ms, canary 300 ms)`);
   // Still deaf on the new socket: stale it stays, even while the next canary waits.
   await waitFor(() => e.botMessages("C0HEARTBT").length >= 4, "more heartbeats while deaf");
-  expect(b.rt.snapshot().status).toBe("stale");
+  expect((await b.rt.snapshot()).status).toBe("stale");
   e.deafen(false);
-  await waitFor(() => b.rt.snapshot().status === "ok", "ok once events flow");
+  await waitFor(async () => (await b.rt.snapshot()).status === "ok", "ok once events flow");
   await waitFor(() => answered(e, "said while deaf"), "the message withheld while deaf");
   await waitFor(() => e.openConnections() === 1, "one socket");
   expect(answered(e, "said while deaf")).toBe(1);

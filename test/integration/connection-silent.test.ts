@@ -26,7 +26,7 @@ test("silent socket: replaced within the liveness timeout, messages resume, no l
   const e = emu;
   bot = await startBot(e, { CLAWDBOT_LIVENESS_TIMEOUT: String(LIVENESS_S) });
   const rt = bot.rt;
-  await waitFor(() => rt.snapshot().status === "ok", "first connection");
+  await waitFor(async () => (await rt.snapshot()).status === "ok", "first connection");
 
   const before = e.connectionLog.length;
   const silentAt = Date.now();
@@ -44,7 +44,7 @@ test("silent socket: replaced within the liveness timeout, messages resume, no l
   e.blackhole(false);
   e.dm("U0SILENT1", "after the silence");
   await waitFor(() => answered(e, "after the silence") && answered(e, "sent into the void"), "both messages answered", 15_000);
-  await waitFor(() => e.openConnections() === 1 && rt.snapshot().status === "ok", "back to one socket and ok");
+  await waitFor(async () => e.openConnections() === 1 && (await rt.snapshot()).status === "ok", "back to one socket and ok");
   await waitFor(() => e.envelopes.every((x) => x.acked || x.dropped), "every envelope settled");
   expect(answered(e, "sent into the void")).toBe(1);
   expect(answered(e, "after the silence")).toBe(1);
@@ -56,15 +56,15 @@ test("quiet workspace: no events for longer than the liveness timeout, pongs flo
   const e = emu;
   bot = await startBot(e, { CLAWDBOT_LIVENESS_TIMEOUT: String(LIVENESS_S), CLAWDBOT_STALE_AFTER: "1" });
   const rt = bot.rt;
-  await waitFor(() => rt.snapshot().status === "ok", "first connection");
+  await waitFor(async () => (await rt.snapshot()).status === "ok", "first connection");
   const statuses = new Set<string>();
   const until = Date.now() + 1800; // 3.6 liveness timeouts, 1.8 stale-after periods
-  await waitFor(() => {
-    statuses.add(rt.snapshot().status);
+  await waitFor(async () => {
+    statuses.add((await rt.snapshot()).status);
     return Date.now() > until;
   }, "a quiet spell");
   expect([...statuses]).toEqual(["ok"]);
-  expect(rt.snapshot().reconnects).toBe(0);
+  expect((await rt.snapshot()).reconnects).toBe(0);
   expect(e.connectionLog.length).toBe(1);
   expect(e.openConnections()).toBe(1);
   // The bot's own pings were answered (and Slack's pings reached it).

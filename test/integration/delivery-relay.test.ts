@@ -32,7 +32,7 @@ describe("relay trouble", () => {
     await waitFor(() => replies("with context").length === 1, "reply");
     await waitFor(() => relay.callsTo("/log").length === 2, "in and out logged");
     expect(relay.callsTo("/context")).toHaveLength(1);
-    expect(bot.rt.snapshot().relay_failures).toBe(0);
+    expect((await bot.rt.snapshot()).relay_failures).toBe(0);
   });
 
   for (const [name, mode] of [
@@ -44,7 +44,7 @@ describe("relay trouble", () => {
       relay.setMode(mode);
       emu.dm("UALICE", `relay is ${name}`);
       await waitFor(() => replies(`relay is ${name}`).length === 1, "reply despite the relay", 10_000);
-      await waitFor(() => bot.rt.snapshot().relay_failures >= 1, "relay_failures counted", 10_000);
+      await waitFor(async () => (await bot.rt.snapshot()).relay_failures >= 1, "relay_failures counted", 10_000);
       emu.dm("UBOB", `after relay ${name}`);
       await waitFor(() => replies(`after relay ${name}`).length === 1, "a second reply");
       expect(replies(`relay is ${name}`)).toHaveLength(1);

@@ -6,7 +6,7 @@ import { CliExit } from "../../src/cli/exit.ts";
 import replayCmd from "../../src/cli/replay.ts";
 import stateCmd from "../../src/cli/state.ts";
 import type { SlackEmulator } from "../../src/emulator/index.ts";
-import { Store } from "../../src/store/index.ts";
+import { storeLocation } from "../../src/store/index.ts";
 import { botEnv, cleanup, type InProcessBot, startBot, startEmulator, tempDir, waitFor } from "../helpers/bot.ts";
 
 let emu: SlackEmulator;
@@ -91,16 +91,16 @@ describe("outbox delivery", () => {
     await waitFor(() => replyTo("through a 503"), "reply after the 503");
     await settle("5xx");
     expect(repliesTo("through a 503")).toHaveLength(1);
-    expect(bot?.rt.snapshot().outbox_failed).toBe(0);
+    expect((await bot?.rt.snapshot())?.outbox_failed).toBe(0);
   });
 
   test("channel_not_found is kept as failed with its reason; replay delivers it after the fix", async () => {
     const b = await start();
     emu.fault("chat.postMessage", { error: "channel_not_found", channel: "CGENERAL" });
     emu.mention("UALICE", "CGENERAL", "lost channel");
-    await waitFor(() => b.rt.snapshot().outbox_failed === 1, "outbox_failed = 1");
-    const failed = b.rt.store.outbox.undelivered().find((r) => r.status === "failed");
-    expect(failed?.last_error).toBe("channel_not_found");
+    await waitFor(async () => (await b.rt.snapshot()).outbox_failed === 1, "outbox_failed = 1");
+    const failed = (await b.rt.store.outbox.undelivered()).find((r) => r.status === "failed");
+    expect(failed?.lastError).toBe("channel_not_found");
 
     const env = botEnv(emu, dir);
     const dry = await cli("replay", ["--dry-run", "--json"], env);
@@ -119,9 +119,9 @@ describe("outbox delivery", () => {
     expect(JSON.parse(r.out)).toMatchObject({ delivered: 1, not_delivered: [] });
     await settle("replay");
     expect(repliesTo("lost channel", "CGENERAL")).toHaveLength(1);
-    expect(b.rt.snapshot().outbox_failed).toBe(0);
+    expect((await b.rt.snapshot()).outbox_failed).toBe(0);
     // Nothing left (once the bot has recorded the marker's reply as sent): a second replay has nothing to do.
-    await waitFor(() => b.rt.snapshot().outbox_pending === 0, "outbox settled");
+    await waitFor(async () => (await b.rt.snapshot()).outbox_pending === 0, "outbox settled");
     expect((await cli("replay", [], env)).out).toContain("nothing to deliver");
   });
 
@@ -143,7 +143,7 @@ describe("outbox delivery", () => {
     emu.dm("UALICE", "same words");
     await waitFor(() => replyTo("same words"), "first reply");
     emu.dm("UALICE", "same words");
-    await waitFor(() => b.rt.store.outbox.counts().suppressed === 1, "a suppressed row");
+    await waitFor(async () => (await b.rt.store.outbox.counts()).suppressed === 1, "a suppressed row");
     await settle("suppress");
     expect(repliesTo("same words")).toHaveLength(1);
     // Another conversation gets its own answer.
@@ -189,7 +189,7 @@ describe("catch-up with a new data dir", () => {
     // A fresh install on a new data dir: the last hour's DMs were answered by the old one.
     dir = tempDir();
     const fresh = await start();
-    await waitFor(() => (fresh.rt.snapshot().workers.catchup?.runs ?? 0) >= 1, "the catch-up to run");
+    await waitFor(async () => ((await fresh.rt.snapshot()).workers.catchup?.runs ?? 0) >= 1, "the catch-up to run");
     await settle("catchup");
     expect(repliesTo("answered by the old install")).toHaveLength(1);
   });
@@ -203,7 +203,7 @@ describe("usage", () => {
     emu.dm("UBOB", "two");
     emu.dm("UCAROL", "three");
     await waitFor(() => emu.botMessages().filter((m) => m.text.includes("counted")).length === 3, "three replies");
-    const dump = await cli("state", ["dump", "--json", "--db", Store.pathIn(b.dataDir)]);
+    const dump = await cli("state", ["dump", "--json", "--db", storeLocation({ dataDir: b.dataDir })]);
     expect(dump.code).toBe(0);
     const usage = (JSON.parse(dump.out) as { usage: { provider: string; model: string; calls: number; input_tokens: number; output_tokens: number }[] }).usage;
     expect(usage).toEqual([expect.objectContaining({ model: "tiny-1", calls: 3, input_tokens: 33, output_tokens: 21 })]);

@@ -16,7 +16,7 @@ beforeAll(async () => {
   expect(bot.rt.httpPort).toBeGreaterThan(0);
   url = `http://127.0.0.1:${bot.rt.httpPort}/slack/events`;
   emu.useHttpDelivery(url, SECRET);
-  await waitFor(() => bot.rt.snapshot().status === "ok", "http mode ready (signed in)");
+  await waitFor(async () => (await bot.rt.snapshot()).status === "ok", "http mode ready (signed in)");
 });
 
 afterAll(async () => {
@@ -78,9 +78,9 @@ test("a forged signature and a replayed old timestamp get 401, nothing processed
   expect(answered("forged request")).toBe(0);
   expect(answered("replayed request")).toBe(0);
   // Not even recorded: a forged request never reaches the store.
-  expect(bot.rt.store.events.get(`msg:${control.channel}:${control.ts}`)).not.toBeNull(); // the key is right
+  expect(await bot.rt.store.events.get(`msg:${control.channel}:${control.ts}`)).not.toBeNull(); // the key is right
   const ch = emu.imChannel("U0HTTP002");
-  for (const ts of forgedTs) expect(bot.rt.store.events.get(`msg:${ch}:${ts}`)).toBeNull();
+  for (const ts of forgedTs) expect(await bot.rt.store.events.get(`msg:${ch}:${ts}`)).toBeNull();
 });
 
 test("a retry (X-Slack-Retry-Num) of a processed event is acknowledged and not processed twice", async () => {
@@ -100,6 +100,6 @@ test("a retry (X-Slack-Retry-Num) of a processed event is acknowledged and not p
   }
   emu.dm("U0HTTP001", "control after retries");
   await waitFor(() => answered("control after retries"), "the control message");
-  await waitFor(() => bot.rt.snapshot().outbox_pending === 0, "outbox drained");
+  await waitFor(async () => (await bot.rt.snapshot()).outbox_pending === 0, "outbox drained");
   expect(answered("retried over http")).toBe(1);
 });

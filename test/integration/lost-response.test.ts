@@ -9,11 +9,11 @@ afterAll(() => cleanup(dir));
 test("lost response: the reply is found by its metadata and not posted twice", async () => {
   const emu = await startEmulator();
   const bot = await startBot(emu, { CLAWDBOT_SLACK_CALL_TIMEOUT_MS: "300" }, dir);
-  await waitFor(() => bot.rt.snapshot().connected, "connected");
+  await waitFor(async () => (await bot.rt.snapshot()).connected, "connected");
   emu.fault("chat.postMessage", { executeThenHang: true, times: 1 });
   emu.dm("UALICE", "is this posted once");
-  await waitFor(() => {
-    const c = bot.rt.store.outbox.counts();
+  await waitFor(async () => {
+    const c = await bot.rt.store.outbox.counts();
     return c.sent >= 1 && c.pending === 0;
   }, "the outbox to settle");
   expect(emu.botMessages().filter((m) => m.text.includes("is this posted once"))).toHaveLength(1);

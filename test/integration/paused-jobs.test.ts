@@ -26,24 +26,24 @@ describe.skipIf(process.platform === "win32")("paused jobs", () => {
     dir = tempDir();
     bot = await startBot(emu, { CLAWDBOT_APPROVERS: APPROVER }, dir);
     await emu.waitFor(() => emu.openConnections() > 0 || undefined, { what: "socket" });
-    const statusOf = (id: string) => bot?.rt.store.approvals.get(id)?.status;
+    const statusOf = async (id: string) => (await bot?.rt.store.approvals.get(id))?.status;
 
     emu.slash(STRANGER, CH, "exec echo run >> runs.txt");
     const { card, id } = await waitCard(emu, CH);
     emu.slash(APPROVER, CH, "pause");
-    await waitFor(() => bot?.rt.store.settings.isPaused() || undefined, "paused");
+    await waitFor(async () => (await bot?.rt.store.settings.isPaused()) || undefined, "paused");
 
     emu.click(APPROVER, CH, card.ts, "approval_approve", id);
     const eph = await waitFor(() => calls(emu, "chat.postEphemeral").find((c) => c.args.user === APPROVER), "refusal");
     expect(String(eph.args.text)).toContain("paused");
-    expect(statusOf(id)).toBe("pending");
+    expect(await statusOf(id)).toBe("pending");
     expect(hasButtons(currentCard(emu, CH, card.ts))).toBe(true);
     expect(existsSync(join(dir, "runs.txt"))).toBe(false);
 
     emu.slash(APPROVER, CH, "resume");
-    await waitFor(() => !bot?.rt.store.settings.isPaused() || undefined, "resumed");
+    await waitFor(async () => !(await bot?.rt.store.settings.isPaused()) || undefined, "resumed");
     emu.click(APPROVER, CH, card.ts, "approval_approve", id);
-    await waitFor(() => statusOf(id) === "succeeded" || undefined, "job ran after resume");
+    await waitFor(async () => (await statusOf(id)) === "succeeded" || undefined, "job ran after resume");
     expect(lines(join(dir, "runs.txt"))).toBe(1);
   });
 
@@ -57,18 +57,18 @@ describe.skipIf(process.platform === "win32")("paused jobs", () => {
     const { id } = await waitCard(emu, CH);
     const store = bot.rt.store;
     // What a crash between the decision's commit and the job's start leaves behind, while paused.
-    store.tx(() => {
-      store.approvals.transition(id, ["pending"], "approved", { decided_by: APPROVER, decided_at: Date.now() });
-      store.settings.setPaused(true, Date.now());
+    await store.tx(async (t) => {
+      await t.approvals.transition(id, ["pending"], "approved", { decidedBy: APPROVER, decidedAt: Date.now() });
+      await t.settings.setPaused(true, Date.now());
     });
     await bot.stop();
     bot = await startBot(emu, { CLAWDBOT_APPROVERS: APPROVER }, dir);
     await emu.waitFor(() => emu.openConnections() > 0 || undefined, { what: "socket" });
     // recover() runs inside startRuntime: a wrong start would already show as running.
-    expect(bot.rt.store.approvals.get(id)?.status).toBe("approved");
+    expect((await bot.rt.store.approvals.get(id))?.status).toBe("approved");
     expect(existsSync(join(dir, "runs.txt"))).toBe(false);
     emu.slash(APPROVER, CH, "resume");
-    await waitFor(() => bot?.rt.store.approvals.get(id)?.status === "succeeded" || undefined, "started on resume");
+    await waitFor(async () => (await bot?.rt.store.approvals.get(id))?.status === "succeeded" || undefined, "started on resume");
     expect(lines(join(dir, "runs.txt"))).toBe(1);
   });
 });

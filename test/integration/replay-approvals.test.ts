@@ -4,7 +4,7 @@
 import { afterAll, expect, test } from "bun:test";
 import { join } from "node:path";
 import { classify } from "../../src/core/inbound.ts";
-import { Store } from "../../src/store/index.ts";
+import { openStore } from "../../src/store/index.ts";
 import { botEnv, cleanup, spawnBot, startBot, startEmulator, tempDir, waitFor } from "../helpers/bot.ts";
 import { APPROVER, lines, waitCard } from "./approvals-helpers.ts";
 
@@ -22,7 +22,7 @@ test("an unhandled Approve answered by replay runs in the bot, once", async () =
   await bot.stop();
 
   // The click reached the store (recorded, acked) and the process died before answering it.
-  const store = Store.open(join(dir, "clawdbot.db"));
+  const store = await openStore(join(dir, "clawdbot.db"));
   const payload = {
     type: "block_actions",
     trigger_id: "Tclick",
@@ -31,18 +31,18 @@ test("an unhandled Approve answered by replay runs in the bot, once", async () =
     container: { type: "message", message_ts: card.ts, channel_id: "CJOBS" },
     actions: [{ action_id: "approval_approve", value: id, action_ts: "1.1", type: "button" }],
   };
-  store.events.record(classify("interactive", payload, {}).event, Date.now());
-  store.close();
+  await store.events.record(classify("interactive", payload, {}).event, Date.now());
+  await store.close();
 
   const r = await spawnBot(["replay", "--json"], botEnv(emu, dir, extra));
   expect(await r.exited).toBe(0);
-  const after = Store.open(join(dir, "clawdbot.db"), { readonly: true });
-  expect(after.approvals.get(id)?.status).toBe("approved");
-  after.db.close();
+  const after = await openStore(join(dir, "clawdbot.db"), { readonly: true });
+  expect((await after.approvals.get(id))?.status).toBe("approved");
+  await after.close();
   expect(lines(marker)).toBe(0);
 
   bot = await startBot(emu, extra, dir);
-  await waitFor(() => bot.rt.store.approvals.get(id)?.status === "succeeded", "the bot to run the job");
+  await waitFor(async () => (await bot.rt.store.approvals.get(id))?.status === "succeeded", "the bot to run the job");
   expect(lines(marker)).toBe(1);
   await bot.stop();
   await emu.stop();

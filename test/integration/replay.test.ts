@@ -3,7 +3,7 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from "bun:test";
 import type { SlackEmulator } from "../../src/emulator/index.ts";
 import { queueReply } from "../../src/core/replies.ts";
-import { Store } from "../../src/store/index.ts";
+import { openStore, storeLocation } from "../../src/store/index.ts";
 import { botEnv, type BotProcess, cleanup, ensureBinary, spawnBot, startEmulator, tempDir, waitFor } from "../helpers/bot.ts";
 
 let emu: SlackEmulator;
@@ -26,17 +26,17 @@ afterEach(async () => {
 afterAll(() => {});
 
 /** A store left by a bot that died: events recorded and never answered, replies never sent. */
-function seed(events: number, replies: number): void {
-  const s = Store.open(Store.pathIn(dir));
+async function seed(events: number, replies: number): Promise<void> {
+  const s = await openStore(storeLocation({ dataDir: dir }));
   const now = Date.now();
   for (let i = 0; i < events; i++) {
     const ts = `1700000000.${String(i).padStart(6, "0")}`;
-    s.events.record({ key: `msg:CREPLAY:${ts}`, kind: "mention", channel: "CREPLAY", ts, threadTs: ts, user: "UALICE", text: `<@UBOT> unanswered-${i}-x`, payload: "{}" }, now);
+    await s.events.record({ key: `msg:CREPLAY:${ts}`, kind: "mention", channel: "CREPLAY", ts, threadTs: ts, user: "UALICE", text: `<@UBOT> unanswered-${i}-x`, payload: "{}" }, now);
   }
-  s.tx(() => {
-    for (let i = 0; i < replies; i++) queueReply(s, { channel: "CREPLAY", text: `unsent-${i}-x` }, now);
+  await s.tx(async (t) => {
+    for (let i = 0; i < replies; i++) await queueReply(t, { channel: "CREPLAY", text: `unsent-${i}-x` }, now);
   });
-  s.close();
+  await s.close();
 }
 
 async function replay(...args: string[]): Promise<{ code: number; out: string; proc: BotProcess }> {
@@ -62,7 +62,7 @@ describe("clawdbot replay", () => {
   });
 
   test("--dry-run lists and sends nothing; --id answers one event; then the rest", async () => {
-    seed(2, 1);
+    await seed(2, 1);
     const dry = await replay("--dry-run", "--json");
     expect(dry.code).toBe(0);
     const plan = JSON.parse(dry.out) as { items: { type: string; id: string }[] };
@@ -85,7 +85,7 @@ describe("clawdbot replay", () => {
   });
 
   test("revoked tokens: replay gives up at once with exit 1, the reply kept for later", async () => {
-    seed(0, 1);
+    await seed(0, 1);
     emu.revokeTokens();
     const t0 = Date.now();
     const r = await replay("--json");
@@ -98,7 +98,7 @@ describe("clawdbot replay", () => {
 
   test("replay while the bot runs: every item delivered exactly once", async () => {
     const n = 30;
-    seed(n, n);
+    await seed(n, n);
     // Both start on the same backlog: the bot recovers it while replay delivers it.
     const botP = spawnBot(["run"], env);
     const replays = [replay("--json"), replay("--json")];

@@ -3,18 +3,18 @@
 import { afterAll, expect, test } from "bun:test";
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { Store } from "../../src/store/index.ts";
+import { openStore, storeLocation } from "../../src/store/index.ts";
 import { cleanup, spawnBot, tempDir } from "../helpers/bot.ts";
 
 const dir = tempDir();
 afterAll(() => cleanup(dir));
 
-function plantedFolder(): { cwd: string; marker: string; plantedData: string } {
+async function plantedFolder(): Promise<{ cwd: string; marker: string; plantedData: string }> {
   const cwd = join(dir, "start-here");
   const plantedData = join(dir, "planted-data");
   mkdirSync(cwd, { recursive: true });
   // A store where the planted .env points, so reading it would make `state dump` succeed.
-  Store.open(Store.pathIn(plantedData)).close();
+  await (await openStore(storeLocation({ dataDir: plantedData }))).close();
   const marker = join(cwd, "PWNED");
   writeFileSync(join(cwd, "evil.js"), `require("fs").writeFileSync(${JSON.stringify(marker)}, "ran");\n`);
   writeFileSync(join(cwd, "bunfig.toml"), 'preload = ["./evil.js"]\n');
@@ -23,7 +23,7 @@ function plantedFolder(): { cwd: string; marker: string; plantedData: string } {
 }
 
 test("a bunfig.toml preload and a .env in the working directory are ignored by the executable", async () => {
-  const { cwd, marker } = plantedFolder();
+  const { cwd, marker } = await plantedFolder();
   const emptyState = join(dir, "xdg-state");
   mkdirSync(emptyState, { recursive: true });
   const env = { XDG_STATE_HOME: emptyState };

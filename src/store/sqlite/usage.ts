@@ -1,24 +1,8 @@
 // Token usage of every agent call (seed 2.4's usage logs, now queryable).
 import type { Database, Statement } from "bun:sqlite";
+import type { UsageRecord, UsageSummary } from "../../core/store.ts";
 
-export interface UsageRecord {
-  provider: string;
-  model: string;
-  inputTokens: number;
-  outputTokens: number;
-  latencyMs: number;
-  eventKey?: string;
-}
-
-export interface UsageSummary {
-  provider: string;
-  model: string;
-  calls: number;
-  input_tokens: number;
-  output_tokens: number;
-}
-
-export class UsageStore {
+export class SqliteUsage {
   private readonly insertQ: Statement;
 
   constructor(private readonly db: Database) {
@@ -35,7 +19,7 @@ export class UsageStore {
   summary(): UsageSummary[] {
     return this.db
       .query<UsageSummary, []>(
-        `SELECT provider, model, sum(calls) AS calls, sum(input_tokens) AS input_tokens, sum(output_tokens) AS output_tokens
+        `SELECT provider, model, sum(calls) AS calls, sum(input_tokens) AS inputTokens, sum(output_tokens) AS outputTokens
          FROM (
            SELECT provider, model, calls, input_tokens, output_tokens FROM usage_totals
            UNION ALL

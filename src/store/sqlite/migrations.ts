@@ -136,10 +136,14 @@ const steps: string[] = [
 ];
 
 
+/** The schema version this file is at. */
+export function schemaVersion(db: Database): number {
+  return db.query<{ user_version: number }, []>("PRAGMA user_version").get()?.user_version ?? 0;
+}
+
 export function migrate(db: Database): void {
   db.transaction(() => {
-    const row = db.query<{ user_version: number }, []>("PRAGMA user_version").get();
-    const current = row?.user_version ?? 0;
+    const current = schemaVersion(db);
     if (current > steps.length) {
       throw new Error(`database schema v${current} is newer than this clawdbot (v${steps.length}); upgrade clawdbot`);
     }

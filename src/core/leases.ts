@@ -2,7 +2,7 @@
 // next start releases the leases of processes that no longer exist, so nothing waits for
 // a lease to run out and nothing is taken from a live `replay` or bot.
 import { hostname } from "node:os";
-import type { Store } from "./index.ts";
+import type { Store } from "./store.ts";
 
 export function leaseOwner(pid = process.pid): string {
   return `${hostname()}:${pid}`;
@@ -23,11 +23,11 @@ function isAlive(owner: string): boolean {
 }
 
 /** Releases every lease whose holder is dead; returns how many rows were freed. */
-export function releaseDeadLeases(store: Store, self: string): number {
+export async function releaseDeadLeases(store: Store, self: string): Promise<number> {
   let freed = 0;
-  for (const owner of new Set([...store.outbox.leaseOwners(), ...store.events.leaseOwners()])) {
+  for (const owner of new Set([...(await store.outbox.leaseOwners()), ...(await store.events.leaseOwners())])) {
     if (owner === self || isAlive(owner)) continue;
-    freed += store.outbox.releaseLeases(owner) + store.events.releaseLeases(owner);
+    freed += (await store.outbox.releaseLeases(owner)) + (await store.events.releaseLeases(owner));
   }
   return freed;
 }

@@ -1,79 +1,54 @@
 // Approvals as a persisted state machine. Every transition is a single conditional
 // UPDATE: two clicks, two approvers or a click racing expiry can move a row only once.
 import type { Database, Statement } from "bun:sqlite";
+import type { Approval, ApprovalStatus, NewApproval, TransitionPatch } from "../../core/store.ts";
+import { selectList } from "./columns.ts";
 
-export type ApprovalKind = "exec" | "code";
-export type ApprovalStatus =
-  | "pending"
-  | "approved"
-  | "running"
-  | "succeeded"
-  | "failed"
-  | "denied"
-  | "expired"
-  | "interrupted";
+const COLUMNS = selectList<Approval>({
+  id: "id",
+  kind: "kind",
+  text: "text",
+  reason: "reason",
+  status: "status",
+  requestedBy: "requested_by",
+  channel: "channel",
+  threadTs: "thread_ts",
+  cardTs: "card_ts",
+  eventKey: "event_key",
+  resume: "resume",
+  createdAt: "created_at",
+  expiresAt: "expires_at",
+  decidedBy: "decided_by",
+  decidedAt: "decided_at",
+  startedAt: "started_at",
+  finishedAt: "finished_at",
+  exitCode: "exit_code",
+  output: "output",
+  pid: "pid",
+});
 
-export interface ApprovalRow {
-  id: string;
-  kind: ApprovalKind;
-  text: string;
-  reason: string | null;
-  status: ApprovalStatus;
-  requested_by: string;
-  channel: string;
-  thread_ts: string | null;
-  card_ts: string | null;
-  event_key: string | null;
-  resume: string | null;
-  created_at: number;
-  expires_at: number;
-  decided_by: string | null;
-  decided_at: number | null;
-  started_at: number | null;
-  finished_at: number | null;
-  exit_code: number | null;
-  output: string | null;
-  /** The running job's process id (on POSIX also its process group's id); null before spawn. */
-  pid: number | null;
-}
+const PATCHABLE = {
+  decidedBy: "decided_by",
+  decidedAt: "decided_at",
+  startedAt: "started_at",
+  finishedAt: "finished_at",
+  exitCode: "exit_code",
+  output: "output",
+} as const satisfies Record<keyof TransitionPatch, string>;
 
-export interface NewApproval {
-  id: string;
-  kind: ApprovalKind;
-  text: string;
-  reason?: string;
-  requestedBy: string;
-  channel: string;
-  threadTs?: string;
-  eventKey?: string;
-  resume?: unknown;
-  expiresAt: number;
-}
-
-export interface TransitionPatch {
-  decided_by?: string;
-  decided_at?: number;
-  started_at?: number;
-  finished_at?: number;
-  exit_code?: number | null;
-  output?: string;
-}
-
-const PATCHABLE = ["decided_by", "decided_at", "started_at", "finished_at", "exit_code", "output"] as const;
-
-export class ApprovalStore {
+export class SqliteApprovals {
   private readonly insertQ: Statement;
-  private readonly getQ: Statement<ApprovalRow, [string]>;
+  private readonly getQ: Statement<Approval, [string]>;
 
   constructor(private readonly db: Database) {
     this.insertQ = db.prepare(
       `INSERT INTO approvals (id, kind, text, reason, status, requested_by, channel, thread_ts, event_key, resume, created_at, expires_at)
        VALUES (?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?)`,
     );
-    this.getQ = db.prepare("SELECT * FROM approvals WHERE id = ?");
+    this.getQ = db.prepare(`SELECT ${COLUMNS} FROM approvals WHERE id = ?`);
   }
 
-  create(a: NewApproval, now: number): ApprovalRow {
+  create(a: NewApproval, now: number): Approval {
     this.insertQ.run(
       a.id,
       a.kind,
@@ -87,7 +62,7 @@ export class ApprovalStore {
       now,
       a.expiresAt,
     );
-    return this.getQ.get(a.id) as ApprovalRow;
+    return this.getQ.get(a.id) as Approval;
   }
 
   setCard(id: string, ts: string): void {
@@ -99,7 +74,7 @@ export class ApprovalStore {
     this.db.run("UPDATE approvals SET pid = ? WHERE id = ? AND status = 'running'", [pid, id]);
   }
 
-  get(id: string): ApprovalRow | null {
+  get(id: string): Approval | null {
     return this.getQ.get(id);
   }
 
@@ -107,10 +82,10 @@ export class ApprovalStore {
   transition(id: string, from: ApprovalStatus[], to: ApprovalStatus, patch: TransitionPatch = {}): boolean {
     const sets = ["status = ?"];
     const args: (string | number | null)[] = [to];
-    for (const k of PATCHABLE) {
-      if (patch[k] !== undefined) {
-        sets.push(`${k} = ?`);
-        args.push(patch[k] as string | number | null);
+    for (const [field, column] of Object.entries(PATCHABLE) as [keyof TransitionPatch, string][]) {
+      if (patch[field] !== undefined) {
+        sets.push(`${column} = ?`);
+        args.push(patch[field] as string | number | null);
       }
     }
     const marks = from.map(() => "?").join(", ");
@@ -118,17 +93,17 @@ export class ApprovalStore {
     return this.db.run(sql, [...args, id, ...from]).changes === 1;
   }
 
-  list(limit = 200): ApprovalRow[] {
-    return this.db.query<ApprovalRow, [number]>("SELECT * FROM approvals ORDER BY created_at DESC LIMIT ?").all(limit);
+  list(limit = 200): Approval[] {
+    return this.db.query<Approval, [number]>(`SELECT ${COLUMNS} FROM approvals ORDER BY created_at DESC LIMIT ?`).all(limit);
   }
 
-  withStatus(status: ApprovalStatus): ApprovalRow[] {
-    return this.db.query<ApprovalRow, [string]>("SELECT * FROM approvals WHERE status = ? ORDER BY created_at").all(status);
+  withStatus(status: ApprovalStatus): Approval[] {
+    return this.db.query<Approval, [string]>(`SELECT ${COLUMNS} FROM approvals WHERE status = ? ORDER BY created_at`).all(status);
   }
 
-  expiredPending(now: number): ApprovalRow[] {
+  expiredPending(now: number): Approval[] {
     return this.db
-      .query<ApprovalRow, [number]>("SELECT * FROM approvals WHERE status = 'pending' AND expires_at <= ? ORDER BY expires_at")
+      .query<Approval, [number]>(`SELECT ${COLUMNS} FROM approvals WHERE status = 'pending' AND expires_at <= ? ORDER BY expires_at`)
       .all(now);
   }
 

@@ -1,7 +1,7 @@
 // Small persisted settings: the kill switch lives here so it survives restarts.
 import type { Database, Statement } from "bun:sqlite";
 
-export class SettingsStore {
+export class SqliteSettings {
   private readonly getQ: Statement<{ value: string }, [string]>;
   private readonly setQ: Statement;
 

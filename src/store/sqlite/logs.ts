@@ -3,7 +3,7 @@
 // not depend on the log's size, and concurrent writers (the bot, a CLI command) serialise
 // on SQLite's lock instead of corrupting each other.
 import type { Database, Statement } from "bun:sqlite";
-import { immediate } from "./db.ts";
+import type { LogEntry } from "../../core/store.ts";
 
 /** Row overhead in SQLite pages, so the budget bounds the file, not just the text. */
 const ROW_OVERHEAD = 48;
@@ -12,20 +12,14 @@ const FILL = 0.7;
 /** Trimming frees down to this share, so trims are rare and batched. */
 const TRIM_TO = 0.55;
 
-export interface LogRow {
-  id: number;
-  at: number;
-  level: string;
-  msg: string;
-  fields: string | null;
-}
-
-export class LogStore {
+export class SqliteLogs {
   private readonly insert: Statement;
   private readonly grow: Statement;
   private readonly size: Statement<{ bytes: number }, []>;
   private readonly oldest: Statement<{ id: number; bytes: number }, [number]>;
   private readonly trim: Statement;
+  /** A savepoint inside a caller's transaction, a write transaction of its own otherwise. */
+  private readonly appendTx: { immediate(at: number, level: string, msg: string, fields: string | null, bytes: number): void };
 
   constructor(
     private readonly db: Database,
@@ -36,19 +30,20 @@ export class LogStore {
     this.size = db.prepare("SELECT bytes FROM log_size WHERE id = 1");
     this.oldest = db.prepare("SELECT id, bytes FROM logs ORDER BY id LIMIT ?");
     this.trim = db.prepare("DELETE FROM logs WHERE id <= ?");
+    this.appendTx = db.transaction((at: number, level: string, msg: string, fields: string | null, bytes: number) => {
+      this.insert.run(at, level, msg, fields, bytes);
+      this.grow.run(bytes);
+      const total = this.size.get()?.bytes ?? 0;
+      if (total > this.retentionBytes * FILL) this.#trimTo(total, this.retentionBytes * TRIM_TO);
+    });
   }
 
   append(at: number, level: string, msg: string, fields?: string): void {
     const bytes = Buffer.byteLength(msg) + (fields ? Buffer.byteLength(fields) : 0) + ROW_OVERHEAD;
-    immediate(this.db, () => {
-      this.insert.run(at, level, msg, fields ?? null, bytes);
-      this.grow.run(bytes);
-      const total = this.size.get()?.bytes ?? 0;
-      if (total > this.retentionBytes * FILL) this.trimTo(total, this.retentionBytes * TRIM_TO);
-    });
+    this.appendTx.immediate(at, level, msg, fields ?? null, bytes);
   }
 
-  private trimTo(total: number, target: number): void {
+  #trimTo(total: number, target: number): void {
     let freed = 0;
     let cut = -1;
     // Oldest rows first, in batches: the trim is proportional to what it removes.
@@ -70,9 +65,9 @@ export class LogStore {
     return this.size.get()?.bytes ?? 0;
   }
 
-  tail(limit = 100): LogRow[] {
+  tail(limit = 100): LogEntry[] {
     return this.db
-      .query<LogRow, [number]>("SELECT id, at, level, msg, fields FROM logs ORDER BY id DESC LIMIT ?")
+      .query<LogEntry, [number]>("SELECT id, at, level, msg, fields FROM logs ORDER BY id DESC LIMIT ?")
       .all(limit)
       .reverse();
   }

@@ -2,73 +2,44 @@
 // pending → sending (leased) → sent | failed | pending again (retry); suppressed for duplicates
 // (and for an upload Slack refused, once its content was queued as messages instead).
 import type { Database, Statement } from "bun:sqlite";
+import type { NewOutbox, OutboxCounts, OutboxItem, ThreadActivity } from "../../core/store.ts";
+import { selectList } from "./columns.ts";
 
-export type OutboxOp = "post" | "ephemeral" | "update" | "respond" | "upload";
-export type OutboxStatus = "pending" | "sending" | "sent" | "failed" | "suppressed";
+const FIELDS = {
+  id: "id",
+  eventKey: "event_key",
+  op: "op",
+  channel: "channel",
+  threadTs: "thread_ts",
+  user: "user",
+  targetTs: "target_ts",
+  responseUrl: "response_url",
+  text: "text",
+  blocks: "blocks",
+  fingerprint: "fingerprint",
+  status: "status",
+  attempts: "attempts",
+  nextAttemptAt: "next_attempt_at",
+  lastError: "last_error",
+  leaseUntil: "lease_until",
+  sentTs: "sent_ts",
+  createdAt: "created_at",
+  content: "content",
+  fileName: "file_name",
+  fileTitle: "file_title",
+} as const;
+const COLUMNS = selectList<OutboxItem>(FIELDS);
+/** Without the content (an upload's may be megabytes). */
+const LIGHT_COLUMNS = selectList<OutboxItem>({ ...FIELDS, content: "NULL" });
 
-export interface NewOutbox {
-  eventKey?: string;
-  op: OutboxOp;
-  channel: string;
-  threadTs?: string;
-  user?: string;
-  targetTs?: string;
-  responseUrl?: string;
-  text: string;
-  blocks?: unknown[];
-  fingerprint?: string;
-  status?: "pending" | "suppressed";
-  /** upload: the file's content; `text` is its comment. due() leaves it out: read it with content(). */
-  content?: string;
-  /** upload: unique per item, so an uncertain upload can be found in the thread. */
-  fileName?: string;
-  fileTitle?: string;
-}
-
-export interface OutboxRow {
-  id: number;
-  event_key: string | null;
-  op: OutboxOp;
-  channel: string;
-  thread_ts: string | null;
-  user: string | null;
-  target_ts: string | null;
-  response_url: string | null;
-  text: string;
-  blocks: string | null;
-  fingerprint: string | null;
-  status: OutboxStatus;
-  attempts: number;
-  next_attempt_at: number;
-  last_error: string | null;
-  lease_until: number | null;
-  sent_ts: string | null;
-  created_at: number;
-  content: string | null;
-  file_name: string | null;
-  file_title: string | null;
-}
-
-export interface OutboxCounts {
-  pending: number;
-  failed: number;
-  sent: number;
-  suppressed: number;
-}
-
-const LIGHT_COLUMNS = [
-  "id", "event_key", "op", "channel", "thread_ts", "user", "target_ts", "response_url", "text", "blocks", "fingerprint",
-  "status", "attempts", "next_attempt_at", "last_error", "lease_until", "sent_ts", "created_at", "file_name", "file_title",
-].join(", ");
-
-export class OutboxStore {
+export class SqliteOutbox {
   private readonly insertQ: Statement<{ id: number }>;
   private readonly claimQ: Statement;
   private readonly sentQ: Statement;
   private readonly retryQ: Statement;
   private readonly failQ: Statement;
-  private readonly getQ: Statement<OutboxRow, [number]>;
-  private readonly dueQ: Statement<OutboxRow, [number, number, number]>;
+  private readonly getQ: Statement<OutboxItem, [number]>;
+  private readonly dueQ: Statement<OutboxItem, [number, number, number]>;
   private readonly dupQ: Statement<{ id: number }, [string, number]>;
 
   constructor(private readonly db: Database) {
@@ -91,11 +62,11 @@ export class OutboxStore {
     this.failQ = db.prepare(
       "UPDATE outbox SET status = 'failed', last_error = ?, lease_until = NULL, updated_at = ? WHERE id = ?",
     );
-    this.getQ = db.prepare("SELECT * FROM outbox WHERE id = ?");
+    this.getQ = db.prepare(`SELECT ${COLUMNS} FROM outbox WHERE id = ?`);
     // Due items, plus sending items whose lease ran out (their sender died mid-send).
-    // Without the content (an upload's may be megabytes): the sender reads it when it sends.
+    // Without the content: the sender reads it when it sends.
     this.dueQ = db.prepare(
-      `SELECT ${LIGHT_COLUMNS}, NULL AS content FROM outbox WHERE (status = 'pending' AND next_attempt_at <= ?) OR (status = 'sending' AND lease_until < ?)
+      `SELECT ${LIGHT_COLUMNS} FROM outbox WHERE (status = 'pending' AND next_attempt_at <= ?) OR (status = 'sending' AND lease_until < ?)
        ORDER BY id LIMIT ?`,
     );
     this.dupQ = db.prepare(
@@ -201,18 +172,18 @@ export class OutboxStore {
     return this.db.query<{ content: string | null }, [number]>("SELECT content FROM outbox WHERE id = ?").get(id)?.content ?? null;
   }
 
-  get(id: number): OutboxRow | null {
+  get(id: number): OutboxItem | null {
     return this.getQ.get(id);
   }
 
-  due(now: number, limit = 100): OutboxRow[] {
+  due(now: number, limit = 100): OutboxItem[] {
     return this.dueQ.all(now, now, limit);
   }
 
   /** What has not reached Slack: pending, sending, failed. */
-  undelivered(limit = 1000): OutboxRow[] {
+  undelivered(limit = 1000): OutboxItem[] {
     return this.db
-      .query<OutboxRow, [number]>("SELECT * FROM outbox WHERE status IN ('pending', 'sending', 'failed') ORDER BY id LIMIT ?")
+      .query<OutboxItem, [number]>(`SELECT ${COLUMNS} FROM outbox WHERE status IN ('pending', 'sending', 'failed') ORDER BY id LIMIT ?`)
       .all(limit);
   }
 
@@ -238,6 +209,23 @@ export class OutboxStore {
       sent: by.sent ?? 0,
       suppressed: by.suppressed ?? 0,
     };
+  }
+
+  postedChannels(since: number): string[] {
+    return this.db
+      .query<{ channel: string }, [number]>("SELECT DISTINCT channel FROM outbox WHERE op = 'post' AND created_at >= ?")
+      .all(since)
+      .map((r) => r.channel);
+  }
+
+  postedThreads(since: number, limit = 200): ThreadActivity[] {
+    return this.db
+      .query<ThreadActivity, [number, number]>(
+        `SELECT channel, thread_ts AS threadTs, max(created_at) AS at FROM outbox
+         WHERE op = 'post' AND created_at >= ? AND thread_ts IS NOT NULL
+         GROUP BY channel, thread_ts ORDER BY at DESC LIMIT ?`,
+      )
+      .all(since, limit);
   }
 
   /** Forgets sent and suppressed rows older than `before`. */

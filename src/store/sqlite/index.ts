@@ -1,0 +1,190 @@
+// The store on one SQLite file (bun:sqlite), one module per table. The tables' classes are
+// synchronous; this wraps them into the core's async port. Every call through the root store
+// takes its turn on the one connection (ConnectionLock): while a transaction is open, other
+// tasks' calls wait until it ends, and calls through the transaction's handle run directly.
+import type { Database, Statement } from "bun:sqlite";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import {
+  type ApprovalsRepo,
+  type EventsRepo,
+  type LogsRepo,
+  type OutboxRepo,
+  type SettingsRepo,
+  type Store,
+  StoreError,
+  type StoreTx,
+  type UsageRepo,
+} from "../../core/store.ts";
+import { SqliteApprovals } from "./approvals.ts";
+import { SqliteEvents } from "./events.ts";
+import { ConnectionLock } from "./lock.ts";
+import { SqliteLogs } from "./logs.ts";
+import { schemaVersion } from "./migrations.ts";
+import { BUSY_TIMEOUT_MS, openDatabase } from "./open.ts";
+import { SqliteOutbox } from "./outbox.ts";
+import { SqliteSettings } from "./settings.ts";
+import { SqliteUsage } from "./usage.ts";
+
+const DB_FILE = "clawdbot.db";
+
+export interface SqliteOptions {
+  /** The log store's bound (CLAWDBOT_LOG_RETENTION_MB). */
+  logRetentionBytes?: number;
+  /** Read-only (state dump): no migrations, no writes, nothing left behind. */
+  readonly?: boolean;
+}
+
+/** The store file in a data dir. */
+export function sqlitePath(dataDir: string): string {
+  return join(dataDir, DB_FILE);
+}
+
+export function openSqliteStore(path: string, opts: SqliteOptions = {}): SqliteStore {
+  if (opts.readonly && !existsSync(path)) throw new StoreError(path, "does not exist; has clawdbot run here yet?");
+  return new SqliteStore(openDatabase(path, { readonly: opts.readonly }), path, opts);
+}
+
+type Run = <R>(fn: () => R) => Promise<R>;
+type Async<T> = { [K in keyof T]: T[K] extends (...args: infer A) => infer R ? (...args: A) => Promise<R> : never };
+
+/** The async face of a table's class: each method runs through `run`. */
+function wrap<T extends object>(table: T, run: Run): Async<T> {
+  const out: Record<string, unknown> = {};
+  for (const name of Object.getOwnPropertyNames(Object.getPrototypeOf(table))) {
+    const method = (table as Record<string, unknown>)[name];
+    if (name === "constructor" || typeof method !== "function") continue;
+    out[name] = (...args: unknown[]) => run(() => method.apply(table, args));
+  }
+  return out as Async<T>;
+}
+
+interface Tables {
+  settings: SqliteSettings;
+  events: SqliteEvents;
+  outbox: SqliteOutbox;
+  approvals: SqliteApprovals;
+  usage: SqliteUsage;
+  logs: SqliteLogs;
+}
+
+function facade(t: Tables, run: Run): StoreTx {
+  return {
+    settings: wrap(t.settings, run),
+    events: wrap(t.events, run),
+    outbox: wrap(t.outbox, run),
+    approvals: wrap(t.approvals, run),
+    usage: wrap(t.usage, run),
+    logs: wrap(t.logs, run),
+  };
+}
+
+export class SqliteStore implements Store {
+  readonly kind = "sqlite" as const;
+  readonly settings: SettingsRepo;
+  readonly events: EventsRepo;
+  readonly outbox: OutboxRepo;
+  readonly approvals: ApprovalsRepo;
+  readonly usage: UsageRepo;
+  readonly logs: LogsRepo;
+  private readonly lock: ConnectionLock;
+  /** The transaction's handle: the same tables, called directly (the lock is held). */
+  private readonly inTx: StoreTx;
+  private readonly begin: Statement;
+  private readonly beginRead: Statement;
+  private readonly commit: Statement;
+  private readonly rollback: Statement;
+  private closed = false;
+
+  constructor(
+    private readonly db: Database,
+    readonly location: string,
+    private readonly opts: SqliteOptions,
+  ) {
+    this.lock = new ConnectionLock(location, BUSY_TIMEOUT_MS);
+    const tables: Tables = {
+      settings: new SqliteSettings(db),
+      events: new SqliteEvents(db),
+      outbox: new SqliteOutbox(db),
+      approvals: new SqliteApprovals(db),
+      usage: new SqliteUsage(db),
+      logs: new SqliteLogs(db, opts.logRetentionBytes ?? 20 * 1024 * 1024),
+    };
+    const root = facade(tables, (fn) => this.lock.run(fn));
+    this.settings = root.settings;
+    this.events = root.events;
+    this.outbox = root.outbox;
+    this.approvals = root.approvals;
+    this.usage = root.usage;
+    this.logs = root.logs;
+    this.inTx = facade(tables, (fn) => {
+      if (!this.lock.inTransaction) return Promise.reject(new StoreError(location, "was used through a transaction's handle after the transaction ended"));
+      try {
+        return Promise.resolve(fn());
+      } catch (err) {
+        return Promise.reject(err);
+      }
+    });
+    // Write transactions take the write lock up front, so two processes never deadlock upgrading.
+    this.begin = db.prepare("BEGIN IMMEDIATE");
+    this.beginRead = db.prepare("BEGIN DEFERRED");
+    this.commit = db.prepare("COMMIT");
+    this.rollback = db.prepare("ROLLBACK");
+  }
+
+  tx<T>(fn: (t: StoreTx) => Promise<T>): Promise<T> {
+    return this.transaction(this.begin, fn);
+  }
+
+  read<T>(fn: (t: StoreTx) => Promise<T>): Promise<T> {
+    return this.transaction(this.beginRead, fn);
+  }
+
+  private async transaction<T>(begin: Statement, fn: (t: StoreTx) => Promise<T>): Promise<T> {
+    const wait = this.lock.acquire();
+    if (wait) await wait;
+    try {
+      begin.run();
+      let result: T;
+      try {
+        result = await fn(this.inTx);
+        this.commit.run();
+      } catch (err) {
+        // SQLite may have rolled back already (a failed COMMIT, a full disk).
+        if (this.db.inTransaction) this.rollback.run();
+        throw err;
+      }
+      return result;
+    } finally {
+      this.lock.release();
+    }
+  }
+
+  schemaVersion(): Promise<number> {
+    return this.lock.run(() => schemaVersion(this.db));
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    // Calls already waiting for their turn run first.
+    const wait = this.lock.acquire();
+    if (wait) await wait;
+    if (!this.opts.readonly) {
+      try {
+        // Fold the WAL back into the main file so a copied .db is complete.
+        this.db.run("PRAGMA wal_checkpoint(TRUNCATE)");
+      } catch {
+        // A reader (state dump) or a busy peer: the WAL stays, which is fine.
+      }
+    }
+    // close(true): finalize our prepared statements and release the file now, so the last
+    // process to close removes the WAL files and a stopped bot leaves one complete .db file.
+    try {
+      this.db.close(true);
+    } catch {
+      this.db.close();
+    }
+    this.lock.release();
+  }
+}
