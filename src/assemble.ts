@@ -4,13 +4,14 @@ import { AnthropicAgent } from "./agents/anthropic.ts";
 import { CommandAgent } from "./agents/command.ts";
 import { EchoAgent } from "./agents/echo.ts";
 import type { Agent } from "./agents/types.ts";
-import type { Config } from "./config.ts";
+import { type Config, secretsOf } from "./config.ts";
 import { Approvals, CARD_KEY_PREFIX } from "./core/approvals.ts";
 import type { Clock } from "./core/clock.ts";
 import type { StatusSource } from "./core/commands.ts";
 import type { Logger } from "./core/logger.ts";
 import { OutboxSender } from "./core/outbox-sender.ts";
 import { Pipeline } from "./core/pipeline.ts";
+import { makeRedactor } from "./core/redact.ts";
 import type { SlackPort } from "./core/slack-port.ts";
 import { runCodeJob, runExecJob } from "./jobs/exec.ts";
 import type { RelayClient } from "./relay/client.ts";
@@ -69,10 +70,11 @@ export function buildCore(p: CoreParts) {
     codeCommandSet: !!config.codeCommand,
     agent,
     agentTimeoutMs: config.agentTimeoutMs,
-    runJob: (a, signal) =>
-      a.kind === "exec"
-        ? runExecJob({ command: a.text, cwd: config.execCwd, timeoutMs: config.execTimeoutMs, signal })
-        : runCodeJob({ codeCommand: config.codeCommand ?? "", task: a.text, cwd: config.execCwd, timeoutMs: config.execTimeoutMs, signal }),
+    runJob: (a, signal, onSpawn) => {
+      // Redacted before it leaves src/jobs: what a job prints is stored, posted and given to the agent.
+      const job = { cwd: config.execCwd, timeoutMs: config.execTimeoutMs, signal, onSpawn, redact: makeRedactor(secretsOf(config)) };
+      return a.kind === "exec" ? runExecJob({ ...job, command: a.text }) : runCodeJob({ ...job, codeCommand: config.codeCommand ?? "", task: a.text });
+    },
     runsJobs: p.runsJobs,
     recordUsage: (u, latencyMs, eventKey) => store.usage.record({ ...u, latencyMs, eventKey }, clock.now()),
     kick,

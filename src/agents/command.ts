@@ -1,6 +1,7 @@
 // The command agent: an operator-supplied program answers each message. It gets the
 // message as JSON on stdin and answers on stdout, as plain text or as JSON with jobs.
-import { childEnv, formatSeconds, SLACK_SECRET_ENV } from "../jobs/exec.ts";
+import { formatSeconds } from "../jobs/exec.ts";
+import { jobEnv } from "../jobs/job-env.ts";
 import { runProcess, type RunResult } from "../jobs/run-process.ts";
 import { shellArgv } from "../jobs/shell.ts";
 import { AgentError, type Agent, type AgentReply, type AgentRequest, type JobRequest, type Usage } from "./types.ts";
@@ -35,8 +36,8 @@ export class CommandAgent implements Agent {
         stdin: input,
         timeoutMs: this.opts.timeoutMs,
         signal,
-        // The agent may need its own API keys, but never Slack's.
-        env: childEnv(SLACK_SECRET_ENV),
+        // A job's environment: none of the bot's tokens, keys or URLs with passwords.
+        env: jobEnv(),
         maxOutputBytes: MAX_REPLY_BYTES,
       });
     } catch (err) {
