@@ -95,24 +95,32 @@ function killAndCheck(pgid: number): OrphanOutcome {
  * then taskkill /T /F ends it. `taskkill` is injectable for tests (it returns the exit status).
  */
 export function stopWindowsOrphan(pid: number, startedAt: number | null, k: Kernel32, taskkill: (pid: number) => number | null = taskkillSync): OrphanOutcome {
-  const h = k.OpenProcess(PROCESS_QUERY_LIMITED_INFORMATION, pid);
-  // No such pid: gone. Anything else (access denied) is not a process a job of ours could be.
-  if (!h) return k.GetLastError() === ERROR_INVALID_PARAMETER ? "gone" : "not-ours";
-  let created: number | null = null;
-  let running = true;
-  try {
-    const times = [0, 1, 2, 3].map(() => new Uint8Array(8));
-    if (k.GetProcessTimes(h, times[0]!, times[1]!, times[2]!, times[3]!)) created = filetimeToMs(times[0]!);
-    const code = new Uint8Array(4);
-    if (k.GetExitCodeProcess(h, code)) running = new DataView(code.buffer).getUint32(0, true) === STILL_ACTIVE;
-  } finally {
-    k.CloseHandle(h);
-  }
-  if (!running) return "gone";
+  const seen = windowsProcess(pid, k);
+  if (seen === "none") return "gone";
+  if (seen === "denied") return "not-ours";
+  if (!seen.running) return "gone";
   // Without the creation time we cannot tell it from a process that reused the pid.
-  if (created === null || (startedAt !== null && !startsLikeJob(created, startedAt))) return "not-ours";
+  if (seen.created === null || (startedAt !== null && !startsLikeJob(seen.created, startedAt))) return "not-ours";
   const status = taskkill(pid);
   if (status === 0) return "stopped";
   if (status === TASKKILL_NOT_FOUND) return "gone";
-  return "kill-failed";
+  // taskkill failed (Wine 8's rejects /T, say): the root at least may have died; look again.
+  const after = windowsProcess(pid, k);
+  return after === "none" || (typeof after === "object" && (!after.running || after.created !== seen.created)) ? "stopped" : "kill-failed";
+}
+
+/** What runs under `pid`: nothing, something we may not open, or a process and its creation time. */
+function windowsProcess(pid: number, k: Kernel32): "none" | "denied" | { running: boolean; created: number | null } {
+  const h = k.OpenProcess(PROCESS_QUERY_LIMITED_INFORMATION, pid);
+  // No such pid. Anything else (access denied) is not a process a job of ours could be.
+  if (!h) return k.GetLastError() === ERROR_INVALID_PARAMETER ? "none" : "denied";
+  try {
+    const times = [0, 1, 2, 3].map(() => new Uint8Array(8));
+    const created = k.GetProcessTimes(h, times[0]!, times[1]!, times[2]!, times[3]!) ? filetimeToMs(times[0]!) : null;
+    const code = new Uint8Array(4);
+    const running = !k.GetExitCodeProcess(h, code) || new DataView(code.buffer).getUint32(0, true) === STILL_ACTIVE;
+    return { running, created };
+  } finally {
+    k.CloseHandle(h);
+  }
 }

@@ -232,6 +232,15 @@ describe("stopWindowsOrphan: the stored pid is killed only if it is still the jo
     expect(stopWindowsOrphan(JOB_PID, JOB_START, k, taskkill(1))).toBe("kill-failed");
   });
 
+  test("taskkill failed but the process is gone when looked at again: stopped", () => {
+    const { k } = setup(JOB_START + 40);
+    const failsButKills = (pid: number) => {
+      k.procs.get(pid)!.alive = false;
+      return 1; // Wine 8's taskkill rejects /T yet kills the pid
+    };
+    expect(stopWindowsOrphan(JOB_PID, JOB_START, k, failsButKills)).toBe("stopped");
+  });
+
   test("created an hour after the job (pid reused): left alone, taskkill never runs", () => {
     const { k, killed, taskkill } = setup(JOB_START + 3_600_000);
     expect(stopWindowsOrphan(JOB_PID, JOB_START, k, taskkill(0))).toBe("not-ours");
