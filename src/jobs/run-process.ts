@@ -193,6 +193,8 @@ export class HeadTail {
   private tailSize = 0;
   private dropped = 0;
   private readonly guard: number;
+  /** kept() of the current contents (it copies the tail: computed once per change). */
+  private snapshot: { head?: Buffer; tail: Buffer; cut: number } | undefined;
 
   constructor(
     private readonly max: number,
@@ -202,6 +204,7 @@ export class HeadTail {
   }
 
   push(bytes: Buffer): void {
+    this.snapshot = undefined;
     this.tail.push(bytes);
     this.tailSize += bytes.length;
     if (this.head === undefined) {
@@ -236,15 +239,20 @@ export class HeadTail {
 
   /** What is kept: the head up to a safe end, the tail from a safe start, and the bytes cut. */
   private kept(): { head?: Buffer; tail: Buffer; cut: number } {
+    if (this.snapshot) return this.snapshot;
     const tail = Buffer.concat(this.tail);
-    if (this.head === undefined) return { tail, cut: 0 };
-    const headEnd = safeEnd(this.head, this.guard);
-    const tailStart = safeStart(tail, this.guard);
-    return {
-      head: this.head.subarray(0, headEnd),
-      tail: tail.subarray(tailStart),
-      cut: this.dropped + (this.head.length - headEnd) + tailStart,
-    };
+    if (this.head === undefined) {
+      this.snapshot = { tail, cut: 0 };
+    } else {
+      const headEnd = safeEnd(this.head, this.guard);
+      const tailStart = safeStart(tail, this.guard);
+      this.snapshot = {
+        head: this.head.subarray(0, headEnd),
+        tail: tail.subarray(tailStart),
+        cut: this.dropped + (this.head.length - headEnd) + tailStart,
+      };
+    }
+    return this.snapshot;
   }
 
   get cut(): number {
