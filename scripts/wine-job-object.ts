@@ -8,6 +8,7 @@
 // One PASS/FAIL line per call or behaviour, with what Windows (or Wine) answered. On Linux the
 // processes are also checked from outside: Wine shows each Windows process in `ps`, so a
 // grandchild `ping -n 4x 127.0.0.1` that survived a kill is seen there. Exit 0: all passed.
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { ERROR_INVALID_PARAMETER, filetimeToMs, JobObject, killOnCloseLimits, PROCESS_QUERY_LIMITED_INFORMATION, PROCESS_SET_QUOTA, PROCESS_TERMINATE } from "../src/jobs/job-object.ts";
 import { kernel32 } from "../src/jobs/kernel32.ts";
@@ -136,14 +137,26 @@ async function inside(): Promise<void> {
 
 // ---------------------------------------------------------------- outside (Linux)
 
-/** Linux pids of the Wine processes whose command line matches (ps shows Windows command lines). */
+/** Our Wine prefix (winerun's default): other people's Wine runs on this machine are not ours. */
+const PREFIX = process.env.WINEPREFIX ?? join(process.env.WINERUN_HOME ?? "/tmp/winerun", "prefix");
+
+function inOurPrefix(pid: number): boolean {
+  try {
+    return readFileSync(`/proc/${pid}/environ`, "utf8").split("\0").includes(`WINEPREFIX=${PREFIX}`);
+  } catch {
+    return false;
+  }
+}
+
+/** Linux pids of our Wine processes whose command line matches (ps shows Windows command lines). */
 function pids(marker: RegExp): number[] {
   const ps = Bun.spawnSync(["ps", "-eo", "pid=,stat=,args="]).stdout.toString();
   return ps
     .split("\n")
     .map((l) => /^\s*(\d+)\s+(\S+)\s+(.*)$/.exec(l))
     .filter((m): m is RegExpExecArray => !!m && !m[2]?.startsWith("Z") && marker.test(m[3] ?? ""))
-    .map((m) => Number(m[1]));
+    .map((m) => Number(m[1]))
+    .filter(inOurPrefix);
 }
 const ping = (n: number) => new RegExp(`ping(\\.exe)? +-n +${n} +127\\.0\\.0\\.1`, "i");
 

@@ -156,6 +156,15 @@ async function waitHealthy(bot: BotProc, port: number, emu: SlackEmulator): Prom
   );
 }
 
+/** Run under our Wine prefix: other people's Wine runs on this machine are not ours to check or kill. */
+function inOurPrefix(pid: number): boolean {
+  try {
+    return readFileSync(`/proc/${pid}/environ`, "utf8").split("\0").includes(`WINEPREFIX=${WINEPREFIX}`);
+  } catch {
+    return false;
+  }
+}
+
 /** Windows processes show in Linux ps under their command line; `marker` picks ours out. */
 function linuxPids(marker: RegExp): number[] {
   const ps = Bun.spawnSync(["ps", "-eo", "pid=,stat=,args="]).stdout.toString();
@@ -163,7 +172,8 @@ function linuxPids(marker: RegExp): number[] {
     .split("\n")
     .map((l) => /^\s*(\d+)\s+(\S+)\s+(.*)$/.exec(l))
     .filter((m): m is RegExpExecArray => !!m && !m[2]?.startsWith("Z") && marker.test(m[3] ?? ""))
-    .map((m) => Number(m[1]));
+    .map((m) => Number(m[1]))
+    .filter(inOurPrefix);
 }
 
 /** Kills the Linux processes of a Wine job we left behind (cleanup only, never a check). */
