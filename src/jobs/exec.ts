@@ -13,7 +13,7 @@ export interface JobResult {
   timedOut: boolean;
   durationMs: number;
   truncatedBytes: number;
-  /** Stopped by the caller's AbortSignal (shutdown); the process tree was killed. */
+  /** Stopped by the caller's AbortSignal (shutdown); `tree` says what was killed. */
   aborted?: boolean;
   /** The process could not be started (missing cwd, no shell); `output` says why. */
   notStarted?: boolean;
