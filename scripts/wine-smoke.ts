@@ -156,6 +156,15 @@ async function waitHealthy(bot: BotProc, port: number, emu: SlackEmulator): Prom
   );
 }
 
+/** Run under our Wine prefix: other people's Wine runs on this machine are not ours to check or kill. */
+function inOurPrefix(pid: number): boolean {
+  try {
+    return readFileSync(`/proc/${pid}/environ`, "utf8").split("\0").includes(`WINEPREFIX=${WINEPREFIX}`);
+  } catch {
+    return false;
+  }
+}
+
 /** Windows processes show in Linux ps under their command line; `marker` picks ours out. */
 function linuxPids(marker: RegExp): number[] {
   const ps = Bun.spawnSync(["ps", "-eo", "pid=,stat=,args="]).stdout.toString();
@@ -163,14 +172,8 @@ function linuxPids(marker: RegExp): number[] {
     .split("\n")
     .map((l) => /^\s*(\d+)\s+(\S+)\s+(.*)$/.exec(l))
     .filter((m): m is RegExpExecArray => !!m && !m[2]?.startsWith("Z") && marker.test(m[3] ?? ""))
-    .map((m) => Number(m[1]));
-}
-
-/** Wine 8's taskkill does not know /T: it prints a FIXME and an error, and kills nothing. */
-function wineTaskkillLacksTree(): boolean {
-  const env = { ...cleanEnv(), WINEDEBUG: "fixme+taskkill" };
-  const r = Bun.spawnSync([WINERUN, "taskkill.exe", "/pid", "999999", "/t", "/f"], { env, timeout: 20_000 });
-  return /argument T not supported/.test(r.stderr.toString() + r.stdout.toString());
+    .map((m) => Number(m[1]))
+    .filter(inOurPrefix);
 }
 
 /** Kills the Linux processes of a Wine job we left behind (cleanup only, never a check). */
@@ -253,7 +256,7 @@ async function main(): Promise<void> {
     await phaseDefaultDataDir(emu, settings, port, tmp, bots);
   } finally {
     for (const b of bots) if (b.proc.exitCode === null) b.proc.kill("SIGKILL");
-    killLeftovers(/ping -n 3[07] 127\.0\.0\.1/);
+    killLeftovers(/ping -n 3[078] 127\.0\.0\.1/);
     await emu.stop();
     const failed = results.filter((r) => !r.ok);
     const wine = failed.filter((f) => f.wine).length;
@@ -308,27 +311,49 @@ async function phaseRunning(emu: SlackEmulator, env: Record<string, string>, por
     assert(content.trim() === '"x & y"', `q holds ${JSON.stringify(content)}`);
   });
 
-  await check("exec of a multi-line command is refused with a reason, nothing runs", async () => {
-    const { card } = await execApproved(emu, "echo one > m1\necho two > m2");
-    const text = await waitFor(() => threadText(emu, card.ts), "the result");
-    assert(!existsSync(join(workDir, "m1")) && !existsSync(join(workDir, "m2")), `ran (m1 ${existsSync(join(workDir, "m1"))}, m2 ${existsSync(join(workDir, "m2"))}): ${text}`);
-    assert(text.includes("first line"), `no reason given: ${text}`);
-    return text.replace(/\s+/g, " ").slice(0, 120);
+  await check("exec of a multi-line command is refused with a reason when asked, nothing runs", async () => {
+    const before = emu.botMessages(CH).length;
+    emu.slash(USER, CH, "exec echo one > m1\necho two > m2");
+    const reply = await waitFor(() => emu.botMessages(CH).slice(before).find((m) => m.text.includes("first line")), "the refusal");
+    assert(!findCard(emu, before), "a card was posted for it");
+    assert(!existsSync(join(workDir, "m1")) && !existsSync(join(workDir, "m2")), `ran (m1 ${existsSync(join(workDir, "m1"))}, m2 ${existsSync(join(workDir, "m2"))})`);
+    return reply.text.replace(/\s+/g, " ").slice(0, 120);
   });
 
-  await check("exec timeout (2 s): `ping -n 30` killed with its tree", async () => {
+  await check("exec timeout (2 s): `ping -n 30` killed with its tree (Job Object)", async () => {
     const marker = /ping -n 30 127\.0\.0\.1/;
     const { card } = await execApproved(emu, "ping -n 30 127.0.0.1 >nul");
     await waitFor(() => linuxPids(marker).length > 0, "ping.exe running", 15_000);
     const text = await waitFor(() => (/timed out|exit \d+/.test(threadText(emu, card.ts)) ? threadText(emu, card.ts) : ""), "the result", 30_000);
     assert(text.includes("timed out"), `result: ${text}`);
-    // taskkill returns after the kill; give Wine's process teardown a moment.
     await waitFor(() => linuxPids(marker).length === 0, "ping.exe gone after the timeout", 5_000).catch(() => {
-      const msg = `ping.exe still runs after "${text.split("\n")[0]}" (pids ${linuxPids(marker).join(",")})`;
-      if (wineTaskkillLacksTree()) throw new WineFault(`${msg}; Wine 8's taskkill has no /T (so it killed nothing; cmd.exe was killed by the fallback, its child ping.exe lives on)`);
-      throw new Error(msg);
+      throw new Error(`ping.exe still runs after "${text.split("\n")[0]}" (pids ${linuxPids(marker).join(",")})`);
     });
+    // With the Job Object (src/jobs/job-object.ts) the kill is verified; without it taskkill is named.
+    assert(text.includes("process tree killed"), `the result does not say the tree was killed: ${text.split("\n")[0]}`);
     return text.split("\n")[0];
+  });
+
+  await check("exec leaving `start /b ping -n 38` behind: killed when the job ends, and said", async () => {
+    const marker = /ping -n 38 127\.0\.0\.1/;
+    const { card } = await execApproved(emu, "start /b ping -n 38 127.0.0.1 >nul & echo started");
+    const text = await waitFor(() => (/exit \d+/.test(threadText(emu, card.ts)) ? threadText(emu, card.ts) : ""), "the result", 30_000);
+    await waitFor(() => linuxPids(marker).length === 0, "ping.exe gone after the job ended", 5_000).catch(() => {
+      throw new Error(`ping.exe still runs after "${text.split("\n")[0]}"`);
+    });
+    assert(/background process(es)? it left killed/.test(text), `result: ${text.split("\n")[0]}`);
+    return text.split("\n")[0];
+  });
+
+  await check("exec `set`: only the allowlisted variables (no SLACK_*, CLAWDBOT_*, ANTHROPIC_*)", async () => {
+    const { card } = await execApproved(emu, "set");
+    const text = await waitFor(() => (/exit \d+/.test(threadText(emu, card.ts)) ? threadText(emu, card.ts) : ""), "the result", 30_000);
+    const names = [...text.matchAll(/^([A-Za-z_][^=\n]*)=/gm)].map((m) => m[1] ?? "");
+    // WINE*: Wine's loader adds WINECONFIGDIR, WINELOADER and the like to every process it starts.
+    const leaked = names.filter((n) => /^(SLACK_|CLAWDBOT_|ANTHROPIC_)/i.test(n));
+    assert(names.some((n) => n.toUpperCase() === "PATH"), `no PATH in: ${text.slice(0, 300)}`);
+    assert(leaked.length === 0, `leaked: ${leaked.join(", ")}`);
+    return names.join(",");
   });
 
   await check("health --url exits 0 with the bot up", async () => {
@@ -415,10 +440,14 @@ async function phaseStopRestart(
     return `integrity ok; the killed job is ${job?.status ?? "missing"}`;
   });
 
-  // Bun (libuv) puts its children in a kill-on-close job object, so Windows ends the job with
-  // the bot; the restart's orphan handling is the fallback. Either outcome is fine: recorded.
-  const stillRunning = linuxPids(marker).length > 0;
-  report("the killed bot's job after the kill (observed)", true, stillRunning ? "ping.exe still running" : "ping.exe ended with the bot (libuv kill-on-close job object)");
+  // The job's Job Object is KILL_ON_JOB_CLOSE and only the bot holds it: the tree ends with the
+  // bot (libuv's own job would take cmd.exe only: its children may break away).
+  await check("the killed bot's job (cmd.exe and its ping.exe) ended with the bot", async () => {
+    await waitFor(() => linuxPids(marker).length === 0, "ping.exe gone", 10_000).catch(() => {
+      const wine = Bun.spawnSync(["ps", "-eo", "pid=,ppid=,stat=,args="]).stdout.toString().split("\n").filter((l) => /cmd\.exe|ping|clawdbot|conhost/i.test(l));
+      throw new Error(`ping.exe still runs (pids ${linuxPids(marker).join(",")}); ${wine.join(" | ")}`);
+    });
+  });
 
   const dmWhileDown = emu.dm(USER, "sent while the bot was down");
 

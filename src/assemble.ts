@@ -5,13 +5,14 @@ import { CommandAgent } from "./agents/command.ts";
 import { EchoAgent } from "./agents/echo.ts";
 import { threadContext } from "./agents/thread-context.ts";
 import type { Agent } from "./agents/types.ts";
-import type { Config } from "./config.ts";
+import { type Config, secretsOf } from "./config.ts";
 import { Approvals, CARD_KEY_PREFIX } from "./core/approvals.ts";
 import type { Clock } from "./core/clock.ts";
 import type { StatusSource } from "./core/commands.ts";
 import type { Logger } from "./core/logger.ts";
 import { OutboxSender } from "./core/outbox-sender.ts";
 import { type ContextSource, Pipeline } from "./core/pipeline.ts";
+import { makeRedactor } from "./core/redact.ts";
 import type { SlackPort } from "./core/slack-port.ts";
 import type { Store } from "./core/store.ts";
 import { localJobs } from "./jobs/local.ts";
@@ -70,7 +71,8 @@ export function buildCore(p: CoreParts) {
     codeCommandSet: !!config.codeCommand,
     agent,
     agentTimeoutMs: config.agentTimeoutMs,
-    jobs: localJobs({ cwd: config.execCwd, timeoutMs: config.execTimeoutMs, codeCommand: config.codeCommand }),
+    // Job output is redacted before it leaves src/jobs: what a job prints is stored, posted and given to the agent.
+    jobs: localJobs({ cwd: config.execCwd, timeoutMs: config.execTimeoutMs, codeCommand: config.codeCommand, redact: makeRedactor(secretsOf(config)) }),
     runsJobs: p.runsJobs,
     recordUsage: (u, latencyMs, eventKey) => store.usage.record({ ...u, latencyMs, eventKey }, clock.now()),
     kick,

@@ -1,8 +1,10 @@
 // The command agent: an operator-supplied program answers each message. It gets the
 // message as JSON on stdin and answers on stdout, as plain text or as JSON with jobs.
-import { childEnv, formatSeconds, SLACK_SECRET_ENV } from "../jobs/exec.ts";
+import { formatSeconds } from "../jobs/exec.ts";
+import { jobEnv } from "../jobs/job-env.ts";
 import { runProcess, type RunResult } from "../jobs/run-process.ts";
 import { shellArgv } from "../jobs/shell.ts";
+import { describeTree } from "../jobs/tree.ts";
 import { AgentError, type Agent, type AgentReply, type AgentRequest, type JobRequest, type Usage } from "./types.ts";
 
 /** A reply longer than this is a runaway program, not an answer. */
@@ -35,8 +37,8 @@ export class CommandAgent implements Agent {
         stdin: input,
         timeoutMs: this.opts.timeoutMs,
         signal,
-        // The agent may need its own API keys, but never Slack's.
-        env: childEnv(SLACK_SECRET_ENV),
+        // A job's environment: none of the bot's tokens, keys or URLs with passwords.
+        env: jobEnv(),
         maxOutputBytes: MAX_REPLY_BYTES,
       });
     } catch (err) {
@@ -44,7 +46,7 @@ export class CommandAgent implements Agent {
     }
     // Cancellation is the caller's doing: surface its reason, as fetch does.
     if (r.aborted) signal.throwIfAborted();
-    if (r.timedOut) throw new AgentError(`agent timed out after ${formatSeconds(this.opts.timeoutMs)} (process tree killed)`);
+    if (r.timedOut) throw new AgentError(`agent timed out after ${formatSeconds(this.opts.timeoutMs)}${r.tree ? ` (${describeTree(r.tree, "kill")})` : ""}`);
     if (r.exitCode !== 0) {
       const why = firstLine(r.stderr);
       const how = r.exitCode === null ? "was killed by a signal" : `exited with code ${r.exitCode}`;

@@ -65,6 +65,7 @@ function interruptedText(row: Approval, left: OrphanOutcome): string {
   const tail = "It was not re-run; ask again if it is still needed.";
   if (left === "stopped") return `${head} Its process (pid ${row.pid}) was still running and has been stopped. ${tail}`;
   if (left === "not-ours") return `${head} Its pid ${row.pid} now belongs to another process, which was left alone. ${tail}`;
+  if (left === "kill-failed") return `${head} Its process (pid ${row.pid}) was still running and could not be stopped: an admin should end it on the host. ${tail}`;
   return `${head} ${tail}`;
 }
 

@@ -17,7 +17,9 @@ export type OrphanOutcome =
   /** Nothing of it runs any more. */
   | "gone"
   /** Something runs under that pid but it is not our job (pid reused); left alone. */
-  | "not-ours";
+  | "not-ours"
+  /** It was ours and still running, and the kill did not verifiably end it. */
+  | "kill-failed";
 
 export interface Jobs {
   /** Why this job could not run as shown (checked before a card is posted); undefined if it can. */

@@ -1,7 +1,11 @@
 // Approved jobs: an exec job is a command line run as typed; a code job is the configured
-// code command with the task on stdin. Both run through the platform shell with a deadline.
-import { runProcess, type RunResult } from "./run-process.ts";
+// code command with the task on stdin. Both run through the platform shell with a deadline,
+// with the allowlisted environment (job-env.ts), and what they print is redacted here, before
+// anything else (the store, Slack, an upload, the agent) sees it.
+import { jobEnv } from "./job-env.ts";
+import { type RunOptions, runProcess, type RunResult } from "./run-process.ts";
 import { shellArgv, shellRefusal } from "./shell.ts";
+import { describeTree, type TreeFactory, type TreeReport } from "./tree.ts";
 
 export interface JobResult {
   exitCode: number | null;
@@ -9,82 +13,79 @@ export interface JobResult {
   timedOut: boolean;
   durationMs: number;
   truncatedBytes: number;
-  /** Stopped by the caller's AbortSignal (shutdown); the process tree was killed. */
+  /** Stopped by the caller's AbortSignal (shutdown); `tree` says what was killed. */
   aborted?: boolean;
   /** The process could not be started (missing cwd, no shell); `output` says why. */
   notStarted?: boolean;
   /** Not started on purpose: the shell could not run the command as shown (`output` says why). */
   refused?: boolean;
+  /** What was killed (all of it on timeout or cancel, else what it left running) and what was verified. */
+  tree?: TreeReport;
 }
 
-/** Slack's secrets never reach a job: `env` or `set` in a job would post them to Slack. */
-export const SLACK_SECRET_ENV = ["SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET"] as const;
-/** An exec job is an arbitrary command line: it gets no API key either. */
-const EXEC_SECRET_ENV = [...SLACK_SECRET_ENV, "ANTHROPIC_API_KEY"];
-
-/** This process's environment without `drop` (case-insensitive: Windows names are). */
-export function childEnv(drop: readonly string[], from: Record<string, string | undefined> = process.env): Record<string, string> {
-  const deny = new Set(drop.map((n) => n.toUpperCase()));
-  const env: Record<string, string> = {};
-  for (const [k, v] of Object.entries(from)) if (v !== undefined && !deny.has(k.toUpperCase())) env[k] = v;
-  return env;
-}
-
-export interface ExecJob {
-  command: string;
+interface JobOptions {
   cwd: string;
   timeoutMs: number;
   signal?: AbortSignal;
   /** The job's pid once it runs (recorded so a restart after a crash can stop it). */
   onSpawn?: (pid: number) => void;
+  /** Applied to everything the job printed before it leaves here (configured secrets, URL passwords). */
+  redact?: (text: string) => string;
+  /** What holds the job's processes together (tests choose; the platform's strongest by default). */
+  tree?: TreeFactory;
 }
 
-export interface CodeJob {
+export interface ExecJob extends JobOptions {
+  command: string;
+}
+
+export interface CodeJob extends JobOptions {
   codeCommand: string;
   task: string;
-  cwd: string;
-  timeoutMs: number;
-  signal?: AbortSignal;
-  onSpawn?: (pid: number) => void;
+}
+
+/** How an exec job is spawned on `platform`: the shell's argv and the allowlisted environment. */
+export function execSpawn(
+  job: ExecJob,
+  platform: NodeJS.Platform = process.platform,
+  env: Record<string, string | undefined> = process.env,
+): Pick<RunOptions, "argv" | "env"> {
+  return { argv: shellArgv(job.command, platform), env: jobEnv(platform, env) };
 }
 
 export function runExecJob(job: ExecJob, platform: NodeJS.Platform = process.platform): Promise<JobResult> {
   const refusal = shellRefusal(job.command, platform);
   if (refusal) return Promise.resolve({ ...notStarted(refusal), refused: true });
-  return runJob({
-    argv: shellArgv(job.command),
-    cwd: job.cwd,
-    timeoutMs: job.timeoutMs,
-    signal: job.signal,
-    env: childEnv(EXEC_SECRET_ENV),
-    onSpawn: job.onSpawn,
-  });
+  return runJob(job, execSpawn(job, platform));
 }
 
-/** The code command may well be an AI coding tool that needs its API key, so only Slack's secrets are withheld. */
+/** The code command gets the task on stdin and the same environment: no key of the bot's either. */
 export function runCodeJob(job: CodeJob): Promise<JobResult> {
-  return runJob({
-    argv: shellArgv(job.codeCommand),
-    cwd: job.cwd,
-    stdin: job.task,
-    timeoutMs: job.timeoutMs,
-    signal: job.signal,
-    env: childEnv(SLACK_SECRET_ENV),
-    onSpawn: job.onSpawn,
-  });
+  return runJob(job, { argv: shellArgv(job.codeCommand), env: jobEnv(), stdin: job.task });
 }
 
-async function runJob(opts: Parameters<typeof runProcess>[0]): Promise<JobResult> {
+async function runJob(job: JobOptions, spawn: Pick<RunOptions, "argv" | "env" | "stdin">): Promise<JobResult> {
   const started = performance.now();
+  const redact = job.redact ?? ((text: string) => text);
   let r: RunResult;
   try {
-    r = await runProcess(opts);
+    r = await runProcess({ ...spawn, cwd: job.cwd, timeoutMs: job.timeoutMs, signal: job.signal, onSpawn: job.onSpawn, tree: job.tree });
   } catch (err) {
     // A job that cannot start (missing cwd, no shell) is a failed job with a reason, not a crash.
     const why = err instanceof Error ? err.message : String(err);
-    return notStarted(`could not start in ${opts.cwd ?? "the current directory"}: ${why}`, Math.round(performance.now() - started));
+    return notStarted(redact(`could not start in ${job.cwd}: ${why}`), Math.round(performance.now() - started));
   }
-  return { exitCode: r.exitCode, output: r.output, timedOut: r.timedOut, durationMs: r.durationMs, truncatedBytes: r.truncatedBytes, aborted: r.aborted };
+  // The assembled output, not chunk by chunk: a secret split across two reads of a pipe is whole here.
+  const result: JobResult = {
+    exitCode: r.exitCode,
+    output: redact(r.output),
+    timedOut: r.timedOut,
+    durationMs: r.durationMs,
+    truncatedBytes: r.truncatedBytes,
+    aborted: r.aborted,
+  };
+  if (r.tree) result.tree = r.tree;
+  return result;
 }
 
 function notStarted(why: string, durationMs = 0): JobResult {
@@ -97,14 +98,18 @@ export function formatSeconds(ms: number): string {
   return s < 10 ? `${s.toFixed(1)} s` : `${Math.round(s)} s`;
 }
 
-/** One line: `exit 0 in 1.2 s`, `timed out after 300 s (process tree killed)`. */
+/**
+ * One line: `exit 0 in 1.2 s`, `timed out after 300 s (process tree killed)`. What was killed
+ * is said only as far as it was verified (see describeTree).
+ */
 export function jobSummary(r: JobResult): string {
   const took = formatSeconds(r.durationMs);
+  const killed = (what: "kill" | "leftovers") => (r.tree ? ` (${describeTree(r.tree, what)})` : "");
   let line: string;
-  if (r.timedOut) line = `timed out after ${took} (process tree killed)`;
-  else if (r.aborted) line = `cancelled after ${took} (process tree killed)`;
-  else if (r.exitCode === null) line = r.notStarted ? (r.refused ? "not run" : "could not start") : `killed by a signal after ${took}`;
-  else line = `exit ${r.exitCode} in ${took}`;
+  if (r.timedOut) line = `timed out after ${took}${killed("kill")}`;
+  else if (r.aborted) line = `cancelled after ${took}${killed("kill")}`;
+  else if (r.exitCode === null) line = r.notStarted ? (r.refused ? "not run" : "could not start") : `killed by a signal after ${took}${killed("leftovers")}`;
+  else line = `exit ${r.exitCode} in ${took}${killed("leftovers")}`;
   if (r.truncatedBytes > 0) line += `, ${r.truncatedBytes} bytes of output cut`;
   return line;
 }

@@ -12,6 +12,8 @@ export interface LocalJobsOptions {
   codeCommand?: string;
   /** The platform whose shell runs exec jobs (tests pass win32). */
   platform?: NodeJS.Platform;
+  /** Applied to everything a job printed (configured secrets, URL passwords). */
+  redact?: (text: string) => string;
 }
 
 function asRun(r: JobResult): JobRun {
@@ -24,7 +26,7 @@ export function localJobs(o: LocalJobsOptions): Jobs {
     refusal: (kind, text) => (kind === "exec" ? shellRefusal(text, platform) : undefined),
     async run(job, signal, onSpawn) {
       try {
-        const common = { cwd: o.cwd, timeoutMs: o.timeoutMs, signal, onSpawn };
+        const common = { cwd: o.cwd, timeoutMs: o.timeoutMs, signal, onSpawn, redact: o.redact };
         return asRun(
           job.kind === "exec"
             ? await runExecJob({ ...common, command: job.text }, platform)

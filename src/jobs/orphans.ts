@@ -3,77 +3,67 @@
 // only if its pid still plausibly names our job: pids are reused.
 //
 // How sure we are, by platform:
-// - Linux: /proc/<pid>/stat must show a process group leader (pgrp = pid) that started
+// - Linux with job cgroups (cgroup.ts): the cgroup named after the stored pid holds only what
+//   the job started, setsid'd children included; it is killed and checked empty. Reuse cannot
+//   fool it: another process with that pid is not in that cgroup.
+// - Linux without: /proc/<pid>/stat must show a process group leader (pgrp = pid) that started
 //   within a minute of when the job started. If the leader is gone but its process group
 //   still has members, they are the job's leftovers (the kernel does not reuse a pid while
 //   a group carries it as its id). Safe against reuse short of a session leader that
 //   happens to get the same pid in the same minute.
 // - other POSIX (macOS, BSD): no /proc; a live process group with that id is taken as ours.
 //   A process that reused the pid and made itself a group leader would be killed too.
-// - win32: a live pid is taken as ours (taskkill /T). Windows reuses pids readily, so a
-//   job that ended while clawdbot was down may have its pid reused; the window is the downtime.
-//   Usually nothing is left to stop: the job is not detached there, and Bun (libuv) puts its
-//   children in a kill-on-close job object, so Windows ends the job with clawdbot (seen under
-//   Wine 8: scripts/wine-smoke.ts). This is the fallback for when that did not happen.
-import { readFileSync, readdirSync } from "node:fs";
-
-export type OrphanOutcome =
-  /** It was still running and has been killed. */
-  | "stopped"
-  /** Nothing of it runs any more. */
-  | "gone"
-  /** Something runs under that pid but it is not our job (pid reused); left alone. */
-  | "not-ours";
+// - win32: the job's Job Object died with the bot (KILL_ON_JOB_CLOSE), so usually nothing is
+//   left. If something runs under the pid, its creation time (GetProcessTimes) must be within a
+//   minute of the job's start, as on Linux; then taskkill /T, whose exit status says whether it did.
+import { readFileSync } from "node:fs";
+import type { OrphanOutcome } from "../core/jobs.ts";
+import { stopOrphanCgroup } from "./cgroup.ts";
+import { ERROR_INVALID_PARAMETER, filetimeToMs, PROCESS_QUERY_LIMITED_INFORMATION, STILL_ACTIVE } from "./job-object.ts";
+import { type Kernel32, kernel32 } from "./kernel32.ts";
+import { groupAlive, groupMembers, groupRunning, killGroup, readStat } from "./process-group.ts";
+import { TASKKILL_NOT_FOUND, taskkillSync } from "./taskkill.ts";
+import { waitUntilSync } from "./wait.ts";
 
 /** Clock ticks per second in /proc (USER_HZ): 100 on every mainstream Linux architecture. */
 const CLK_TCK = 100;
 /** How far a process start may be from the job's recorded start and still be the job. */
 const START_SLACK_BEFORE_MS = 30_000;
 const START_SLACK_AFTER_MS = 60_000;
-const TASKKILL_TIMEOUT_MS = 10_000;
+/** After SIGKILL, how long the group may take to be gone. */
+const VERIFY_MS = 2000;
 
 /** Stops the job's process tree if it still runs and is ours. Never throws. */
 export function stopOrphanJob(pid: number, startedAt: number | null): OrphanOutcome {
   if (!Number.isInteger(pid) || pid <= 1) return "gone";
-  if (process.platform === "win32") return stopWindows(pid);
-  if (process.platform === "linux") return stopLinux(pid, startedAt);
+  if (process.platform === "win32") {
+    const k = kernel32();
+    return k ? stopWindowsOrphan(pid, startedAt, k) : "not-ours";
+  }
+  if (process.platform === "linux") return stopOrphanCgroup(pid) ?? stopLinux(pid, startedAt);
   if (!groupAlive(pid)) return "gone";
-  return killGroup(pid);
+  return killAndCheck(pid);
+}
+
+/** A process that started this far from the job's start is not the job. */
+export function startsLikeJob(processStartMs: number, jobStartedAt: number): boolean {
+  return processStartMs >= jobStartedAt - START_SLACK_BEFORE_MS && processStartMs <= jobStartedAt + START_SLACK_AFTER_MS;
 }
 
 function stopLinux(pid: number, startedAt: number | null): OrphanOutcome {
   const leader = readStat(pid);
   if (leader === null) {
     // Leader gone: live members of its group can only be what the job started.
-    return groupAlive(pid) ? killGroup(pid) : "gone";
+    return groupRunning(pid) ? killAndCheck(pid) : "gone";
   }
   if (leader.pgrp !== pid) return "not-ours";
   if (startedAt !== null) {
     const started = processStartMs(leader.startTicks);
-    if (started !== null && (started < startedAt - START_SLACK_BEFORE_MS || started > startedAt + START_SLACK_AFTER_MS)) return "not-ours";
+    if (started !== null && !startsLikeJob(started, startedAt)) return "not-ours";
   }
   // A zombie leader (no init reaping it) still names the group: its children may live on.
-  if (leader.state === "Z" && !groupHasLiving(pid)) return "gone";
-  return killGroup(pid);
-}
-
-interface Stat {
-  state: string;
-  pgrp: number;
-  startTicks: number;
-}
-
-/** /proc/<pid>/stat, parsed after the command name (which may hold spaces and parentheses). */
-export function readStat(pid: number): Stat | null {
-  let raw: string;
-  try {
-    raw = readFileSync(`/proc/${pid}/stat`, "utf8");
-  } catch {
-    return null;
-  }
-  const f = raw.slice(raw.lastIndexOf(")") + 2).split(" ");
-  // Fields from 3 (state) on: state=3, pgrp=5, starttime=22.
-  return { state: f[0] ?? "", pgrp: Number(f[2]), startTicks: Number(f[19]) };
+  if (leader.state === "Z" && groupMembers(pid).length === 0) return "gone";
+  return killAndCheck(pid);
 }
 
 function processStartMs(ticks: number): number | null {
@@ -86,58 +76,42 @@ function processStartMs(ticks: number): number | null {
   }
 }
 
-/** Any non-zombie process in group `pgid` (Linux). */
-function groupHasLiving(pgid: number): boolean {
-  try {
-    for (const name of readdirSync("/proc")) {
-      if (!/^\d+$/.test(name)) continue;
-      const s = readStat(Number(name));
-      if (s && s.pgrp === pgid && s.state !== "Z") return true;
-    }
-  } catch {}
-  return false;
+function killAndCheck(pgid: number): OrphanOutcome {
+  if (!killGroup(pgid)) return "gone";
+  return waitUntilSync(() => !groupRunning(pgid), VERIFY_MS) ? "stopped" : "kill-failed";
 }
 
-function groupAlive(pgid: number): boolean {
+/**
+ * Windows: the process under `pid`, if any, must have been created when the job started;
+ * then taskkill /T /F ends it. `taskkill` is injectable for tests (it returns the exit status).
+ */
+export function stopWindowsOrphan(pid: number, startedAt: number | null, k: Kernel32, taskkill: (pid: number) => number | null = taskkillSync): OrphanOutcome {
+  const seen = windowsProcess(pid, k);
+  if (seen === "none") return "gone";
+  if (seen === "denied") return "not-ours";
+  if (!seen.running) return "gone";
+  // Without the creation time we cannot tell it from a process that reused the pid.
+  if (seen.created === null || (startedAt !== null && !startsLikeJob(seen.created, startedAt))) return "not-ours";
+  const status = taskkill(pid);
+  if (status === 0) return "stopped";
+  if (status === TASKKILL_NOT_FOUND) return "gone";
+  // taskkill failed (Wine 8's rejects /T, say): the root at least may have died; look again.
+  const after = windowsProcess(pid, k);
+  return after === "none" || (typeof after === "object" && (!after.running || after.created !== seen.created)) ? "stopped" : "kill-failed";
+}
+
+/** What runs under `pid`: nothing, something we may not open, or a process and its creation time. */
+function windowsProcess(pid: number, k: Kernel32): "none" | "denied" | { running: boolean; created: number | null } {
+  const h = k.OpenProcess(PROCESS_QUERY_LIMITED_INFORMATION, pid);
+  // No such pid. Anything else (access denied) is not a process a job of ours could be.
+  if (!h) return k.GetLastError() === ERROR_INVALID_PARAMETER ? "none" : "denied";
   try {
-    process.kill(-pgid, 0);
-    return true;
-  } catch (err) {
-    // EPERM: it exists but is not ours to signal; killing would fail too.
-    return (err as NodeJS.ErrnoException).code === "EPERM";
+    const times = [0, 1, 2, 3].map(() => new Uint8Array(8));
+    const created = k.GetProcessTimes(h, times[0]!, times[1]!, times[2]!, times[3]!) ? filetimeToMs(times[0]!) : null;
+    const code = new Uint8Array(4);
+    const running = !k.GetExitCodeProcess(h, code) || new DataView(code.buffer).getUint32(0, true) === STILL_ACTIVE;
+    return { running, created };
+  } finally {
+    k.CloseHandle(h);
   }
-}
-
-/** Some process of group `pgid` really runs (on Linux, zombies waiting for a reaper don't count). */
-export function groupRunning(pgid: number): boolean {
-  if (!groupAlive(pgid)) return false;
-  return process.platform !== "linux" || groupHasLiving(pgid);
-}
-
-function killGroup(pgid: number): OrphanOutcome {
-  try {
-    process.kill(-pgid, "SIGKILL");
-    return "stopped";
-  } catch {
-    return "gone";
-  }
-}
-
-function stopWindows(pid: number): OrphanOutcome {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return "gone";
-  }
-  try {
-    const systemRoot = process.env.SystemRoot || process.env.windir || "C:\\Windows";
-    Bun.spawnSync([`${systemRoot}\\System32\\taskkill.exe`, "/pid", String(pid), "/T", "/F"], {
-      stdin: "ignore",
-      stdout: "ignore",
-      stderr: "ignore",
-      windowsHide: true,
-      timeout: TASKKILL_TIMEOUT_MS,
-    });
-  } catch {}
-  return "stopped";
 }

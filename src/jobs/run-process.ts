@@ -1,13 +1,13 @@
 // Runs one child process to completion with a deadline: collects its output (bounded),
-// feeds it stdin, and on timeout or abort kills the whole process tree, not just the
-// shell, so nothing the job started keeps running after we report it finished.
+// feeds it stdin, and on timeout or abort kills the whole process tree, not just the shell.
+// A run is over when its main process exits; whatever it left running is killed then, so
+// nothing it started runs on after we report it finished (tree.ts says how, per platform).
 import { isCmdArgv } from "./shell.ts";
+import { defaultTree, type TreeFactory, type TreeReport } from "./tree.ts";
 
 export const DEFAULT_MAX_OUTPUT_BYTES = 16 * 1024 * 1024;
-/** After the child exits, how long its pipes may stay open (a backgrounded grandchild holding them). */
+/** After the child exits, how long its pipes may stay open (a grandchild that escaped the kill holding them). */
 const DRAIN_GRACE_MS = 2000;
-/** taskkill should take milliseconds; never let a stuck one hold a job open. */
-const TASKKILL_TIMEOUT_MS = 10_000;
 
 export interface RunOptions {
   argv: string[];
@@ -26,6 +26,8 @@ export interface RunOptions {
   drainGraceMs?: number;
   /** Called once the child runs, with its pid (on POSIX also its process group id: it is spawned detached). */
   onSpawn?: (pid: number) => void;
+  /** What holds the child's process tree together; the platform's strongest means by default (tests choose). */
+  tree?: TreeFactory;
 }
 
 export interface RunResult {
@@ -41,6 +43,8 @@ export interface RunResult {
   durationMs: number;
   /** Bytes of `output` dropped between head and tail; 0 when everything was kept. */
   truncatedBytes: number;
+  /** What was killed (the whole tree on timeout or abort, else what the child left running) and what was verified. */
+  tree?: TreeReport;
 }
 
 /** Spawn errors (missing cwd or executable) reject; everything after the start resolves. */
@@ -50,7 +54,7 @@ export async function runProcess(opts: RunOptions): Promise<RunResult> {
   const output = new HeadTail(max);
   const stdout = new HeadTail(max);
   const stderr = new HeadTail(max);
-  const result = (exitCode: number | null, timedOut: boolean, aborted: boolean): RunResult => ({
+  const result = (exitCode: number | null, timedOut: boolean, aborted: boolean, tree?: TreeReport): RunResult => ({
     exitCode,
     output: output.text(),
     stdout: stdout.text(),
@@ -59,22 +63,33 @@ export async function runProcess(opts: RunOptions): Promise<RunResult> {
     aborted,
     durationMs: Math.round(performance.now() - started),
     truncatedBytes: output.cut,
+    ...(tree ? { tree } : {}),
   });
   if (opts.signal?.aborted) return result(null, false, true);
 
   const win = process.platform === "win32";
-  const proc = Bun.spawn(opts.argv, {
-    cwd: opts.cwd,
-    env: opts.env ?? { ...process.env },
-    stdin: opts.stdin === undefined ? "ignore" : new TextEncoder().encode(opts.stdin),
-    stdout: "pipe",
-    stderr: "pipe",
-    // POSIX: setsid() makes the child a process group leader, so -pid reaches its whole tree.
-    // Not on win32: there it means DETACHED_PROCESS (no console), and taskkill /T walks the tree anyway.
-    detached: !win,
-    windowsHide: true,
-    windowsVerbatimArguments: opts.windowsVerbatimArguments ?? isCmdArgv(opts.argv),
-  });
+  const tree = (opts.tree ?? defaultTree)();
+  const spawn = () =>
+    Bun.spawn(tree.wrap(opts.argv), {
+      cwd: opts.cwd,
+      env: opts.env ?? { ...process.env },
+      stdin: opts.stdin === undefined ? "ignore" : new TextEncoder().encode(opts.stdin),
+      stdout: "pipe",
+      stderr: "pipe",
+      // POSIX: setsid() makes the child a process group leader, so -pid reaches its group.
+      // Not on win32: there it means DETACHED_PROCESS (no console); the Job Object holds the tree.
+      detached: !win,
+      windowsHide: true,
+      windowsVerbatimArguments: opts.windowsVerbatimArguments ?? isCmdArgv(opts.argv),
+    });
+  let proc: ReturnType<typeof spawn>;
+  try {
+    proc = spawn();
+  } catch (err) {
+    tree.release();
+    throw err;
+  }
+  tree.attach(proc);
 
   try {
     opts.onSpawn?.(proc.pid);
@@ -84,9 +99,9 @@ export async function runProcess(opts: RunOptions): Promise<RunResult> {
 
   let timedOut = false;
   let aborted = false;
-  let killing: Promise<void> | undefined;
+  let killing: Promise<TreeReport> | undefined;
   const kill = () => {
-    killing ??= killTree(proc);
+    killing ??= tree.killAll();
   };
   const timer = setTimeout(() => {
     timedOut = true;
@@ -99,10 +114,14 @@ export async function runProcess(opts: RunOptions): Promise<RunResult> {
   opts.signal?.addEventListener("abort", onAbort, { once: true });
 
   const pumps = [pump(proc.stdout, stdout, output), pump(proc.stderr, stderr, output)];
+  let report: TreeReport | null = null;
   try {
     await proc.exited;
     clearTimeout(timer);
-    // Output still in the pipes arrives after exit; a grandchild left holding them must not hold us.
+    opts.signal?.removeEventListener("abort", onAbort);
+    // Done: whatever it left running is killed now, which also closes the pipes those held.
+    report = await (killing ?? tree.reap());
+    // Output still in the pipes arrives after exit; a grandchild that escaped must not hold us.
     let grace: Timer | undefined;
     await Promise.race([
       Promise.all(pumps.map((p) => p.done)),
@@ -110,52 +129,16 @@ export async function runProcess(opts: RunOptions): Promise<RunResult> {
     ]);
     clearTimeout(grace);
     await Promise.all(pumps.map((p) => p.stop()));
-    await killing;
   } finally {
     clearTimeout(timer);
     opts.signal?.removeEventListener("abort", onAbort);
+    tree.release();
   }
   // Bun reports a signal death as exitCode null; keep that rather than a shell-style 128+n.
-  return result(proc.exitCode, timedOut, aborted);
+  return result(proc.exitCode, timedOut, aborted, report ?? undefined);
 }
 
 type Timer = ReturnType<typeof setTimeout>;
-
-/** Kills the child and everything it started. Never throws: the tree may already be gone. */
-async function killTree(proc: { pid: number; kill(signal?: number | NodeJS.Signals): void }): Promise<void> {
-  if (process.platform === "win32") {
-    // No process groups to signal on Windows: taskkill /T walks the parent-child tree (while the
-    // root still lives, which it does until we kill it here), /F forces.
-    await taskkill(proc.pid);
-    try {
-      proc.kill();
-    } catch {}
-    return;
-  }
-  try {
-    process.kill(-proc.pid, "SIGKILL");
-  } catch {
-    try {
-      proc.kill("SIGKILL");
-    } catch {}
-  }
-}
-
-async function taskkill(pid: number): Promise<void> {
-  try {
-    const systemRoot = process.env.SystemRoot || process.env.windir || "C:\\Windows";
-    const tk = Bun.spawn([`${systemRoot}\\System32\\taskkill.exe`, "/pid", String(pid), "/T", "/F"], {
-      stdin: "ignore",
-      stdout: "ignore",
-      stderr: "ignore",
-      windowsHide: true,
-      timeout: TASKKILL_TIMEOUT_MS,
-    });
-    await tk.exited;
-  } catch {
-    // the caller falls back to killing the root at least
-  }
-}
 
 interface Pump {
   done: Promise<void>;
@@ -198,16 +181,30 @@ function pump(stream: ReadableStream<Uint8Array>, own: HeadTail, shared: HeadTai
 /**
  * Keeps everything up to `max` bytes; beyond that the first and last halves, and counts
  * the bytes dropped between them so the cut is always stated, never silent.
+ *
+ * A cut must not split a secret in two: neither piece would be recognised by the redactor.
+ * So the kept parts end and begin at a separator (whitespace or NUL, which no token holds)
+ * near the cut, or `guard` bytes away from it: a token of up to `guard` bytes is either kept
+ * whole or dropped whole.
  */
 export class HeadTail {
   private head: Buffer | undefined;
   private tail: Buffer[] = [];
   private tailSize = 0;
-  cut = 0;
+  private dropped = 0;
+  private readonly guard: number;
+  /** kept() of the current contents (it copies the tail: computed once per change). */
+  private snapshot: { head?: Buffer; tail: Buffer; cut: number } | undefined;
 
-  constructor(private readonly max: number) {}
+  constructor(
+    private readonly max: number,
+    guard = Math.min(1024, Math.floor(max / 8)),
+  ) {
+    this.guard = guard;
+  }
 
   push(bytes: Buffer): void {
+    this.snapshot = undefined;
     this.tail.push(bytes);
     this.tailSize += bytes.length;
     if (this.head === undefined) {
@@ -229,22 +226,60 @@ export class HeadTail {
       if (first.length <= excess) {
         this.tail.shift();
         this.tailSize -= first.length;
-        this.cut += first.length;
+        this.dropped += first.length;
       } else {
         const from = charStart(first, excess, +1);
         this.tail[0] = first.subarray(from);
         this.tailSize -= from;
-        this.cut += from;
+        this.dropped += from;
         return;
       }
     }
   }
 
-  text(): string {
-    const tail = Buffer.concat(this.tail).toString("utf8");
-    if (this.head === undefined) return tail;
-    return `${this.head.toString("utf8")}\n[... ${this.cut} bytes cut: output over ${this.max} bytes, first and last part kept ...]\n${tail}`;
+  /** What is kept: the head up to a safe end, the tail from a safe start, and the bytes cut. */
+  private kept(): { head?: Buffer; tail: Buffer; cut: number } {
+    if (this.snapshot) return this.snapshot;
+    const tail = Buffer.concat(this.tail);
+    if (this.head === undefined) {
+      this.snapshot = { tail, cut: 0 };
+    } else {
+      const headEnd = safeEnd(this.head, this.guard);
+      const tailStart = safeStart(tail, this.guard);
+      this.snapshot = {
+        head: this.head.subarray(0, headEnd),
+        tail: tail.subarray(tailStart),
+        cut: this.dropped + (this.head.length - headEnd) + tailStart,
+      };
+    }
+    return this.snapshot;
   }
+
+  get cut(): number {
+    return this.kept().cut;
+  }
+
+  text(): string {
+    const { head, tail, cut } = this.kept();
+    if (head === undefined) return tail.toString("utf8");
+    return `${head.toString("utf8")}\n[... ${cut} bytes cut: output over ${this.max} bytes, first and last part kept ...]\n${tail.toString("utf8")}`;
+  }
+}
+
+const isSeparator = (b: number | undefined) => b === 0x20 || b === 0x0a || b === 0x0d || b === 0x09 || b === 0x00;
+
+/** Where the head may end: after the last separator within `guard` bytes of its end, else `guard` bytes before it. */
+function safeEnd(head: Buffer, guard: number): number {
+  if (guard === 0) return head.length;
+  for (let i = head.length - 1; i >= Math.max(0, head.length - guard); i--) if (isSeparator(head[i])) return i + 1;
+  return charStart(head, Math.max(0, head.length - guard), -1);
+}
+
+/** Where the tail may start: at the first separator within `guard` bytes of its start, else `guard` bytes in. */
+function safeStart(tail: Buffer, guard: number): number {
+  if (guard === 0) return 0;
+  for (let i = 0; i < Math.min(tail.length, guard); i++) if (isSeparator(tail[i])) return i;
+  return charStart(tail, Math.min(tail.length, guard), +1);
 }
 
 /** Moves i onto the start of a UTF-8 character (backwards or forwards) so a cut never splits one. */

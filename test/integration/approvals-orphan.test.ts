@@ -4,7 +4,7 @@ import { Database } from "bun:sqlite";
 import { afterEach, describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import type { SlackEmulator } from "../../src/emulator/index.ts";
-import { groupRunning } from "../../src/jobs/orphans.ts";
+import { groupRunning } from "../../src/jobs/process-group.ts";
 import { type BotProcess, botEnv, cleanup, spawnBot, startEmulator, tempDir, waitFor } from "../helpers/bot.ts";
 import { APPROVER, STRANGER, currentCard, lines, threadReplies, waitCard } from "./approvals-helpers.ts";
 

@@ -2,7 +2,8 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { childEnv, formatJobResult, jobSummary, runCodeJob, runExecJob, type JobResult } from "../../src/jobs/exec.ts";
+import { execSpawn, formatJobResult, jobSummary, runCodeJob, runExecJob, type JobResult } from "../../src/jobs/exec.ts";
+import { groupTree } from "../../src/jobs/process-group.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "clawdbot-exec-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -21,10 +22,10 @@ describe.skipIf(process.platform === "win32")("runExecJob / runCodeJob", () => {
     expect(r.output).toBe("oops\n");
   });
 
-  test("timeout is reported", async () => {
-    const r = await runExecJob({ command: "sleep 30", cwd: dir, timeoutMs: 200 });
+  test("timeout is reported, with what was killed", async () => {
+    const r = await runExecJob({ command: "sleep 30", cwd: dir, timeoutMs: 200, tree: () => groupTree() });
     expect(r.timedOut).toBe(true);
-    expect(jobSummary(r)).toMatch(/^timed out after 0\.\d s \(process tree killed\)$/);
+    expect(jobSummary(r)).toMatch(/^timed out after 0\.\d s \(its process group killed; a process that left the group may still run\)$/);
   });
 
   test("a missing cwd is a failed job that says why, not a throw", async () => {
@@ -42,19 +43,77 @@ describe.skipIf(process.platform === "win32")("runExecJob / runCodeJob", () => {
     expect(readFileSync(join(dir, "task.txt"), "utf8")).toBe(task);
   });
 
-  test("Slack secrets never reach a job", async () => {
-    process.env.SLACK_BOT_TOKEN = "xoxb-secret-test";
+  // What the bot's environment holds in production: none of it may reach a job.
+  const BOT_ENV = {
+    SLACK_BOT_TOKEN: "xoxb-secret-test",
+    SLACK_SIGNING_SECRET: "signing-secret-test",
+    ANTHROPIC_API_KEY: "sk-ant-secret-test",
+    ANTHROPIC_BASE_URL: "https://u:api-pass-test@api.example",
+    CLAWDBOT_RELAY_URL: "https://u:relay-pass-test@relay.example",
+    CLAWDBOT_APPROVERS: "U1",
+    HTTPS_PROXY: "http://u:proxy-pass-test@proxy.example",
+  };
+
+  async function withBotEnv<T>(fn: () => Promise<T>): Promise<T> {
+    Object.assign(process.env, BOT_ENV);
     try {
-      const r = await runExecJob({ command: 'echo "[$SLACK_BOT_TOKEN]"', cwd: dir, timeoutMs: 10_000 });
-      expect(r.output).toBe("[]\n");
+      return await fn();
     } finally {
-      delete process.env.SLACK_BOT_TOKEN;
+      for (const k of Object.keys(BOT_ENV)) delete process.env[k];
     }
-    expect(existsSync(dir)).toBe(true);
+  }
+
+  const names = (envOutput: string) => envOutput.split("\n").map((l) => l.split("=")[0] ?? "").filter(Boolean);
+  const ALLOWED = /^(PATH|HOME|USER|LOGNAME|SHELL|LANG|LC_\w+|TZ|TMPDIR|TERM|PWD|SHLVL|_|OLDPWD)$/; // the last four: sh sets them
+
+  test("an exec job running `env` sees only the allowlist: no secret, no CLAWDBOT_*", async () => {
+    const r = await withBotEnv(() => runExecJob({ command: "env", cwd: dir, timeoutMs: 10_000 }));
+    expect(r.exitCode).toBe(0);
+    expect(names(r.output).filter((n) => !ALLOWED.test(n))).toEqual([]);
+    for (const v of Object.values(BOT_ENV)) expect(r.output).not.toContain(v);
+    expect(names(r.output)).toContain("PATH");
+  });
+
+  test("a code job sees the same allowlist (no API key either)", async () => {
+    const r = await withBotEnv(() => runCodeJob({ codeCommand: "env", task: "", cwd: dir, timeoutMs: 10_000 }));
+    expect(names(r.output).filter((n) => !ALLOWED.test(n))).toEqual([]);
+    expect(r.output).not.toContain("sk-ant-secret-test");
+  });
+
+  test("output is redacted whole: a secret split across two reads of the pipe is still caught", async () => {
+    const secret = "S3CRET-split-across-reads";
+    const redact = (t: string) => t.split(secret).join("[redacted]");
+    // Two writes with a pause between: the pipe delivers them as separate chunks.
+    const r = await runExecJob({ command: "printf 'token=S3CRET-split'; sleep 0.2; printf '%s\\n' -across-reads", cwd: dir, timeoutMs: 10_000, redact });
+    expect(r.output).toBe("token=[redacted]\n");
+  });
+
+  test("the reason a job could not start is redacted too", async () => {
+    const r = await runExecJob({ command: "true", cwd: join(dir, "missing-hunter2-dir"), timeoutMs: 1000, redact: (t) => t.replaceAll("hunter2", "[redacted]") });
+    expect(r.notStarted).toBe(true);
+    expect(r.output).not.toContain("hunter2");
   });
 });
 
 describe("runExecJob on win32", () => {
+  test("win32: `set` runs through cmd.exe with only the allowlisted variables, whatever their case", () => {
+    const windowsEnv = {
+      Path: "C:\\Windows\\system32",
+      PATHEXT: ".COM;.EXE;.BAT;.CMD",
+      SystemRoot: "C:\\Windows",
+      ComSpec: "C:\\Windows\\system32\\cmd.exe",
+      TEMP: "C:\\Temp",
+      "ProgramFiles(x86)": "C:\\Program Files (x86)",
+      slack_bot_token: "xoxb-secret-test",
+      Clawdbot_Relay_Url: "https://u:relay-pass-test@relay.example",
+      ANTHROPIC_BASE_URL: "https://u:api-pass-test@api.example",
+      HTTP_PROXY: "http://u:proxy-pass-test@proxy.example",
+    };
+    const spawn = execSpawn({ command: "set", cwd: dir, timeoutMs: 1000 }, "win32", windowsEnv);
+    expect(spawn.argv.slice(1)).toEqual(["/d", "/s", "/c", '"set"']);
+    expect(Object.keys(spawn.env ?? {}).sort()).toEqual(["ComSpec", "PATHEXT", "Path", "ProgramFiles(x86)", "SystemRoot", "TEMP"]);
+  });
+
   test("win32: a multi-line exec command is not started, and says why", async () => {
     const r = await runExecJob({ command: "echo one > m1\necho two > m2", cwd: dir, timeoutMs: 1000 }, "win32");
     expect(r.notStarted).toBe(true);
@@ -65,20 +124,17 @@ describe("runExecJob on win32", () => {
   });
 });
 
-describe("childEnv", () => {
-  test("drops names case-insensitively (Windows)", () => {
-    expect(childEnv(["SLACK_BOT_TOKEN"], { Slack_Bot_Token: "x", PATH: "/bin", GONE: undefined })).toEqual({ PATH: "/bin" });
-  });
-});
-
 describe("formatJobResult", () => {
   const base: JobResult = { exitCode: 0, output: "", timedOut: false, durationMs: 1234, truncatedBytes: 0 };
 
   test("summary lines", () => {
     expect(formatJobResult(base, 100)).toBe("exit 0 in 1.2 s");
     expect(jobSummary({ ...base, exitCode: 2, durationMs: 45_400 })).toBe("exit 2 in 45 s");
-    expect(jobSummary({ ...base, exitCode: null, timedOut: true, durationMs: 300_020 })).toBe("timed out after 300 s (process tree killed)");
-    expect(jobSummary({ ...base, exitCode: null, aborted: true })).toBe("cancelled after 1.2 s (process tree killed)");
+    expect(jobSummary({ ...base, exitCode: null, timedOut: true, durationMs: 300_020 })).toBe("timed out after 300 s");
+    const tree = { means: "cgroup", verified: true, killed: 3 } as const;
+    expect(jobSummary({ ...base, exitCode: null, timedOut: true, durationMs: 300_020, tree })).toBe("timed out after 300 s (process tree killed)");
+    expect(jobSummary({ ...base, exitCode: null, aborted: true, tree })).toBe("cancelled after 1.2 s (process tree killed)");
+    expect(jobSummary({ ...base, tree })).toBe("exit 0 in 1.2 s (3 background processes it left killed)");
     expect(jobSummary({ ...base, truncatedBytes: 99 })).toBe("exit 0 in 1.2 s, 99 bytes of output cut");
   });
 
