@@ -52,7 +52,7 @@ async function checkCommand(ctx: DoctorContext, signal: AbortSignal): Promise<Ch
   try {
     const reply = await new CommandAgent({ command, timeoutMs: limit, cwd }).answer(TEST_MESSAGE, signal);
     const text = reply.reply.replace(/\s+/g, " ").trim();
-    const shown = text.length > 60 ? `${text.slice(0, 59)}…` : text;
+    const shown = text.length > 60 ? `${text.slice(0, 57)}...` : text;
     return pass(NAME, `command agent: ${exe} answered a test message in ${Date.now() - started} ms ("${shown}")`);
   } catch (err) {
     const why = errText(err);

@@ -21,7 +21,7 @@ export const DEGRADED: Partial<Record<BotScope, string>> = {
   "groups:read": "the bot cannot tell whether it is in a private channel, so cards asked there go elsewhere",
 };
 
-const FIX = "add them under OAuth & Permissions > Bot Token Scopes and reinstall the app to the workspace (`clawdbot manifest` prints the app's whole manifest)";
+const FIX = "add it under OAuth & Permissions > Bot Token Scopes and reinstall the app to the workspace (`clawdbot manifest` prints the app's whole manifest)";
 
 export const scopesCheck: Check = {
   name: NAME,
