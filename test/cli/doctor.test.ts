@@ -12,10 +12,10 @@ import type { CheckResult } from "../../src/doctor/types.ts";
 import { judgeFreeSpace } from "../../src/doctor/checks/disk.ts";
 import { executableOf } from "../../src/doctor/checks/agent.ts";
 import type { SlackEmulator } from "../../src/emulator/index.ts";
-import { Store } from "../../src/store/index.ts";
+import { openStore, storeLocation } from "../../src/store/index.ts";
 import { startAnthropicStandIn } from "../stand-ins/anthropic.ts";
 import { startRelayStandIn } from "../stand-ins/relay.ts";
-import { cleanup, startBot, startEmulator, tempDir } from "../helpers/bot.ts";
+import { cleanup, startBot, startEmulator, tempDir, waitFor } from "../helpers/bot.ts";
 
 const APPROVER = "UALICE";
 const CHECK_NAMES = [
@@ -270,10 +270,10 @@ describe("doctor: Slack", () => {
 });
 
 describe("doctor: store", () => {
-  const dbPath = () => Store.pathIn(join(dir, "data"));
+  const dbPath = () => storeLocation({ dataDir: join(dir, "data") });
 
   test("an existing store passes read-only: not migrated, nothing written", async () => {
-    Store.open(dbPath()).close();
+    await (await openStore(dbPath())).close();
     const raw = new Database(dbPath());
     raw.run("PRAGMA user_version = 2");
     raw.close();
@@ -298,7 +298,7 @@ describe("doctor: store", () => {
   });
 
   test("a store of a newer schema fails naming both versions", async () => {
-    Store.open(dbPath()).close();
+    await (await openStore(dbPath())).close();
     const raw = new Database(dbPath());
     const latest = (raw.query("PRAGMA user_version").get() as { user_version: number }).user_version;
     raw.run("PRAGMA user_version = 99");
@@ -329,7 +329,7 @@ describe("doctor: health port, relay, agent", () => {
 
     const bot = await startBot(emu, {}, join(dir, "bot"));
     stops.push(() => bot.stop());
-    await emu.waitFor(() => bot.rt.snapshot().status === "ok", { what: "the bot is ok" });
+    await waitFor(async () => (await bot.rt.snapshot()).status === "ok", "the bot is ok");
     const running = await doctor(goodEnv({ CLAWDBOT_HEALTH_PORT: String(bot.rt.healthPort) }));
     expect(only(running.report, "health-port")).toMatchObject({ status: "pass", found: expect.stringContaining("a bot is running") });
   });

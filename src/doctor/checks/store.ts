@@ -2,8 +2,8 @@
 // write to it. Opened read-only like `state dump`: doctor never migrates or changes it.
 import { existsSync, unlinkSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { diagnose, type StoreDiagnostics } from "../../store/diagnostics.ts";
-import { Store } from "../../store/index.ts";
+import type { Store } from "../../core/store.ts";
+import { openStore, storeExists, storeLocation } from "../../store/index.ts";
 import { type CheckResult, errText, fail, pass, type Check } from "../types.ts";
 
 const NAME = "store";
@@ -32,15 +32,16 @@ function dirWritable(dataDir: string): CheckResult {
   return pass(WRITABLE, `${dir} is writable: the first run can create the store`);
 }
 
-async function inspect(path: string, d: StoreDiagnostics): Promise<CheckResult[]> {
+async function inspect(path: string, store: Store): Promise<CheckResult[]> {
   const out: CheckResult[] = [];
-  const damage = await d.integrityCheck();
+  const d = store.diagnostics();
+  const damage = await d.integrityProblems();
   out.push(
     damage.length === 0
       ? pass(NAME, `${path} opens; integrity check ok`)
       : fail(NAME, `${path} is damaged: ${damage.slice(0, 3).join("; ")}${damage.length > 3 ? ` (and ${damage.length - 3} more)` : ""}`, RESTORE),
   );
-  const [at, latest] = [await d.schemaVersion(), await d.latestSchemaVersion()];
+  const [at, latest] = [await store.schemaVersion(), d.latestSchemaVersion];
   if (at > latest) {
     out.push(
       fail(SCHEMA, `schema v${at} is newer than this clawdbot knows (v${latest}): a newer clawdbot wrote it`, "run the clawdbot version that wrote it (or newer); an older one must not use it"),
@@ -64,20 +65,20 @@ async function inspect(path: string, d: StoreDiagnostics): Promise<CheckResult[]
 export const storeCheck: Check = {
   name: NAME,
   async run(ctx) {
-    const path = Store.pathIn(ctx.config.dataDir);
-    if (!existsSync(path)) return [pass(NAME, `no store yet at ${path}: the first clawdbot run creates it`), dirWritable(ctx.config.dataDir)];
-    let d: StoreDiagnostics;
+    const path = storeLocation(ctx.config);
+    if (!storeExists(path)) return [pass(NAME, `no store yet at ${path}: the first clawdbot run creates it`), dirWritable(ctx.config.dataDir)];
+    let store: Store;
     try {
-      d = diagnose(Store.open(path, { readonly: true }));
+      store = await openStore(path, { readonly: true });
     } catch (err) {
       return [fail(NAME, `cannot open ${path}: ${errText(err)}`, RESTORE)];
     }
     try {
-      return await inspect(path, d);
+      return await inspect(path, store);
     } catch (err) {
       return [fail(NAME, `cannot read ${path}: ${errText(err)}`, RESTORE)];
     } finally {
-      await d.close();
+      await store.close();
     }
   },
 };
