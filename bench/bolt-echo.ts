@@ -17,3 +17,5 @@ app.message(async ({ message, say }) => {
 });
 await app.start();
 console.log("bolt echo ready");
+// A graceful exit, as clawdbot's: a CPU profile (--profile) is written at exit.
+process.on("SIGTERM", () => void app.stop().finally(() => process.exit(0)));

@@ -49,6 +49,11 @@ interface Contender {
 interface RoundResult {
   eventsPerS: number;
   burstMs: number;
+  /** The bot's CPU time per event, burst and paced. */
+  burstCpuMs: number;
+  pacedCpuMs: number;
+  /** This process's (the emulator's) CPU time per event in the burst. */
+  emulatorCpuMs: number;
   burstAckP50: number;
   burstAckP99: number;
   pacedAckP50: number;
@@ -59,9 +64,17 @@ interface RoundResult {
   redelivered: number;
 }
 
+const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+
 function pct(xs: number[], p: number): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? NaN;
+}
+
+/** CPU time (user + system) the process used so far, in ms (Linux: /proc, clock ticks of 10 ms). */
+function cpuMs(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [];
+  return (Number(fields[11]) + Number(fields[12])) * 10;
 }
 
 function rssMb(pid: number): number {
@@ -167,7 +180,7 @@ async function withBot<T>(c: Contender, fn: (emu: SlackEmulator, ledger: Ledger,
 }
 
 async function round(c: Contender): Promise<RoundResult> {
-  return withBot(c, async (emu, ledger) => {
+  return withBot(c, async (emu, ledger, pid) => {
     let n = 0;
     // Warm-up: every DM channel opened, the JIT warm.
     await send(emu, n, n + CHANNELS);
@@ -176,15 +189,20 @@ async function round(c: Contender): Promise<RoundResult> {
 
     const burstFrom = n;
     const before = emu.envelopes.length;
+    const cpu0 = cpuMs(pid);
+    const emu0 = process.cpuUsage();
     const t0 = performance.now();
     const burstIds = await send(emu, n, n + EVENTS);
     const last = await ledger.done(n, n + EVENTS);
     const burstMs = last - t0;
+    const cpu1 = cpuMs(pid);
+    const emu1 = process.cpuUsage(emu0);
     n += EVENTS;
     const burstAcks = ackMs(emu, burstIds);
 
     const pacedIds = await send(emu, n, n + PACED, RATE);
     await ledger.done(n, n + PACED);
+    const cpu2 = cpuMs(pid);
     const pacedAcks = ackMs(emu, pacedIds);
     n += PACED;
     // A late duplicate would show in this time.
@@ -193,6 +211,9 @@ async function round(c: Contender): Promise<RoundResult> {
     return {
       eventsPerS: (EVENTS / burstMs) * 1000,
       burstMs,
+      burstCpuMs: (cpu1 - cpu0) / EVENTS,
+      pacedCpuMs: (cpu2 - cpu1) / PACED,
+      emulatorCpuMs: (emu1.user + emu1.system) / 1000 / EVENTS,
       burstAckP50: pct(burstAcks, 50),
       burstAckP99: pct(burstAcks, 99),
       pacedAckP50: pct(pacedAcks, 50),
@@ -233,6 +254,9 @@ async function compileBolt(dir: string): Promise<string> {
 }
 
 const baseEnv = () => ({ PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "" });
+/** With --profile DIR: Bun's CPU profile (markdown) of each bot process, in DIR/<name>. */
+const profileEnv = (name: string): Record<string, string> =>
+  PROFILE_DIR ? { BUN_OPTIONS: `--cpu-prof-md --cpu-prof-dir=${join(PROFILE_DIR, name)} --cpu-prof-interval=200` } : {};
 
 const clawBin = await ensureBinary();
 const buildDir = tempDir("clawdbot-throughput-build-");
@@ -247,7 +271,7 @@ const clawdbot: Contender = {
         ...botEnv(emu, dir),
         // What an operator runs: info lines on the console and in the log store.
         CLAWDBOT_CONSOLE_LEVEL: "3",
-        ...(PROFILE_DIR ? { BUN_OPTIONS: `--cpu-prof-md --cpu-prof-dir=${PROFILE_DIR} --cpu-prof-interval=200` } : {}),
+        ...profileEnv("clawdbot"),
       },
       stdout: "ignore",
       stderr: "inherit",
@@ -257,7 +281,13 @@ const bolt: Contender = {
   name: "raw bolt",
   spawn: (emu) =>
     Bun.spawn([boltBin], {
-      env: { ...baseEnv(), SLACK_BOT_TOKEN: emu.options.botToken, SLACK_APP_TOKEN: emu.options.appToken, SLACK_API_URL: emu.apiUrl },
+      env: {
+        ...baseEnv(),
+        SLACK_BOT_TOKEN: emu.options.botToken,
+        SLACK_APP_TOKEN: emu.options.appToken,
+        SLACK_API_URL: emu.apiUrl,
+        ...profileEnv("bolt"),
+      },
       stdout: "ignore",
       stderr: "inherit",
     }),
@@ -271,22 +301,22 @@ for (let r = 0; r < ROUNDS; r++) {
     const res = await round(c);
     results.get(c.name)?.push(res);
     console.log(
-      `round ${r + 1} ${c.name.padEnd(9)} ${res.eventsPerS.toFixed(0).padStart(5)} events/s (${EVENTS} in ${res.burstMs.toFixed(0)} ms; ack p50 ${res.burstAckP50} p99 ${res.burstAckP99} ms) · ` +
-        `paced ${RATE}/s ack p50 ${res.pacedAckP50} p99 ${res.pacedAckP99} max ${res.pacedAckMax} ms · lost ${res.lost} doubled ${res.doubled} redelivered ${res.redelivered}`,
+      `round ${r + 1} ${c.name.padEnd(9)} ${res.eventsPerS.toFixed(0).padStart(5)} events/s (${EVENTS} in ${res.burstMs.toFixed(0)} ms; ack p50 ${res.burstAckP50} p99 ${res.burstAckP99} ms; CPU ${res.burstCpuMs.toFixed(2)} ms/event, emulator ${res.emulatorCpuMs.toFixed(2)}) · ` +
+        `paced ${RATE}/s ack p50 ${res.pacedAckP50} p99 ${res.pacedAckP99} max ${res.pacedAckMax} ms (CPU ${res.pacedCpuMs.toFixed(2)} ms/event) · lost ${res.lost} doubled ${res.doubled} redelivered ${res.redelivered}`,
     );
   }
 }
 
 const boltRounds = results.get(bolt.name) ?? [];
 console.log(`\n${EVENTS} DMs over ${CHANNELS} DM channels, echo agent; paced: ${PACED} DMs at ${RATE}/s; ${ROUNDS} rounds, interleaved`);
-console.log("| | events/s (per round) | ratio to raw bolt | ack p99 at 200/s (per round) | ack p99 − bolt's |");
-console.log("|---|---|---|---|---|");
+console.log("| | events/s (per round) | ratio to raw bolt | ack p99 at 200/s (per round) | ack p99 − bolt's | CPU per event, burst / paced (mean) |");
+console.log("|---|---|---|---|---|---|");
 for (const c of contenders) {
   const rs = results.get(c.name) ?? [];
   const ratio = rs.map((x, i) => (boltRounds[i] ? (x.eventsPerS / boltRounds[i].eventsPerS).toFixed(2) : "-")).join(" / ");
   const ackDiff = rs.map((x, i) => (boltRounds[i] ? `${x.pacedAckP99 - boltRounds[i].pacedAckP99 >= 0 ? "+" : ""}${x.pacedAckP99 - boltRounds[i].pacedAckP99} ms` : "-")).join(" / ");
   console.log(
-    `| ${c.name} | ${rs.map((x) => x.eventsPerS.toFixed(0)).join(" / ")} | ${ratio} | ${rs.map((x) => `${x.pacedAckP99} ms`).join(" / ")} | ${ackDiff} |`,
+    `| ${c.name} | ${rs.map((x) => x.eventsPerS.toFixed(0)).join(" / ")} | ${ratio} | ${rs.map((x) => `${x.pacedAckP99} ms`).join(" / ")} | ${ackDiff} | ${mean(rs.map((x) => x.burstCpuMs)).toFixed(2)} / ${mean(rs.map((x) => x.pacedCpuMs)).toFixed(2)} ms |`,
   );
 }
 
