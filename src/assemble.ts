@@ -9,6 +9,7 @@ import { type Config, secretsOf } from "./config.ts";
 import { Approvals, CARD_KEY_PREFIX } from "./core/approvals.ts";
 import type { Clock } from "./core/clock.ts";
 import type { StatusSource } from "./core/commands.ts";
+import { groupCommit } from "./core/group-commit.ts";
 import type { Logger } from "./core/logger.ts";
 import { OutboxSender } from "./core/outbox-sender.ts";
 import { type ContextSource, Pipeline } from "./core/pipeline.ts";
@@ -47,6 +48,7 @@ export interface CoreParts {
 export function buildCore(p: CoreParts) {
   const { config, store, clock, log, owner } = p;
   const agent = makeAgent(config, log);
+  const commit = groupCommit(store);
   const outbox = new OutboxSender({
     store,
     slack: p.slack,
@@ -93,7 +95,7 @@ export function buildCore(p: CoreParts) {
     status: p.status,
     kick,
   });
-  return { agent, outbox, approvals, pipeline, kick };
+  return { agent, outbox, approvals, pipeline, kick, commit };
 }
 
 /** The conversation so far: from the relay if there is one, else from the Slack thread. */

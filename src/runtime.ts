@@ -83,7 +83,7 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
     else log.critical(`Slack access revoked (${reason}): fix the app's tokens and restart clawdbot`);
   };
 
-  const { agent, outbox, approvals, pipeline, kick } = buildCore({
+  const { agent, outbox, approvals, pipeline, kick, commit } = buildCore({
     config,
     store,
     clock,
@@ -121,7 +121,7 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
     answer: (key) => pipeline.process(key),
   });
   const receiver = new Receiver({
-    store,
+    commit,
     clock,
     log,
     identity: () => identity,

@@ -1,12 +1,13 @@
 // The door every inbound payload comes through, whatever the transport (socket, HTTP,
 // catch-up): record it (dedupe), ack it, then answer it in the background.
 import type { Clock } from "./clock.ts";
+import type { Commit } from "./group-commit.ts";
 import { classify, type Identity } from "./inbound.ts";
 import type { Logger } from "./logger.ts";
-import type { Store } from "./store.ts";
 
 export interface ReceiverOptions {
-  store: Store;
+  /** The records of envelopes that arrive together are committed together (group commit). */
+  commit: Commit;
   clock: Clock;
   log: Logger;
   identity(): Identity;
@@ -30,7 +31,7 @@ export class Receiver {
    * than it being lost.
    */
   async handle(type: string, payload: Record<string, unknown>, ack: () => void): Promise<boolean> {
-    const { store, clock, log } = this.o;
+    const { clock, log } = this.o;
     const c = classify(type, payload, this.o.identity());
     const redact = this.o.redact;
     if (redact) {
@@ -39,9 +40,11 @@ export class Receiver {
     }
     let fresh: boolean;
     try {
-      // The kill switch applies to what arrives while it is on, however late it is answered.
-      if (c.event.status !== "ignored" && c.event.kind !== "action" && (await store.settings.isPaused())) c.event.detail = "paused";
-      fresh = (await store.events.record(c.event, clock.now())).fresh;
+      fresh = await this.o.commit(async (t) => {
+        // The kill switch applies to what arrives while it is on, however late it is answered.
+        if (c.event.status !== "ignored" && c.event.kind !== "action" && (await t.settings.isPaused())) c.event.detail = "paused";
+        return (await t.events.record(c.event, clock.now())).fresh;
+      });
     } catch (err) {
       log.error(`cannot record an inbound ${type}: ${(err as Error).message}; not acking, Slack will redeliver`);
       return false;
