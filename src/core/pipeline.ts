@@ -112,9 +112,8 @@ export class Pipeline {
     const { store, clock } = this.o;
     const now = clock.now();
     // Lease long enough for the agent's timeout and the relay, so `replay` leaves it alone.
-    if (!(await store.events.claim(key, this.o.owner, now, now + this.o.agentTimeoutMs + 60_000))) return;
-    const row = await store.events.get(key);
-    if (row?.status !== "received") return;
+    const row = await store.events.claim(key, this.o.owner, now, now + this.o.agentTimeoutMs + 60_000);
+    if (!row) return;
     switch (row.kind) {
       case "dm":
       case "mention":

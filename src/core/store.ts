@@ -209,8 +209,9 @@ export interface EventsRepo {
   /**
    * Takes a received event for answering until `leaseUntil`; of two owners only one wins.
    * The owner holding it may claim it again (renewal); an expired lease may be taken.
+   * Returns the event as claimed (one statement: no read after the write), null if not taken.
    */
-  claim(key: string, owner: string, now: number, leaseUntil: number): Promise<boolean>;
+  claim(key: string, owner: string, now: number, leaseUntil: number): Promise<InboundEvent | null>;
   /** Owners holding leases on received events. */
   leaseOwners(): Promise<string[]>;
   /** Ends a dead owner's leases so its events are taken over now; returns how many. */
@@ -240,9 +241,11 @@ export interface OutboxRepo {
   hasRecent(fingerprint: string, since: number): Promise<boolean>;
   /**
    * Takes a pending item (or a sending one whose lease ran out) for sending until
-   * `leaseUntil`, counting an attempt; of two senders only one wins.
+   * `leaseUntil`, counting an attempt; of two senders only one wins. Returns the item as
+   * claimed (status sending, this attempt counted; without content, like due()), null if
+   * not taken.
    */
-  claim(id: number, owner: string, now: number, leaseUntil: number): Promise<boolean>;
+  claim(id: number, owner: string, now: number, leaseUntil: number): Promise<OutboxItem | null>;
   leaseOwners(): Promise<string[]>;
   releaseLeases(owner: string): Promise<number>;
   markSent(id: number, ts: string | null, now: number): Promise<void>;

@@ -151,16 +151,24 @@ export function testStore(name: string, open: (opts?: OpenOptions) => Promise<Op
         expect([a, b].filter(Boolean)).toHaveLength(1);
         const winner = a ? "host:1" : "host:2";
         const loser = a ? "host:2" : "host:1";
-        expect(await store.events.claim("ev:1", winner, T0 + 10, T0 + 2000)).toBe(true);
-        expect(await store.events.claim("ev:1", loser, T0 + 1500, T0 + 3000)).toBe(false);
-        expect(await store.events.claim("ev:1", loser, T0 + 2001, T0 + 3000)).toBe(true);
+        expect(await store.events.claim("ev:1", winner, T0 + 10, T0 + 2000)).not.toBeNull();
+        expect(await store.events.claim("ev:1", loser, T0 + 1500, T0 + 3000)).toBeNull();
+        expect(await store.events.claim("ev:1", loser, T0 + 2001, T0 + 3000)).not.toBeNull();
         expect(await store.events.leaseOwners()).toEqual([loser]);
+      });
+
+      test("a claim returns the event as it is: no read after the write", async () => {
+        await store.events.record(ev("ev:1", { kind: "mention", threadTs: "1.0", detail: "paused", payload: '{"a":1}' }), T0);
+        const claimed = await store.events.claim("ev:1", "host:1", T0 + 5, T0 + 1000);
+        expect(claimed).toEqual(await store.events.get("ev:1"));
+        expect(claimed).toMatchObject({ key: "ev:1", kind: "mention", channel: "D1", ts: "1.1", threadTs: "1.0", user: "U1", text: "hi", payload: '{"a":1}', status: "received", detail: "paused", receivedAt: T0 });
+        expect(typeof claimed?.id).toBe("number");
       });
 
       test("a finished event cannot be claimed", async () => {
         await store.events.record(ev("ev:1"), T0);
         await store.events.setStatus("ev:1", "answered", T0, "done");
-        expect(await store.events.claim("ev:1", "host:1", T0, T0 + 1000)).toBe(false);
+        expect(await store.events.claim("ev:1", "host:1", T0, T0 + 1000)).toBeNull();
         expect((await store.events.get("ev:1"))?.detail).toBe("done");
       });
 
@@ -168,7 +176,7 @@ export function testStore(name: string, open: (opts?: OpenOptions) => Promise<Op
         await store.events.record(ev("ev:1"), T0);
         await store.events.claim("ev:1", "dead:1", T0, T0 + 60_000);
         expect(await store.events.releaseLeases("dead:1")).toBe(1);
-        expect(await store.events.claim("ev:1", "host:2", T0 + 1, T0 + 1000)).toBe(true);
+        expect(await store.events.claim("ev:1", "host:2", T0 + 1, T0 + 1000)).not.toBeNull();
       });
 
       test("unanswered and counts", async () => {
@@ -241,7 +249,7 @@ export function testStore(name: string, open: (opts?: OpenOptions) => Promise<Op
         const b = await store.outbox.enqueue(post(), T0);
         const c = await store.outbox.enqueue(post(), T0);
         await store.outbox.enqueue(post({ status: "suppressed" }), T0);
-        expect(await store.outbox.claim(b, "host:1", T0, T0 + 1000)).toBe(true);
+        expect(await store.outbox.claim(b, "host:1", T0, T0 + 1000)).not.toBeNull();
         await store.outbox.retryAt(c, T0 + 500, "transient: boom", T0);
         expect((await store.outbox.due(T0)).map((r) => r.id)).toEqual([a]);
         expect((await store.outbox.due(T0 + 500)).map((r) => r.id)).toEqual([a, c]);
@@ -254,12 +262,24 @@ export function testStore(name: string, open: (opts?: OpenOptions) => Promise<Op
         const id = await store.outbox.enqueue(post(), T0);
         const [a, b] = await Promise.all([store.outbox.claim(id, "host:1", T0, T0 + 1000), store.outbox.claim(id, "host:2", T0, T0 + 1000)]);
         expect([a, b].filter(Boolean)).toHaveLength(1);
-        expect(await store.outbox.claim(id, "host:3", T0 + 999, T0 + 2000)).toBe(false);
-        expect(await store.outbox.claim(id, "host:3", T0 + 1001, T0 + 2000)).toBe(true);
+        expect(await store.outbox.claim(id, "host:3", T0 + 999, T0 + 2000)).toBeNull();
+        expect(await store.outbox.claim(id, "host:3", T0 + 1001, T0 + 2000)).not.toBeNull();
         expect(await store.outbox.get(id)).toMatchObject({ status: "sending", attempts: 2, leaseUntil: T0 + 2000 });
         expect(await store.outbox.leaseOwners()).toEqual(["host:3"]);
         expect(await store.outbox.releaseLeases("host:3")).toBe(1);
-        expect(await store.outbox.claim(id, "host:4", T0 + 1002, T0 + 2000)).toBe(true);
+        expect(await store.outbox.claim(id, "host:4", T0 + 1002, T0 + 2000)).not.toBeNull();
+      });
+
+      test("a claim returns the item as claimed, without an upload's content", async () => {
+        const blocks = [{ type: "section", text: { type: "mrkdwn", text: "hi" } }];
+        const id = await store.outbox.enqueue(post({ eventKey: "ev:1", threadTs: "1.0", blocks, fingerprint: "fp" }), T0);
+        const claimed = await store.outbox.claim(id, "host:1", T0 + 5, T0 + 1000);
+        expect(claimed).toEqual(await store.outbox.get(id));
+        expect(claimed).toMatchObject({ id, eventKey: "ev:1", op: "post", channel: "C1", threadTs: "1.0", text: "reply", status: "sending", attempts: 1, leaseUntil: T0 + 1000, createdAt: T0 });
+        expect(JSON.parse(claimed?.blocks ?? "null")).toEqual(blocks);
+        const up = await store.outbox.enqueue({ op: "upload", channel: "C1", text: "comment", content: "file body", fileName: "f.txt" }, T0);
+        expect(await store.outbox.claim(up, "host:1", T0 + 5, T0 + 1000)).toMatchObject({ id: up, op: "upload", fileName: "f.txt", content: null, attempts: 1 });
+        expect(await store.outbox.content(up)).toBe("file body");
       });
 
       test("sent, retried and failed; failed ones are requeued by replay", async () => {

@@ -34,7 +34,7 @@ const LIGHT_COLUMNS = selectList<OutboxItem>({ ...FIELDS, content: "NULL" });
 
 export class SqliteOutbox {
   private readonly insertQ: Statement<{ id: number }>;
-  private readonly claimQ: Statement;
+  private readonly claimQ: Statement<OutboxItem>;
   private readonly sentQ: Statement;
   private readonly retryQ: Statement;
   private readonly failQ: Statement;
@@ -51,7 +51,8 @@ export class SqliteOutbox {
     // A claim is atomic: of two senders (the bot and `replay`), one wins.
     this.claimQ = db.prepare(
       `UPDATE outbox SET status = 'sending', lease_owner = ?, lease_until = ?, attempts = attempts + 1, updated_at = ?
-       WHERE id = ? AND (status = 'pending' OR (status = 'sending' AND lease_until < ?))`,
+       WHERE id = ? AND (status = 'pending' OR (status = 'sending' AND lease_until < ?))
+       RETURNING ${LIGHT_COLUMNS}`,
     );
     this.sentQ = db.prepare(
       "UPDATE outbox SET status = 'sent', sent_ts = ?, last_error = NULL, lease_until = NULL, updated_at = ? WHERE id = ?",
@@ -102,9 +103,9 @@ export class SqliteOutbox {
     return this.dupQ.get(fingerprint, since) !== null;
   }
 
-  /** Takes an item for sending until `leaseUntil`; false if another sender has it. */
-  claim(id: number, owner: string, now: number, leaseUntil: number): boolean {
-    return this.claimQ.run(owner, leaseUntil, now, id, now).changes === 1;
+  /** Takes an item for sending until `leaseUntil` and returns it as claimed (without content); null if another sender has it. */
+  claim(id: number, owner: string, now: number, leaseUntil: number): OutboxItem | null {
+    return this.claimQ.get(owner, leaseUntil, now, id, now);
   }
 
   /** Owners holding leases (to find the ones whose process died). */
