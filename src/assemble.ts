@@ -11,7 +11,7 @@ import type { Clock } from "./core/clock.ts";
 import type { StatusSource } from "./core/commands.ts";
 import { groupCommit } from "./core/group-commit.ts";
 import type { Logger } from "./core/logger.ts";
-import { OutboxSender } from "./core/outbox-sender.ts";
+import { OutboxSender, type Queued } from "./core/outbox-sender.ts";
 import { type ContextSource, Pipeline } from "./core/pipeline.ts";
 import { makeRedactor } from "./core/redact.ts";
 import type { SlackPort } from "./core/slack-port.ts";
@@ -63,7 +63,7 @@ export function buildCore(p: CoreParts) {
     },
     onRevoked: p.onRevoked,
   });
-  const kick = () => outbox.kick();
+  const kick = (queued?: Queued) => outbox.kick(queued);
   const approvals = new Approvals({
     store,
     clock,

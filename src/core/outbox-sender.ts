@@ -31,6 +31,14 @@ const LOOKUP_SLACK_S = 120;
 const LOOKUP_LIMIT = 2000;
 /** A refused upload sent as messages: at most this much (≈ 540 messages), with a note. */
 const MAX_SPLIT_CHARS = 2_000_000;
+/** Due items read from the store at once. */
+const SCAN_LIMIT = 500;
+
+/** Items just committed to the outbox, all for one channel, oldest first. */
+export interface Queued {
+  channel: string;
+  ids: number[];
+}
 
 export class OutboxSender {
   sent = 0;
@@ -46,12 +54,27 @@ export class OutboxSender {
   /** A pump reading the store: one at a time; a kick meanwhile asks for another after it. */
   private pumping: Promise<void> | null = null;
   private pumpAgain = false;
+  /**
+   * Items known to be due, per channel, oldest first: handed over as they are queued, or found
+   * by reading the store. Each channel sends its next one when its last one is done, so a burst
+   * is sent without reading the outbox again after every message.
+   */
+  private readonly ready = new Map<string, number[]>();
+  private readonly readyIds = new Set<number>();
+  /** The last read found SCAN_LIMIT due items: there may be more than the ready queues hold. */
+  private scanFull = false;
 
   constructor(private readonly o: OutboxSenderOptions) {}
 
-  /** Something was queued or became due: look at the outbox soon. */
-  kick(): void {
-    this.wakeAt(this.o.clock.now());
+  /**
+   * Something was queued or became due. With `queued` (what an answer just committed) those
+   * items are sent as their channel is free, without reading the store for them; without it,
+   * the store is read for what is due.
+   */
+  kick(queued?: Queued): void {
+    if (!queued) return this.wakeAt(this.o.clock.now());
+    for (const id of queued.ids) this.addReady(queued.channel, id);
+    this.startNext(queued.channel);
   }
 
   /**
@@ -97,7 +120,7 @@ export class OutboxSender {
       const due = rows.filter((r) => r.status === "pending" && r.nextAttemptAt <= now && (this.blockedUntil.get(r.channel) ?? 0) <= now);
       // One at a time per channel (order), channels in parallel.
       const byChannel = Map.groupBy(due, (r) => r.channel);
-      await Promise.all([...byChannel.values()].map(async (list) => { for (const r of list) await this.send(r); }));
+      await Promise.all([...byChannel.values()].map(async (list) => { for (const r of list) await this.send(r.id); }));
       if (due.length === 0) await new Promise((r) => setTimeout(r, Math.min(200, Math.max(10, this.nextWait(rows, now)))));
     }
     const left: number[] = [];
@@ -155,35 +178,62 @@ export class OutboxSender {
   private async pumpOnce(): Promise<void> {
     if (this.stopped) return;
     const now = this.o.clock.now();
-    for (const row of await this.o.store.outbox.due(now, 500)) {
-      const key = row.channel;
-      if (this.busy.has(key)) continue;
-      const blocked = this.blockedUntil.get(key) ?? 0;
-      if (blocked > now) continue;
-      this.busy.add(key);
-      const p = this.send(row)
-        .catch((err) => this.o.log.error(`outbox: sending #${row.id} failed unexpectedly: ${String(err)}`))
-        .finally(() => {
-          this.busy.delete(key);
-          this.inFlight.delete(p);
-          this.kick();
-        });
-      this.inFlight.add(p);
-    }
-    const next = await this.o.store.outbox.nextDueAt();
-    // A rate-limited channel's items are due at their Retry-After already (retryAt), so
-    // nextDueAt covers them: the map only needs forgetting what has passed.
+    const due = await this.o.store.outbox.due(now, SCAN_LIMIT);
+    this.scanFull = due.length === SCAN_LIMIT;
+    for (const row of due) this.addReady(row.channel, row.id);
     for (const [ch, until] of this.blockedUntil) if (until <= now) this.blockedUntil.delete(ch);
-    if (next !== null) this.wakeAt(Math.max(next, now + 1));
+    for (const ch of [...this.ready.keys()]) this.startNext(ch);
+    // What is due now is in the ready queues; the timer is for what becomes due later (a
+    // backoff, a lapsed lease) and for channels waiting out a rate limit (startNext).
+    const next = await this.o.store.outbox.nextDueAt();
+    if (next !== null && next > now) this.wakeAt(next);
   }
 
-  private async send(row: OutboxItem): Promise<void> {
-    const { store, clock } = this.o;
-    const now = clock.now();
-    if (!(await store.outbox.claim(row.id, this.o.owner, now, now + this.o.leaseMs))) return;
+  private addReady(channel: string, id: number): void {
+    if (this.readyIds.has(id)) return;
+    this.readyIds.add(id);
+    const q = this.ready.get(channel);
+    if (!q) {
+      this.ready.set(channel, [id]);
+      return;
+    }
+    // In id order: a read of the store may find an older item after newer ones were handed over.
+    let i = q.length;
+    while (i > 0 && (q[i - 1] as number) > id) i--;
+    q.splice(i, 0, id);
+  }
+
+  /** Sends the channel's next ready item, unless one of its messages is on its way or it waits out a rate limit. */
+  private startNext(channel: string): void {
+    if (this.stopped || this.busy.has(channel)) return;
+    const until = this.blockedUntil.get(channel) ?? 0;
+    if (until > this.o.clock.now()) return this.wakeAt(until);
+    const q = this.ready.get(channel);
+    const id = q?.shift();
+    if (!q?.length) this.ready.delete(channel);
+    if (id === undefined) {
+      if (this.scanFull && this.ready.size === 0) this.kick();
+      return;
+    }
+    this.readyIds.delete(id);
+    this.busy.add(channel);
+    const p = this.send(id)
+      .catch((err) => this.o.log.error(`outbox: sending #${id} failed unexpectedly: ${String(err)}`))
+      .finally(() => {
+        this.busy.delete(channel);
+        this.inFlight.delete(p);
+        this.startNext(channel);
+      });
+    this.inFlight.add(p);
+  }
+
+  private async send(id: number): Promise<void> {
+    const now = this.o.clock.now();
+    const row = await this.o.store.outbox.claim(id, this.o.owner, now, now + this.o.leaseMs);
+    if (!row) return;
     try {
-      // An earlier attempt may have posted without us hearing back: look before posting again.
-      if ((row.op === "post" || row.op === "upload") && row.attempts > 0) {
+      // An earlier attempt (the claim counted this one) may have posted without us hearing back: look before posting again.
+      if ((row.op === "post" || row.op === "upload") && row.attempts > 1) {
         const found = await this.findSent(row);
         if (found) {
           this.o.log.info(`outbox: #${row.id} was already in Slack (ts ${found}); not sending again`);
@@ -288,11 +338,12 @@ export class OutboxSender {
   private async handleFailure(row: OutboxItem, f: SendFailure): Promise<void> {
     const { store, clock, log } = this.o;
     const now = clock.now();
-    const attempts = row.attempts + 1;
+    const attempts = row.attempts;
     switch (f.kind) {
       case "ratelimited": {
         this.blockedUntil.set(row.channel, now + f.retryAfterMs);
         await store.outbox.retryAt(row.id, now + f.retryAfterMs, `ratelimited: ${f.message}`, now);
+        this.wakeAt(now + f.retryAfterMs);
         log.warn(`outbox: rate limited in ${row.channel}; #${row.id} waits ${(f.retryAfterMs / 1000).toFixed(1)} s (Retry-After)`);
         return;
       }
@@ -304,6 +355,7 @@ export class OutboxSender {
         return;
       case "revoked":
         await store.outbox.retryAt(row.id, now + this.o.retryMaxMs, f.message, now);
+        this.wakeAt(now + this.o.retryMaxMs);
         this.revoked = f.message;
         this.o.onRevoked?.(f.message);
         return;
@@ -311,6 +363,7 @@ export class OutboxSender {
       case "unknown": {
         const delay = backoffDelay(attempts, { initialMs: this.o.retryInitialMs, maxMs: this.o.retryMaxMs });
         await store.outbox.retryAt(row.id, now + delay, `${f.kind}: ${f.message}`, now);
+        this.wakeAt(now + delay);
         log.warn(`outbox: #${row.id} to ${row.channel} not sent (${f.message}); retry ${attempts} in ${(delay / 1000).toFixed(1)} s`);
       }
     }

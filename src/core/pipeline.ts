@@ -43,7 +43,8 @@ export interface PipelineOptions {
   concurrency?: number;
   context: ContextSource;
   status: StatusSource;
-  kick(): void;
+  /** The outbox has work: the items just queued for one channel (sent without reading them back), or unknown. */
+  kick(queued?: { channel: string; ids: number[] }): void;
 }
 
 /** Agent calls in parallel: enough to hide latency, few enough for a small Windows host. */
@@ -165,12 +166,13 @@ export class Pipeline {
     const text = textOverride ?? unescapeSlack(stripMention(row.text ?? "", this.o.botUserId()));
     // Notices and errors answer each message: the same words twice are still two answers.
     const reply = async (replyText: string, detail: string) => {
-      await store.tx(async (t) => {
-        await queueReply(t, { eventKey: row.key, channel, threadTs, text: replyText, noDedupe: true }, clock.now());
+      const ids = await store.tx(async (t) => {
+        const ids = await queueReply(t, { eventKey: row.key, channel, threadTs, text: replyText, noDedupe: true }, clock.now());
         await t.events.setStatus(row.key, "answered", clock.now(), detail);
+        return ids;
       });
       relay?.log({ direction: "out", event_id: row.key, channel, ts: null, thread_ts: threadTs, user: null, text: replyText });
-      this.o.kick();
+      this.o.kick({ channel, ids });
     };
 
     relay?.log({ direction: "in", event_id: row.key, channel, ts: row.ts, thread_ts: threadTs, user, text });
@@ -193,13 +195,15 @@ export class Pipeline {
       await store.usage.record({ ...answer.usage, latencyMs: clock.now() - started, eventKey: row.key }, clock.now());
     }
     const body = answer.reply.trim() || (answer.jobs.length ? "" : "(the agent gave an empty answer)");
-    await store.tx(async (t) => {
-      if (body) await queueReply(t, { eventKey: row.key, channel, threadTs, text: formatAnswer(body) }, clock.now());
+    const ids = await store.tx(async (t) => {
+      const ids = body ? await queueReply(t, { eventKey: row.key, channel, threadTs, text: formatAnswer(body) }, clock.now()) : [];
       for (const job of answer.jobs) await this.o.approvals.request(t, job, { requestedBy: user, channel, threadTs, eventKey: row.key });
       await t.events.setStatus(row.key, "answered", clock.now());
+      return ids;
     });
     if (body) relay?.log({ direction: "out", event_id: row.key, channel, ts: null, thread_ts: threadTs, user: null, text: body });
-    this.o.kick();
+    // Cards may go elsewhere (an approval channel, approvers' DMs): the sender reads those.
+    this.o.kick(answer.jobs.length ? undefined : { channel, ids });
   }
 }
 
