@@ -51,6 +51,7 @@ export function buildCore(p: CoreParts) {
   const commit = groupCommit(store);
   const outbox = new OutboxSender({
     store,
+    commit,
     slack: p.slack,
     clock,
     log,
@@ -81,6 +82,7 @@ export function buildCore(p: CoreParts) {
   });
   const pipeline = new Pipeline({
     store,
+    commit,
     clock,
     log,
     agent,

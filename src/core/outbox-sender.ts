@@ -3,6 +3,7 @@
 // A post whose outcome is unknown is looked up by its outbox id before it is sent again.
 import { backoffDelay } from "./backoff.ts";
 import type { Clock, Timer } from "./clock.ts";
+import type { Commit } from "./group-commit.ts";
 import type { Logger } from "./logger.ts";
 import { type HistoryMessage, OUTBOX_EVENT_TYPE, SlackCallError, type SendFailure, type SlackPort } from "./slack-port.ts";
 import type { OutboxItem, Store } from "./store.ts";
@@ -11,6 +12,8 @@ import { settleWithin } from "./wait.ts";
 
 export interface OutboxSenderOptions {
   store: Store;
+  /** Claims and sent marks commit with the other writes of their event-loop turn (group commit); default store.tx. */
+  commit?: Commit;
   slack: SlackPort;
   clock: Clock;
   log: Logger;
@@ -64,7 +67,11 @@ export class OutboxSender {
   /** The last read found SCAN_LIMIT due items: there may be more than the ready queues hold. */
   private scanFull = false;
 
-  constructor(private readonly o: OutboxSenderOptions) {}
+  private readonly commit: Commit;
+
+  constructor(private readonly o: OutboxSenderOptions) {
+    this.commit = o.commit ?? ((fn) => o.store.tx(fn));
+  }
 
   /**
    * Something was queued or became due. With `queued` (what an answer just committed) those
@@ -229,7 +236,7 @@ export class OutboxSender {
 
   private async send(id: number): Promise<void> {
     const now = this.o.clock.now();
-    const row = await this.o.store.outbox.claim(id, this.o.owner, now, now + this.o.leaseMs);
+    const row = await this.commit((t) => t.outbox.claim(id, this.o.owner, now, now + this.o.leaseMs));
     if (!row) return;
     try {
       // An earlier attempt (the claim counted this one) may have posted without us hearing back: look before posting again.
@@ -248,7 +255,8 @@ export class OutboxSender {
   }
 
   private async done(row: OutboxItem, ts: string | null): Promise<void> {
-    await this.o.store.outbox.markSent(row.id, ts, this.o.clock.now());
+    const now = this.o.clock.now();
+    await this.commit((t) => t.outbox.markSent(row.id, ts, now));
     this.sent++;
     try {
       await this.o.onSent?.(row, ts);

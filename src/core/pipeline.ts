@@ -7,6 +7,7 @@ import type { RelayClient } from "../relay/client.ts";
 import type { Approvals } from "./approvals.ts";
 import type { Clock } from "./clock.ts";
 import { handleSlashCommand, type StatusSource } from "./commands.ts";
+import type { Commit } from "./group-commit.ts";
 import type { Logger } from "./logger.ts";
 import { queueReply } from "./replies.ts";
 import type { EventKind, InboundEvent, Store } from "./store.ts";
@@ -29,6 +30,8 @@ export type ContextSource = (m: ContextQuery) => Promise<ContextMessage[]>;
 
 export interface PipelineOptions {
   store: Store;
+  /** Claims and answers commit with the other writes of their event-loop turn (group commit). */
+  commit: Commit;
   clock: Clock;
   log: Logger;
   agent: Agent;
@@ -113,7 +116,7 @@ export class Pipeline {
     const { store, clock } = this.o;
     const now = clock.now();
     // Lease long enough for the agent's timeout and the relay, so `replay` leaves it alone.
-    const row = await store.events.claim(key, this.o.owner, now, now + this.o.agentTimeoutMs + 60_000);
+    const row = await this.o.commit((t) => t.events.claim(key, this.o.owner, now, now + this.o.agentTimeoutMs + 60_000));
     if (!row) return;
     switch (row.kind) {
       case "dm":
@@ -166,7 +169,7 @@ export class Pipeline {
     const text = textOverride ?? unescapeSlack(stripMention(row.text ?? "", this.o.botUserId()));
     // Notices and errors answer each message: the same words twice are still two answers.
     const reply = async (replyText: string, detail: string) => {
-      const ids = await store.tx(async (t) => {
+      const ids = await this.o.commit(async (t) => {
         const ids = await queueReply(t, { eventKey: row.key, channel, threadTs, text: replyText, noDedupe: true }, clock.now());
         await t.events.setStatus(row.key, "answered", clock.now(), detail);
         return ids;
@@ -195,7 +198,7 @@ export class Pipeline {
       await store.usage.record({ ...answer.usage, latencyMs: clock.now() - started, eventKey: row.key }, clock.now());
     }
     const body = answer.reply.trim() || (answer.jobs.length ? "" : "(the agent gave an empty answer)");
-    const ids = await store.tx(async (t) => {
+    const ids = await this.o.commit(async (t) => {
       const ids = body ? await queueReply(t, { eventKey: row.key, channel, threadTs, text: formatAnswer(body) }, clock.now()) : [];
       for (const job of answer.jobs) await this.o.approvals.request(t, job, { requestedBy: user, channel, threadTs, eventKey: row.key });
       await t.events.setStatus(row.key, "answered", clock.now());
