@@ -1,5 +1,5 @@
 // Run by hand: `bun bench/throughput.ts [--events 2000] [--channels 50] [--rounds 2]
-// [--paced 1000] [--rate 200] [--memory 10000] [--only clawdbot|bolt] [--profile DIR]`.
+// [--paced 1000] [--rate 200] [--memory 10000] [--only NAME] [--profile DIR] [--bin NAME=PATH ...]`.
 //
 // clawdbot (dist/clawdbot run: echo agent, durable store and outbox, production console
 // level) against a raw @slack/bolt echo app (bench/bolt-echo.ts, compiled here with
@@ -14,6 +14,8 @@
 //     emulator clocks it, in ms) of those.
 // Then (unless --memory 0) RSS after 1k and after `--memory` answered DMs, per contender.
 // Every reply is counted per message: a lost or doubled answer is reported. Loopback only.
+// --bin NAME=PATH (repeatable) measures other clawdbot builds in the same run, instead of
+// dist/clawdbot (a before/after of a change: build it from each commit).
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { SlackEmulator } from "../src/emulator/index.ts";
@@ -258,25 +260,37 @@ const baseEnv = () => ({ PATH: process.env.PATH ?? "", HOME: process.env.HOME ??
 const profileEnv = (name: string): Record<string, string> =>
   PROFILE_DIR ? { BUN_OPTIONS: `--cpu-prof-md --cpu-prof-dir=${join(PROFILE_DIR, name)} --cpu-prof-interval=200` } : {};
 
-const clawBin = await ensureBinary();
+const builds = clawdbotBuilds();
+if (builds.length === 0) builds.push({ name: "clawdbot", bin: await ensureBinary() });
 const buildDir = tempDir("clawdbot-throughput-build-");
 const boltBin = await compileBolt(buildDir);
 
-const clawdbot: Contender = {
-  name: "clawdbot",
+/** clawdbot builds to measure: `--bin NAME=PATH`, repeatable; dist/clawdbot by default. */
+function clawdbotBuilds(): { name: string; bin: string }[] {
+  const out: { name: string; bin: string }[] = [];
+  for (let i = 0; i < process.argv.length; i++) {
+    if (process.argv[i] !== "--bin") continue;
+    const [name, bin] = (process.argv[i + 1] ?? "").split("=");
+    if (name && bin) out.push({ name, bin });
+  }
+  return out;
+}
+
+const clawdbot = (name: string, bin: string): Contender => ({
+  name,
   spawn: (emu, dir) =>
-    Bun.spawn([clawBin, "run"], {
+    Bun.spawn([bin, "run"], {
       env: {
         ...baseEnv(),
         ...botEnv(emu, dir),
         // What an operator runs: info lines on the console and in the log store.
         CLAWDBOT_CONSOLE_LEVEL: "3",
-        ...profileEnv("clawdbot"),
+        ...profileEnv(name),
       },
       stdout: "ignore",
       stderr: "inherit",
     }),
-};
+});
 const bolt: Contender = {
   name: "raw bolt",
   spawn: (emu) =>
@@ -292,7 +306,7 @@ const bolt: Contender = {
       stderr: "inherit",
     }),
 };
-const contenders = [bolt, clawdbot].filter((c) => !ONLY || c.name.includes(ONLY));
+const contenders = [bolt, ...builds.map((b) => clawdbot(b.name, b.bin))].filter((c) => !ONLY || c.name.includes(ONLY));
 
 const results = new Map<string, RoundResult[]>(contenders.map((c) => [c.name, []]));
 for (let r = 0; r < ROUNDS; r++) {
