@@ -7,6 +7,7 @@ import { threadContext } from "./agents/thread-context.ts";
 import type { Agent } from "./agents/types.ts";
 import { type Config, secretsOf } from "./config.ts";
 import { Approvals, CARD_KEY_PREFIX } from "./core/approvals.ts";
+import { readAttachments } from "./core/attachments.ts";
 import type { Clock } from "./core/clock.ts";
 import type { StatusSource } from "./core/commands.ts";
 import type { Logger } from "./core/logger.ts";
@@ -17,6 +18,7 @@ import type { SlackPort } from "./core/slack-port.ts";
 import type { Store } from "./core/store.ts";
 import { localJobs } from "./jobs/local.ts";
 import type { RelayClient } from "./relay/client.ts";
+import { SlackFileDownloads } from "./slack/file-download.ts";
 
 /** Fixed limits (the tunable intervals are in config.tuning). */
 export const INTERNAL = {
@@ -47,6 +49,7 @@ export interface CoreParts {
 export function buildCore(p: CoreParts) {
   const { config, store, clock, log, owner } = p;
   const agent = makeAgent(config, log);
+  const downloads = new SlackFileDownloads(config.slackBotToken, config.slackApiUrl);
   const outbox = new OutboxSender({
     store,
     slack: p.slack,
@@ -90,6 +93,7 @@ export function buildCore(p: CoreParts) {
     botUserId: p.botUserId,
     botId: p.botId,
     context: conversationContext(p, agent),
+    readFiles: (files) => readAttachments(files, { downloads, images: agent.seesImages === true }),
     status: p.status,
     kick,
   });

@@ -11,6 +11,7 @@
 // Thread replies are not in history: the threads of parents with new replies, and the
 // threads the store knows the bot took part in (their parents may be older than the
 // window), are read with conversations.replies.
+import { ANSWERED_SUBTYPES } from "./inbound.ts";
 import type { Logger } from "./logger.ts";
 import { OUTBOX_EVENT_TYPE, SlackCallError, type HistoryMessage, type SlackPort } from "./slack-port.ts";
 import type { Store, ThreadActivity } from "./store.ts";
@@ -171,8 +172,8 @@ function newestReply(msgs: HistoryMessage[]): string {
 }
 
 function addressedToMe(m: HistoryMessage, isIm: boolean, me: string): boolean {
-  // A thread reply also sent to the channel is still a message to answer.
-  if ((m.subtype && m.subtype !== "thread_broadcast") || m.bot_id || m.user === me || !m.user) return false;
+  // A message with files, a /me message, a thread reply also sent to the channel: still messages to answer.
+  if ((m.subtype && !ANSWERED_SUBTYPES.has(m.subtype)) || m.bot_id || m.user === me || !m.user) return false;
   return isIm || (m.text ?? "").includes(`<@${me}`);
 }
 
@@ -189,6 +190,8 @@ function synthetic(channel: string, isIm: boolean, m: HistoryMessage): Record<st
       text: m.text ?? "",
       ts: m.ts,
       thread_ts: m.thread_ts,
+      ...(m.subtype ? { subtype: m.subtype } : {}),
+      ...(m.files?.length ? { files: m.files } : {}),
     },
   };
 }

@@ -5,6 +5,7 @@
 import type { Agent, ContextMessage } from "../agents/types.ts";
 import type { RelayClient } from "../relay/client.ts";
 import type { Approvals } from "./approvals.ts";
+import { type Attachments, type MessageFile, messageFiles, unreadNote } from "./attachments.ts";
 import type { Clock } from "./clock.ts";
 import { handleSlashCommand, type StatusSource } from "./commands.ts";
 import type { Logger } from "./logger.ts";
@@ -42,6 +43,8 @@ export interface PipelineOptions {
   /** How many events are answered at once (agent calls in parallel). */
   concurrency?: number;
   context: ContextSource;
+  /** Reads what the agent can use of a message's files (attachments.ts); never throws. */
+  readFiles(files: MessageFile[]): Promise<Attachments>;
   status: StatusSource;
   kick(): void;
 }
@@ -176,14 +179,17 @@ export class Pipeline {
 
     relay?.log({ direction: "in", event_id: row.key, channel, ts: row.ts, thread_ts: threadTs, user, text });
     if (row.detail === "paused" || (await store.settings.isPaused())) return reply(PAUSED_NOTICE, "paused");
-    if (!text) return reply("Say something after the mention and I'll answer.", "empty");
+    const attached = messageFiles(row.payload);
+    if (!text && attached.length === 0) return reply("Say something after the mention and I'll answer.", "empty");
 
     const context = await this.o.context({ kind: row.kind, channel, ts: row.ts ?? undefined, threadTs: row.threadTs ?? undefined, user, text });
+
+    const { files, unread } = attached.length ? await this.o.readFiles(attached) : { files: [], unread: [] };
 
     const started = clock.now();
     let answer: Awaited<ReturnType<Agent["answer"]>>;
     try {
-      answer = await agent.answer({ text, user, channel, threadTs, context }, AbortSignal.timeout(this.o.agentTimeoutMs));
+      answer = await agent.answer({ text, user, channel, threadTs, context, files }, AbortSignal.timeout(this.o.agentTimeoutMs));
     } catch (err) {
       const msg = err instanceof Error ? err.message : String(err);
       const why = (err as Error)?.name === "TimeoutError" ? `timed out after ${Math.round(this.o.agentTimeoutMs / 1000)} s` : msg;
@@ -194,8 +200,11 @@ export class Pipeline {
       await store.usage.record({ ...answer.usage, latencyMs: clock.now() - started, eventKey: row.key }, clock.now());
     }
     const body = answer.reply.trim() || (answer.jobs.length ? "" : "(the agent gave an empty answer)");
+    // The answer says which files the agent did not get (our words, after the agent's).
+    const note = unreadNote(unread);
+    const posted = [body && formatAnswer(body), note].filter(Boolean).join("\n\n");
     await store.tx(async (t) => {
-      if (body) await queueReply(t, { eventKey: row.key, channel, threadTs, text: formatAnswer(body) }, clock.now());
+      if (posted) await queueReply(t, { eventKey: row.key, channel, threadTs, text: posted }, clock.now());
       for (const job of answer.jobs) await this.o.approvals.request(t, job, { requestedBy: user, channel, threadTs, eventKey: row.key });
       await t.events.setStatus(row.key, "answered", clock.now());
     });

@@ -32,7 +32,8 @@ export interface HistoryMessage {
   /** ts of the newest reply, on a thread parent. */
   latest_reply?: string;
   metadata?: { event_type?: string; event_payload?: Record<string, unknown> };
-  files?: { id?: string; name?: string; title?: string }[];
+  /** Slack's file objects, as they come (see attachments.ts for the fields read). */
+  files?: { id?: string; name?: string; title?: string; mimetype?: string; size?: number; url_private?: string; url_private_download?: string; mode?: string }[];
 }
 
 export interface SlackPort {
