@@ -57,6 +57,8 @@ export interface Tuning {
   replayDeadlineMs: number;
   /** Each of `doctor`'s checks gives up after this (the agent command's gets three times it). */
   doctorCheckTimeoutMs: number;
+  /** When a catch-up run spent its budget of Slack calls, the next one starts this much later. */
+  catchupNextRunMs: number;
 }
 
 export const DEFAULT_MODEL = "claude-sonnet-4-5";
@@ -321,6 +323,7 @@ export function checkConfig(env: Env, overrides: ConfigOverrides = {}, platform 
       slackCallTimeoutMs: collect(10_000, () => millis(env, "CLAWDBOT_SLACK_CALL_TIMEOUT_MS", 10_000)),
       replayDeadlineMs: collect(120_000, () => millis(env, "CLAWDBOT_REPLAY_DEADLINE_MS", 120_000)),
       doctorCheckTimeoutMs: collect(5000, () => millis(env, "CLAWDBOT_DOCTOR_TIMEOUT_MS", 5000)),
+      catchupNextRunMs: collect(60_000, () => millis(env, "CLAWDBOT_CATCHUP_NEXT_RUN_MS", 60_000)),
     },
   };
   return { config, problems };

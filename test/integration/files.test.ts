@@ -129,7 +129,8 @@ describe.skipIf(process.platform === "win32")("files and message subtypes", () =
     const first = emu.dm(USER, "hello");
     await waitFor(() => answers(first.channel).length === 1, "first answer");
     await bot?.stop();
-    // While the bot is away: a DM with a file (no one to deliver it to; it stays in history).
+    // While the bot is away, live delivery withheld: only catch-up can find these.
+    emu.deafen(true);
     emu.dm(USER, "", { files: [{ name: "later.txt", content: "sent while away" }] });
     emu.dm(USER, "and a wave", { me: true });
     bot = await startBot(emu, agentEnv(dir), dir);
