@@ -1,7 +1,7 @@
 // The composition root: opens the store, builds the core around it, connects to Slack
 // (socket or http), serves health, starts the workers; and takes it all down in order.
 import { buildCore, INTERNAL } from "./assemble.ts";
-import { type Config, secretsOf } from "./config.ts";
+import { type Config, isLoopbackHost, secretsOf } from "./config.ts";
 import { catchUp } from "./core/catchup.ts";
 import { type Clock, systemClock } from "./core/clock.ts";
 import type { HealthSnapshot } from "./core/health-types.ts";
@@ -12,7 +12,7 @@ import { Receiver } from "./core/receiver.ts";
 import { SlackCallError } from "./core/slack-port.ts";
 import { Supervisor, errText } from "./core/supervisor.ts";
 import { Workers } from "./core/workers.ts";
-import { createHealthApp, type RunningServer, startHealthServer } from "./health/app.ts";
+import { createEventsApp, createHealthApp, type RunningServer, startHealthServer } from "./health/app.ts";
 import { judgeStatus, startingSnapshot } from "./health/status.ts";
 import { createLogger } from "./log.ts";
 import { RelayClient } from "./relay/client.ts";
@@ -62,13 +62,11 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
   const servers: RunningServer[] = [];
   let store: Store;
   try {
-    servers.push(startHealthServer(createHealthApp({ snapshot: view }), config.healthHost, config.healthPort));
+    const healthApp = createHealthApp({ snapshot: view, loopbackOnly: isLoopbackHost(config.healthHost) });
+    servers.push(startHealthServer(healthApp, config.healthHost, config.healthPort));
     if (config.mode === "http") {
-      const events = createHealthApp({
-        snapshot: view,
-        // 503 while starting: Slack retries, nothing is lost.
-        slackEvents: (req) => onSlackEvent?.(req) ?? Promise.resolve(new Response("starting\n", { status: 503 })),
-      });
+      // 503 while starting: Slack retries, nothing is lost.
+      const events = createEventsApp((req) => onSlackEvent?.(req) ?? Promise.resolve(new Response("starting\n", { status: 503 })));
       servers.push(startHealthServer(events, "0.0.0.0", config.httpPort, "CLAWDBOT_HTTP_PORT"));
     }
     store = Store.open(Store.pathIn(config.dataDir), { logRetentionBytes: config.logRetentionBytes });
