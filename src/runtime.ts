@@ -27,7 +27,7 @@ import { VERSION } from "./version.ts";
 export interface RuntimeOptions {
   config: Config;
   clock?: Clock;
-  /** consola level for the console (the sandbox keeps it quiet). */
+  /** Console threshold, CLAWDBOT_CONSOLE_LEVEL's numbers (the sandbox keeps it quiet). */
   consoleLevel?: number;
   /** Override for the logger (tests). */
   log?: Logger;

@@ -20,6 +20,20 @@ export interface LogRow {
   fields: string | null;
 }
 
+/** What `clawdbot logs` asks for: a page of rows by id, optionally from a time and of some levels. */
+export interface LogQuery {
+  /** Rows with a larger id only (what arrived since the last page). */
+  afterId?: number;
+  /** Rows with a smaller id only (paging back from the newest). */
+  beforeId?: number;
+  /** Rows logged at or after this time (ms since the epoch). */
+  since?: number;
+  levels?: readonly string[];
+  limit: number;
+  /** Newest first (paging back); else oldest first. */
+  newestFirst?: boolean;
+}
+
 export class LogStore {
   private readonly insert: Statement;
   private readonly grow: Statement;
@@ -75,6 +89,22 @@ export class LogStore {
       .query<LogRow, [number]>("SELECT id, at, level, msg, fields FROM logs ORDER BY id DESC LIMIT ?")
       .all(limit)
       .reverse();
+  }
+
+  select(q: LogQuery): LogRow[] {
+    const where: string[] = [];
+    const params: (number | string)[] = [];
+    const add = (clause: string, ...values: (number | string)[]) => {
+      where.push(clause);
+      params.push(...values);
+    };
+    if (q.afterId !== undefined) add("id > ?", q.afterId);
+    if (q.beforeId !== undefined) add("id < ?", q.beforeId);
+    if (q.since !== undefined) add("at >= ?", q.since);
+    if (q.levels) add(`level IN (${q.levels.map(() => "?").join(", ") || "NULL"})`, ...q.levels);
+    const filter = where.length ? ` WHERE ${where.join(" AND ")}` : "";
+    const sql = `SELECT id, at, level, msg, fields FROM logs${filter} ORDER BY id ${q.newestFirst ? "DESC" : "ASC"} LIMIT ?`;
+    return this.db.query<LogRow, (number | string)[]>(sql).all(...params, q.limit);
   }
 
   count(): number {

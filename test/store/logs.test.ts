@@ -77,3 +77,21 @@ describe("log store", () => {
     s.close();
   });
 });
+
+describe("log store select (clawdbot logs)", () => {
+  test("pages by id either way, from a time, of some levels", () => {
+    const s = Store.open(join(dir, "select.db"));
+    const levels = ["debug", "info", "warn", "error", "critical"];
+    for (let i = 0; i < 10; i++) s.logs.append(1000 + i, levels[i % 5] as string, `line ${i}`);
+    const msgs = (rows: { msg: string }[]) => rows.map((r) => r.msg);
+    expect(msgs(s.logs.select({ limit: 3, newestFirst: true }))).toEqual(["line 9", "line 8", "line 7"]);
+    expect(msgs(s.logs.select({ limit: 2 }))).toEqual(["line 0", "line 1"]);
+    const third = s.logs.select({ limit: 3 })[2]?.id as number;
+    expect(msgs(s.logs.select({ afterId: third, limit: 2 }))).toEqual(["line 3", "line 4"]);
+    expect(msgs(s.logs.select({ beforeId: third, limit: 5, newestFirst: true }))).toEqual(["line 1", "line 0"]);
+    expect(msgs(s.logs.select({ since: 1007, limit: 10 }))).toEqual(["line 7", "line 8", "line 9"]);
+    expect(msgs(s.logs.select({ levels: ["error", "critical"], limit: 10 }))).toEqual(["line 3", "line 4", "line 8", "line 9"]);
+    expect(s.logs.select({ levels: [], limit: 10 })).toEqual([]);
+    s.close();
+  });
+});
