@@ -2,9 +2,8 @@
 // SQLite WAL lets this reader see one consistent snapshot without blocking the bot.
 import { defineCommand } from "citty";
 import { existsSync } from "node:fs";
-import { defaultDataDir, gatherEnv } from "../config.ts";
 import { Store } from "../store/index.ts";
-import { CliExit } from "./exit.ts";
+import { dbArg, defaultDbPath, noStore } from "./_store.ts";
 
 const TEXT_PREVIEW = 200;
 const EVENT_STATUSES = ["received", "answered", "ignored", "failed"];
@@ -157,27 +156,16 @@ export function renderState(d: StateDump): string {
 
 // --- command ---
 
-function defaultDbPath(): string {
-  let env: Record<string, string | undefined> = process.env;
-  try {
-    env = gatherEnv(process.env); // also reads clawdbot.env beside the executable
-  } catch {
-    // unreadable clawdbot.env: the process environment still applies
-  }
-  const dir = env.CLAWDBOT_DATA_DIR?.trim() || defaultDataDir(env);
-  return Store.pathIn(dir);
-}
-
 const dump = defineCommand({
   meta: { name: "dump", description: "Print the store's state (read-only; safe while clawdbot run is running)." },
   args: {
     json: { type: "boolean", description: "one JSON object instead of tables", default: false },
-    db: { type: "string", description: "path of clawdbot.db (default: $CLAWDBOT_DATA_DIR/clawdbot.db)" },
+    ...dbArg,
   },
   run({ args }) {
     const path = args.db || defaultDbPath();
     if (!existsSync(path)) {
-      throw new CliExit(2, `no store at ${path}: file does not exist (has clawdbot run here? set CLAWDBOT_DATA_DIR or pass --db)`);
+      throw noStore(path);
     }
     let state: StateDump;
     let store: Store | undefined;
@@ -185,7 +173,7 @@ const dump = defineCommand({
       store = Store.open(path, { readonly: true });
       state = collectState(store);
     } catch (err) {
-      throw new CliExit(2, `no store at ${path}: ${err instanceof Error ? err.message : String(err)}`);
+      throw noStore(path, err instanceof Error ? err.message : String(err));
     } finally {
       // Not Store.close(): a read-only reader has no business checkpointing the WAL.
       store?.db.close(true);
