@@ -13,5 +13,6 @@ export const cli = defineCommand({
     sandbox: () => import("./sandbox.ts").then((m) => m.default),
     manifest: () => import("./manifest.ts").then((m) => m.default),
     logs: () => import("./logs.ts").then((m) => m.default),
+    task: () => import("./task.ts").then((m) => m.default),
   },
 });
