@@ -13,6 +13,7 @@ import { WebPort } from "../slack/web-port.ts";
 import { Store } from "../store/index.ts";
 import { leaseOwner, releaseDeadLeases } from "../store/leases.ts";
 import { envFileArg } from "./_shared.ts";
+import { defaultDbPath, noStore } from "./_store.ts";
 import { CliExit } from "./exit.ts";
 
 export default defineCommand({
@@ -24,6 +25,8 @@ export default defineCommand({
     ...envFileArg,
   },
   async run({ args }) {
+    // A dry run sends nothing: it needs the store, not the Slack tokens.
+    if (args["dry-run"]) return dryRun(args["env-file"], args.id, !!args.json);
     let config: Config;
     try {
       config = loadConfig(gatherEnv(process.env, args["env-file"]));
@@ -32,7 +35,7 @@ export default defineCommand({
       throw err;
     }
     const path = Store.pathIn(config.dataDir);
-    if (!existsSync(path)) return print(emptySummary(!!args["dry-run"]), !!args.json);
+    if (!existsSync(path)) throw noStore(path);
     let store: Store;
     try {
       store = Store.open(path, { logRetentionBytes: config.logRetentionBytes });
@@ -40,7 +43,7 @@ export default defineCommand({
       throw new CliExit(2, `clawdbot: cannot open the store: ${(err as Error).message}`);
     }
     try {
-      const summary = await runReplay(config, store, { dryRun: !!args["dry-run"], id: args.id, json: !!args.json });
+      const summary = await runReplay(config, store, { id: args.id, json: !!args.json });
       print(summary, !!args.json);
       if (summary.not_delivered.length) throw new CliExit(1, `clawdbot replay: ${summary.not_delivered.length} still not delivered`);
     } finally {
@@ -49,7 +52,24 @@ export default defineCommand({
   },
 });
 
-async function runReplay(config: Config, store: Store, a: { dryRun: boolean; id?: string; json: boolean }): Promise<ReplaySummary> {
+/** Lists what replay would deliver, from a read-only handle: nothing sent, nothing written. */
+async function dryRun(envFile: string | undefined, id: string | undefined, json: boolean): Promise<void> {
+  const path = defaultDbPath(envFile);
+  if (!existsSync(path)) throw noStore(path);
+  let store: Store | undefined;
+  let items: ReplaySummary["items"];
+  try {
+    store = await Store.open(path, { readonly: true });
+    items = describe(await selectWork(store, id));
+  } catch (err) {
+    throw noStore(path, err instanceof Error ? err.message : String(err));
+  } finally {
+    store?.db.close(true);
+  }
+  print({ ...emptySummary(true), items }, json);
+}
+
+async function runReplay(config: Config, store: Store, a: { id?: string; json: boolean }): Promise<ReplaySummary> {
   const owner = leaseOwner();
   const redact = makeRedactor(secretsOf(config));
   // With --json, stdout is the summary alone: log only warnings and errors (to stderr).
@@ -58,9 +78,7 @@ async function runReplay(config: Config, store: Store, a: { dryRun: boolean; id?
   const released = releaseDeadLeases(store, owner);
   if (released) log.info(`took over ${released} items from a clawdbot process that is no longer running`);
   const work = selectWork(store, a.id);
-  if (a.dryRun || (work.outbox.length === 0 && work.events.length === 0)) {
-    return { ...emptySummary(a.dryRun), items: describe(work) };
-  }
+  if (work.outbox.length === 0 && work.events.length === 0) return emptySummary(false);
   const slack = new WebPort(config.slackBotToken, config.slackApiUrl, { timeoutMs: config.tuning.slackCallTimeoutMs });
   const identity: { botUserId?: string } = {};
   if (work.events.length) {
