@@ -8,6 +8,7 @@ import type { Agent } from "./agents/types.ts";
 import { type Config, secretsOf } from "./config.ts";
 import { Approvals, CARD_KEY_PREFIX } from "./core/approvals.ts";
 import { readAttachments } from "./core/attachments.ts";
+import { CardRouter } from "./core/card-routes.ts";
 import type { Clock } from "./core/clock.ts";
 import type { StatusSource } from "./core/commands.ts";
 import type { Logger } from "./core/logger.ts";
@@ -50,6 +51,7 @@ export function buildCore(p: CoreParts) {
   const { config, store, clock, log, owner } = p;
   const agent = makeAgent(config, log);
   const downloads = new SlackFileDownloads(config.slackBotToken, config.slackApiUrl);
+  const cards = new CardRouter({ slack: p.slack, approvers: config.approvers, approvalChannel: config.approvalChannel, clock, log });
   const outbox = new OutboxSender({
     store,
     slack: p.slack,
@@ -60,7 +62,7 @@ export function buildCore(p: CoreParts) {
     retryMaxMs: INTERNAL.outboxRetryMaxMs,
     leaseMs: INTERNAL.outboxLeaseMs,
     onSent: async (row, ts) => {
-      if (row.eventKey?.startsWith(CARD_KEY_PREFIX)) await approvals.cardPosted(row.eventKey.slice(CARD_KEY_PREFIX.length), ts);
+      if (row.op === "post" && row.eventKey?.startsWith(CARD_KEY_PREFIX)) await approvals.cardPosted(row.eventKey.slice(CARD_KEY_PREFIX.length), row.channel, ts);
     },
     onRevoked: p.onRevoked,
   });
@@ -77,6 +79,7 @@ export function buildCore(p: CoreParts) {
     // Job output is redacted before it leaves src/jobs: what a job prints is stored, posted and given to the agent.
     jobs: localJobs({ cwd: config.execCwd, timeoutMs: config.execTimeoutMs, codeCommand: config.codeCommand, redact: makeRedactor(secretsOf(config)) }),
     runsJobs: p.runsJobs,
+    route: (origin, requestedBy) => cards.route(origin, requestedBy),
     recordUsage: (u, latencyMs, eventKey) => store.usage.record({ ...u, latencyMs, eventKey }, clock.now()),
     kick,
   });
@@ -94,6 +97,7 @@ export function buildCore(p: CoreParts) {
     botId: p.botId,
     context: conversationContext(p, agent),
     readFiles: (files) => readAttachments(files, { downloads, images: agent.seesImages === true }),
+    canPost: (channel) => cards.canPost(channel),
     status: p.status,
     kick,
   });

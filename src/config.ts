@@ -29,6 +29,8 @@ export interface Config {
   relayUrl: string | undefined;
   approvers: string[];
   admins: string[];
+  /** Where cards go that the conversation they were asked in would hide from the approvers. */
+  approvalChannel: string | undefined;
   approvalTtlMs: number;
   agent: AgentKind;
   anthropicApiKey: string | undefined;
@@ -183,6 +185,14 @@ function ids(env: Env, name: string): string[] | undefined {
   return list;
 }
 
+function channelId(env: Env, name: string): string | undefined {
+  const v = str(env, name);
+  if (v !== undefined && !/^[CG][A-Z0-9]{2,}$/.test(v)) {
+    throw new ConfigError(name, `"${v}" is not a Slack channel ID (like C0123ABCD; a name like #ops will not do): copy it from the channel's details`);
+  }
+  return v;
+}
+
 function url(env: Env, name: string): string | undefined {
   const v = str(env, name);
   if (v === undefined) return undefined;
@@ -317,6 +327,7 @@ export function checkConfig(env: Env, overrides: ConfigOverrides = {}, platform 
     relayUrl: collect(undefined, () => url(env, "CLAWDBOT_RELAY_URL") ?? url(env, "RELAY_URL")),
     approvers,
     admins,
+    approvalChannel: collect(undefined, () => channelId(env, "CLAWDBOT_APPROVAL_CHANNEL")),
     approvalTtlMs: collect(86_400_000, () => seconds(env, "CLAWDBOT_APPROVAL_TTL", 86400, { min: 0.001 })),
     agent,
     anthropicApiKey,

@@ -9,7 +9,7 @@ import { type Attachments, type MessageFile, messageFiles, unreadNote } from "./
 import type { Clock } from "./clock.ts";
 import { handleSlashCommand, type StatusSource } from "./commands.ts";
 import type { Logger } from "./logger.ts";
-import { queueReply } from "./replies.ts";
+import { queueReply, type ReplyTo } from "./replies.ts";
 import type { EventKind, InboundEvent, Store } from "./store.ts";
 import { formatAnswer, stripMention, unescapeSlack } from "./text.ts";
 import { settleWithin } from "./wait.ts";
@@ -45,6 +45,8 @@ export interface PipelineOptions {
   context: ContextSource;
   /** Reads what the agent can use of a message's files (attachments.ts); never throws. */
   readFiles(files: MessageFile[]): Promise<Attachments>;
+  /** Whether the bot can post in a conversation (a /claw may come from one it is not in). */
+  canPost(channel: string): Promise<boolean>;
   status: StatusSource;
   kick(): void;
 }
@@ -125,7 +127,7 @@ export class Pipeline {
       case "slash":
         return handleSlashCommand(row, {
           ...this.o,
-          answerWithAgent: (r, text, threadTs) => this.answerMessage(r, text, threadTs),
+          answerWithAgent: (r, text, to) => this.answerMessage(r, text, to),
         });
       case "action":
         return this.decide(row);
@@ -159,18 +161,20 @@ export class Pipeline {
 
   /**
    * A DM, a mention, or `/claw <text>`: the agent answers in the same conversation.
-   * `textOverride`/`threadOverride` serve slash commands, whose text is not a message.
+   * `textOverride`/`to` serve slash commands, whose text is not a message and whose answer
+   * may have to go through the command's response_url.
    */
-  async answerMessage(row: InboundEvent, textOverride?: string, threadOverride?: string): Promise<void> {
+  async answerMessage(row: InboundEvent, textOverride?: string, to?: ReplyTo): Promise<void> {
     const { store, clock, log, agent, relay } = this.o;
     const channel = row.channel ?? "";
     const user = row.user ?? "";
-    const threadTs = threadOverride ?? row.threadTs ?? undefined;
+    const where: ReplyTo = to ?? { channel, threadTs: row.threadTs ?? undefined };
+    const threadTs = where.threadTs;
     const text = textOverride ?? unescapeSlack(stripMention(row.text ?? "", this.o.botUserId()));
     // Notices and errors answer each message: the same words twice are still two answers.
     const reply = async (replyText: string, detail: string) => {
       await store.tx(async (t) => {
-        await queueReply(t, { eventKey: row.key, channel, threadTs, text: replyText, noDedupe: true }, clock.now());
+        await queueReply(t, { eventKey: row.key, ...where, text: replyText, noDedupe: true }, clock.now());
         await t.events.setStatus(row.key, "answered", clock.now(), detail);
       });
       relay?.log({ direction: "out", event_id: row.key, channel, ts: null, thread_ts: threadTs, user: null, text: replyText });
@@ -203,9 +207,11 @@ export class Pipeline {
     // The answer says which files the agent did not get (our words, after the agent's).
     const note = unreadNote(unread);
     const posted = [body && formatAnswer(body), note].filter(Boolean).join("\n\n");
+    // Where cards go is Slack's to say (membership): asked before the transaction.
+    const route = answer.jobs.length ? await this.o.approvals.route({ channel, threadTs }, user) : undefined;
     await store.tx(async (t) => {
-      if (posted) await queueReply(t, { eventKey: row.key, channel, threadTs, text: posted }, clock.now());
-      for (const job of answer.jobs) await this.o.approvals.request(t, job, { requestedBy: user, channel, threadTs, eventKey: row.key });
+      if (posted) await queueReply(t, { eventKey: row.key, ...where, text: posted }, clock.now());
+      if (route) for (const job of answer.jobs) await this.o.approvals.request(t, job, { requestedBy: user, eventKey: row.key, route, tell: where });
       await t.events.setStatus(row.key, "answered", clock.now());
     });
     if (body) relay?.log({ direction: "out", event_id: row.key, channel, ts: null, thread_ts: threadTs, user: null, text: body });
