@@ -95,6 +95,7 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
     botId: () => identity.botId,
     status: async () => statusLine(await snapshot()),
     onRevoked: revoke,
+    redact,
   });
 
   const heartbeat = new Heartbeat({
