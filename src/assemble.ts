@@ -68,6 +68,7 @@ export function buildCore(p: CoreParts) {
     clock,
     log,
     approvers: config.approvers,
+    selfApproval: config.selfApproval,
     approvalTtlMs: config.approvalTtlMs,
     codeCommandSet: !!config.codeCommand,
     agent,

@@ -15,6 +15,8 @@ export interface ApprovalsOptions {
   clock: Clock;
   log: Logger;
   approvers: string[];
+  /** False (CLAWDBOT_SELF_APPROVAL=off): nobody approves a job they requested themselves. Default true. */
+  selfApproval?: boolean;
   approvalTtlMs: number;
   codeCommandSet: boolean;
   agent: Agent;
@@ -164,6 +166,11 @@ export class Approvals {
       const expired = await this.expire(t, row);
       await tell("This approval has expired; nothing will run.");
       return expired ? () => void this.finishWithAgent(row.id, { status: "expired", ...NOT_RUN }) : undefined;
+    }
+    // The two-person rule. Withdrawing one's own request (Deny) harms nobody: it stays allowed.
+    if (a.approve && this.o.selfApproval === false && row.requestedBy === a.user && row.status === "pending") {
+      log.warn(`approval ${row.id}: ${a.user} may not approve their own request; refused`, { approval: row.id, user: a.user });
+      return tell("You requested this job yourself, and self-approval is off (CLAWDBOT_SELF_APPROVAL=off): another approver must approve it. The card stays open.");
     }
     // The kill switch: no job starts while paused. Deny still works; the card stays open.
     if (a.approve && (await t.settings.isPaused())) {
