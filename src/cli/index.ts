@@ -11,5 +11,6 @@ export const cli = defineCommand({
     state: () => import("./state.ts").then((m) => m.default),
     replay: () => import("./replay.ts").then((m) => m.default),
     sandbox: () => import("./sandbox.ts").then((m) => m.default),
+    doctor: () => import("./doctor.ts").then((m) => m.default),
   },
 });

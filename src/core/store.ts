@@ -332,8 +332,19 @@ export interface Store extends StoreTx {
   read<T>(fn: (t: StoreTx) => Promise<T>): Promise<T>;
   /** The schema version the store is at. */
   schemaVersion(): Promise<number>;
+  /** What `doctor` asks of it; nothing there changes what the store holds. */
+  diagnostics(): StoreDiagnostics;
   /** Waits for calls in flight, then releases the store; nothing may use it after. */
   close(): Promise<void>;
+}
+
+export interface StoreDiagnostics {
+  /** What the store's own integrity check finds wrong; empty when it is sound. */
+  integrityProblems(): Promise<string[]>;
+  /** The newest schema version this build knows (what `run` would migrate it to). */
+  readonly latestSchemaVersion: number;
+  /** Takes a write transaction and writes in it, then rolls it back; throws if this process cannot write. */
+  probeWrite(): Promise<void>;
 }
 
 /** The store cannot be opened or used: `problem` says what is wrong with it and what to do. */

@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { writeFileSync } from "node:fs";
-import { ConfigError, defaultDataDir, gatherEnv, loadConfig, parseEnvFile } from "../../src/config.ts";
+import { checkConfig, ConfigError, defaultDataDir, gatherEnv, loadConfig, parseEnvFile } from "../../src/config.ts";
 import { spawnBot, tempDir } from "../helpers/bot.ts";
 
 const base = { SLACK_BOT_TOKEN: "xoxb-1", SLACK_APP_TOKEN: "xapp-1", CLAWDBOT_DATA_DIR: "/tmp/x" };
@@ -66,6 +66,35 @@ describe("loadConfig", () => {
       }
     });
   }
+
+  test("checkConfig finds every bad setting at once; loadConfig throws the first of them", () => {
+    const env = {
+      ...base,
+      SLACK_BOT_TOKEN: "xapp-swapped",
+      CLAWDBOT_HEALTH_PORT: "99999",
+      CLAWDBOT_STALE_AFTER: "soon",
+      CLAWDBOT_APPROVERS: "bob",
+      CLAWDBOT_AGENT: "parrot",
+      CLAWDBOT_LOG_RETENTION_MB: "-1",
+    };
+    const { config, problems } = checkConfig(env);
+    expect(problems.map((p) => p.setting)).toEqual([
+      "SLACK_BOT_TOKEN",
+      "CLAWDBOT_APPROVERS",
+      "CLAWDBOT_AGENT",
+      "CLAWDBOT_LOG_RETENTION_MB",
+      "CLAWDBOT_HEALTH_PORT",
+      "CLAWDBOT_STALE_AFTER",
+    ]);
+    // The defaults stand in for the bad values, so the rest of the configuration is usable.
+    expect(config.healthPort).toBe(8093);
+    expect(config.staleAfterMs).toBe(600_000);
+    expect(config.agent).toBe("echo");
+    expect(config.logRetentionBytes).toBe(20 * 1024 * 1024);
+    expect(config.slackAppToken).toBe("xapp-1");
+    expect(() => loadConfig(env)).toThrow(problems[0]?.message);
+    expect(checkConfig(base).problems).toEqual([]);
+  });
 
   test("an empty environment variable does not blank out the env file's value", () => {
     const dir = tempDir();
