@@ -136,8 +136,8 @@ export class Pipeline {
   private async decide(row: InboundEvent): Promise<void> {
     const p = JSON.parse(row.payload) as {
       actions?: { action_id?: string; value?: string }[];
-      container?: { message_ts?: string };
-      message?: { ts?: string };
+      container?: { message_ts?: string; channel_id?: string };
+      message?: { ts?: string; blocks?: unknown[] };
     };
     const action = p.actions?.[0];
     const then = await this.o.store.tx(async (t) => {
@@ -145,8 +145,9 @@ export class Pipeline {
         approvalId: action?.value ?? "",
         user: row.user ?? "",
         approve: action?.action_id === "approval_approve",
-        channel: row.channel ?? "",
+        channel: p.container?.channel_id ?? row.channel ?? "",
         messageTs: p.container?.message_ts ?? p.message?.ts,
+        messageBlocks: p.message?.blocks,
         eventKey: row.key,
       });
       await t.events.setStatus(row.key, "answered", this.o.clock.now());
