@@ -73,7 +73,7 @@ async function runReplay(config: Config, base: Base, a: { dryRun: boolean; id?: 
     redact: base.redact,
   });
   try {
-    return await replay({ store, pipeline: core.pipeline, outbox: core.outbox, now: () => systemClock.now(), deadlineMs: config.tuning.replayDeadlineMs }, work);
+    return await replay({ store, pipeline: core.pipeline, outbox: core.outbox, clock: systemClock, deadlineMs: config.tuning.replayDeadlineMs }, work);
   } finally {
     await core.pipeline.stop(1000);
     // Replay starts no job, so nothing of approvals' is in flight: a short bound.

@@ -205,6 +205,7 @@ export class Approvals {
       return tell(`That button is not on the card of ${row.id}: decide on the card itself. Nothing was changed.`);
     }
     if (from === "first-sight" && a.messageTs) await t.approvals.setCard(row.id, a.messageTs);
+    // Wall time, as stored when the card was made: the TTL must hold across restarts.
     if (row.status === "pending" && row.expiresAt <= now) {
       const expired = await this.expire(t, row);
       await tell("This approval has expired; nothing will run.");
@@ -338,9 +339,9 @@ export class Approvals {
     try {
       const row = await store.approvals.get(id);
       if (!row?.resume || !agent.resume) return this.o.kick();
-      const started = clock.now();
+      const started = clock.mono();
       const reply = await agent.resume(JSON.parse(row.resume), outcome, AbortSignal.timeout(this.o.agentTimeoutMs));
-      if (reply.usage) await this.o.recordUsage(reply.usage, clock.now() - started, row.eventKey ?? undefined);
+      if (reply.usage) await this.o.recordUsage(reply.usage, clock.mono() - started, row.eventKey ?? undefined);
       await store.tx(async (t) => {
         const thread = row.threadTs ?? undefined;
         if (reply.reply.trim()) await queueReply(t, { channel: row.channel, threadTs: thread, text: formatAnswer(reply.reply), noDedupe: true }, clock.now());

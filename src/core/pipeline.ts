@@ -186,7 +186,7 @@ export class Pipeline {
       (m) => ({ ...m, text: this.o.redact(m.text) }),
     );
 
-    const started = clock.now();
+    const started = clock.mono();
     let answer: Awaited<ReturnType<Agent["answer"]>>;
     try {
       answer = await agent.answer({ text, user, channel, threadTs, context }, AbortSignal.timeout(this.o.agentTimeoutMs));
@@ -198,7 +198,7 @@ export class Pipeline {
       return reply(`:warning: Sorry, I couldn't get an answer (${escapeSlack(why.slice(0, 200))}). Please try again.`, "agent_error");
     }
     if (answer.usage) {
-      await store.usage.record({ ...answer.usage, latencyMs: clock.now() - started, eventKey: row.key }, clock.now());
+      await store.usage.record({ ...answer.usage, latencyMs: clock.mono() - started, eventKey: row.key }, clock.now());
     }
     const body = answer.reply.trim() || (answer.jobs.length ? "" : "(the agent gave an empty answer)");
     await store.tx(async (t) => {
