@@ -193,6 +193,20 @@ export interface LogEntry {
   fields: string | null;
 }
 
+/** What `clawdbot logs` asks for: a page of entries by id, optionally from a time and of some levels. */
+export interface LogQuery {
+  /** Entries with a larger id only (what arrived since the last page). */
+  afterId?: number;
+  /** Entries with a smaller id only (paging back from the newest). */
+  beforeId?: number;
+  /** Entries logged at or after this time (ms since the epoch). */
+  since?: number;
+  levels?: readonly string[];
+  limit: number;
+  /** Newest first (paging back); else oldest first. */
+  newestFirst?: boolean;
+}
+
 export interface SettingsRepo {
   get(key: string): Promise<string | undefined>;
   set(key: string, value: string, now: number): Promise<void>;
@@ -309,6 +323,8 @@ export interface LogsRepo {
   usedBytes(): Promise<number>;
   /** The newest `limit` entries, oldest first. */
   tail(limit?: number): Promise<LogEntry[]>;
+  /** A page of entries as `q` says. */
+  select(q: LogQuery): Promise<LogEntry[]>;
   count(): Promise<number>;
 }
 

@@ -127,3 +127,12 @@ test("a signed slash command replayed without trigger_id makes one approval, not
   expect(cards(channel)).toBe(2); // the real one and one for the replayed body
   expect((await bot.rt.store.approvals.list()).filter((a) => a.text === "echo replayed")).toHaveLength(2);
 });
+
+test("the public events port serves POST /slack/events only: health, metrics and the rest are 404", async () => {
+  const base = `http://127.0.0.1:${bot.rt.httpPort}`;
+  for (const path of ["/health", "/metrics", "/", "/slack/events"]) {
+    expect({ path, status: (await fetch(base + path)).status }).toEqual({ path, status: 404 });
+  }
+  // The loopback health server still answers them.
+  expect((await fetch(`http://127.0.0.1:${bot.rt.healthPort}/health`)).status).toBe(200);
+});
