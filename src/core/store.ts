@@ -193,6 +193,20 @@ export interface LogEntry {
   fields: string | null;
 }
 
+/** A page of log entries by id, optionally from a time and of some levels. */
+export interface LogQuery {
+  /** Entries with a larger id only (what arrived since the last page). */
+  afterId?: number;
+  /** Entries with a smaller id only (paging back from the newest). */
+  beforeId?: number;
+  /** Entries logged at or after this time (ms since the epoch). */
+  since?: number;
+  levels?: readonly string[];
+  limit: number;
+  /** Newest first (paging back); else oldest first. */
+  newestFirst?: boolean;
+}
+
 export interface SettingsRepo {
   get(key: string): Promise<string | undefined>;
   set(key: string, value: string, now: number): Promise<void>;
@@ -263,6 +277,8 @@ export interface OutboxRepo {
   due(now: number, limit?: number): Promise<OutboxItem[]>;
   /** Pending, sending and failed items, oldest first. */
   undelivered(limit?: number): Promise<OutboxItem[]>;
+  /** Failed items (with their lastError), newest first, without content. */
+  failed(limit: number): Promise<OutboxItem[]>;
   /** When the next pending item is due or the next lease runs out; null if none. */
   nextDueAt(): Promise<number | null>;
   counts(): Promise<OutboxCounts>;
@@ -285,8 +301,8 @@ export interface ApprovalsRepo {
   transition(id: string, from: ApprovalStatus[], to: ApprovalStatus, patch?: TransitionPatch): Promise<boolean>;
   /** Newest first. */
   list(limit?: number): Promise<Approval[]>;
-  /** Oldest first. */
-  withStatus(status: ApprovalStatus): Promise<Approval[]>;
+  /** Oldest first; at most `limit` when given. */
+  withStatus(status: ApprovalStatus, limit?: number): Promise<Approval[]>;
   /** Pending ones whose time ran out by `now`. */
   expiredPending(now: number): Promise<Approval[]>;
   /** Forgets finished approvals created before `before`; open ones are kept whatever their age. */
@@ -309,6 +325,7 @@ export interface LogsRepo {
   usedBytes(): Promise<number>;
   /** The newest `limit` entries, oldest first. */
   tail(limit?: number): Promise<LogEntry[]>;
+  select(q: LogQuery): Promise<LogEntry[]>;
   count(): Promise<number>;
 }
 

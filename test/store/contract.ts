@@ -287,6 +287,20 @@ export function testStore(name: string, open: (opts?: OpenOptions) => Promise<Op
         expect((await store.outbox.get(backoff))?.nextAttemptAt).toBe(T0 + 3);
       });
 
+      test("failed items: newest first, with their error, at most the limit, without content", async () => {
+        const ids: number[] = [];
+        for (let i = 0; i < 4; i++) {
+          const id = await store.outbox.enqueue(post({ op: "upload", content: "big", fileName: `f${i}.txt` }), T0 + i);
+          ids.push(id);
+          await store.outbox.markFailed(id, `error ${i}`, T0 + 10);
+        }
+        await store.outbox.enqueue(post(), T0 + 5);
+        const failed = await store.outbox.failed(3);
+        expect(failed.map((r) => r.id)).toEqual(ids.slice(1).reverse());
+        expect(failed.map((r) => r.lastError)).toEqual(["error 3", "error 2", "error 1"]);
+        expect(failed.every((r) => r.status === "failed" && r.content === null)).toBe(true);
+      });
+
       test("an item carried by others is suppressed, not sent", async () => {
         const id = await store.outbox.enqueue({ op: "upload", channel: "C1", text: "", content: "x" }, T0);
         await store.outbox.claim(id, "host:1", T0, T0 + 1000);
@@ -421,6 +435,12 @@ export function testStore(name: string, open: (opts?: OpenOptions) => Promise<Op
         expect(await store.approvals.countByStatus()).toEqual({ pending: 2, denied: 1 });
       });
 
+      test("withStatus with a limit gives the oldest that many", async () => {
+        for (let i = 1; i <= 4; i++) await store.approvals.create(approval(`ap_${i}`), T0 + i);
+        expect((await store.approvals.withStatus("pending", 2)).map((a) => a.id)).toEqual(["ap_1", "ap_2"]);
+        expect(await store.approvals.withStatus("pending")).toHaveLength(4);
+      });
+
       test("purge removes old finished approvals and keeps open ones", async () => {
         const make = (id: string, at: number) => store.approvals.create(approval(id, { expiresAt: at + 1000 }), at);
         await make("old_done", 1000);
@@ -464,6 +484,21 @@ export function testStore(name: string, open: (opts?: OpenOptions) => Promise<Op
         ]);
         expect(tail[1]?.at).toBe(T0 + 4);
         expect(await store.logs.usedBytes()).toBeGreaterThan(0);
+      });
+
+      test("select pages by id, from a time, of some levels, either way round", async () => {
+        const levels = ["info", "warn", "info", "error", "critical", "info"];
+        for (const [i, level] of levels.entries()) await store.logs.append(T0 + i, level, `line ${i}`);
+        const all = await store.logs.tail(10);
+        const id = (i: number) => all[i]?.id as number;
+        const msgs = (rows: { msg: string }[]) => rows.map((r) => r.msg);
+        const bad = ["warn", "error", "critical"];
+        expect(msgs(await store.logs.select({ levels: bad, limit: 2, newestFirst: true }))).toEqual(["line 4", "line 3"]);
+        expect(msgs(await store.logs.select({ levels: bad, limit: 10 }))).toEqual(["line 1", "line 3", "line 4"]);
+        expect(msgs(await store.logs.select({ afterId: id(3), limit: 10 }))).toEqual(["line 4", "line 5"]);
+        expect(msgs(await store.logs.select({ beforeId: id(2), limit: 10, newestFirst: true }))).toEqual(["line 1", "line 0"]);
+        expect(msgs(await store.logs.select({ since: T0 + 4, levels: bad, limit: 10 }))).toEqual(["line 4"]);
+        expect(await store.logs.select({ levels: [], limit: 10 })).toEqual([]);
       });
 
       test("stays under the retention bound after writing 3x the bound, newest lines kept", async () => {
