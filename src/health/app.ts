@@ -1,11 +1,15 @@
-// The HTTP face of the bot: GET /health, GET /metrics and, in http mode, POST /slack/events.
+// The HTTP face of the bot: GET /health, GET /metrics, the status page (GET /) and, in http
+// mode, POST /slack/events.
 // Built without listening so tests drive it with app.handle(new Request(...)).
 import { Elysia } from "elysia";
 import type { HealthSnapshot } from "../core/health-types.ts";
 import { METRICS_CONTENT_TYPE, renderMetrics } from "./metrics.ts";
+import { STATUS_PAGE_CSP } from "./status-page.ts";
 
 export interface HealthAppDeps {
   snapshot: () => HealthSnapshot | Promise<HealthSnapshot>;
+  /** GET /: the status page's HTML (status-page.ts renders it). */
+  statusPage?: () => string | Promise<string>;
   /** http mode: receives the untouched Request (raw body needed for signature checking). */
   slackEvents?: (req: Request) => Promise<Response>;
 }
@@ -33,6 +37,25 @@ export function createHealthApp(deps: HealthAppDeps): Elysia {
     "/metrics",
     async () => new Response(renderMetrics(await deps.snapshot()), { headers: { "content-type": METRICS_CONTENT_TYPE, ...noStore } }),
   );
+
+  // 200 whatever the status: the page is for people, and a browser or a script fetching it
+  // should see the page, not an error; monitors read /health, which answers 503.
+  const statusPage = deps.statusPage;
+  if (statusPage) {
+    app.get(
+      "/",
+      async () =>
+        new Response(await statusPage(), {
+          headers: {
+            "content-type": "text/html; charset=utf-8",
+            "content-security-policy": STATUS_PAGE_CSP,
+            "x-content-type-options": "nosniff",
+            "referrer-policy": "no-referrer",
+            ...noStore,
+          },
+        }),
+    );
+  }
 
   const slackEvents = deps.slackEvents;
   if (slackEvents) {
