@@ -10,6 +10,7 @@ import { PAGE_LIMITS, readStatusPageData } from "../../src/health/status-data.ts
 import { clockTime, renderStatusPage, type StatusPageView } from "../../src/health/status-page.ts";
 import { openSqliteStore } from "../../src/store/sqlite/index.ts";
 import { cleanup, tempDir } from "../helpers/bot.ts";
+import { visibleText } from "../helpers/html.ts";
 import { snapshot } from "./snapshot.ts";
 
 const NOW = new Date(2026, 2, 14, 12, 30, 0).getTime();
@@ -101,17 +102,7 @@ async function page(v: StatusPageView): Promise<{ status: number; headers: Heade
   return { status: res.status, headers: res.headers, body: await res.text() };
 }
 
-/** The page as a person reads it: tags dropped, entities decoded, spaces collapsed. */
-const text = (html: string) =>
-  html
-    .replace(/<(script|style)[^>]*>[\s\S]*?<\/\1>/g, "")
-    .replace(/<[^>]+>/g, " ")
-    .replace(/&lt;/g, "<")
-    .replace(/&gt;/g, ">")
-    .replace(/&quot;/g, '"')
-    .replace(/&#39;/g, "'")
-    .replace(/&amp;/g, "&")
-    .replace(/\s+/g, " ");
+const text = visibleText;
 
 describe("GET / (the status page)", () => {
   test("ok: the status in words, instance, version, uptime, figures, history, approvals, failed items, warnings", async () => {
