@@ -1,7 +1,7 @@
 // Every setting of the contract, read in one place: typed, validated, resolved.
 // Sources, strongest first: the process environment, --env-file, clawdbot.env beside
 // the executable. A bad value is a ConfigError naming the setting and the fix.
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, statSync } from "node:fs";
 import { homedir } from "node:os";
 import { dirname, join } from "node:path";
 
@@ -100,15 +100,27 @@ export function parseEnvFile(text: string): Env {
   return env;
 }
 
+/** An env file's settings; a directory or an unreadable file is a ConfigError naming it. */
+function readEnvFile(path: string, setting: string): Env {
+  let bytes: Uint8Array;
+  try {
+    if (statSync(path).isDirectory()) throw new ConfigError(setting, `${path} is a directory; pass the path of a KEY=VALUE file`);
+    bytes = readFileSync(path);
+  } catch (err) {
+    if (err instanceof ConfigError) throw err;
+    const e = err as NodeJS.ErrnoException;
+    if (e.code === "ENOENT") throw new ConfigError(setting, `${path} does not exist; pass the path of a KEY=VALUE file`);
+    throw new ConfigError(setting, `cannot read ${path} (${e.code ?? e.message}); check its permissions`);
+  }
+  return parseEnvFile(decodeEnvFile(bytes));
+}
+
 /** The environment as the program sees it: process env over --env-file over clawdbot.env. */
 export function gatherEnv(processEnv: Env, envFile?: string, exeDir = dirname(process.execPath)): Env {
   let merged: Env = {};
   const besideExe = join(exeDir, "clawdbot.env");
-  if (existsSync(besideExe)) merged = { ...merged, ...parseEnvFile(decodeEnvFile(readFileSync(besideExe))) };
-  if (envFile) {
-    if (!existsSync(envFile)) throw new ConfigError("--env-file", `${envFile} does not exist; pass the path of a KEY=VALUE file`);
-    merged = { ...merged, ...parseEnvFile(decodeEnvFile(readFileSync(envFile))) };
-  }
+  if (existsSync(besideExe)) merged = { ...merged, ...readEnvFile(besideExe, "clawdbot.env") };
+  if (envFile) merged = { ...merged, ...readEnvFile(envFile, "--env-file") };
   // An empty variable in the environment (`set X=` in a Task Scheduler action) does not
   // blank out a value the env file gives: empty counts as unset everywhere.
   for (const [k, v] of Object.entries(processEnv)) if (v !== undefined && v.trim() !== "") merged[k] = v;
@@ -338,14 +350,18 @@ export function secretsOf(c: Config): string[] {
   ].filter((s) => s.length >= 6);
 }
 
-const LOOPBACK = new Set(["127.0.0.1", "::1", "[::1]", "localhost"]);
+/** 127/8, ::1 and localhost: a health server bound there is not reachable from other machines. */
+export function isLoopbackHost(host: string): boolean {
+  const h = host.toLowerCase();
+  return h === "localhost" || h === "::1" || h === "[::1]" || h.startsWith("127.");
+}
 
 /** Allowed but worth a line at start-up. */
 export function configWarnings(c: Config): string[] {
   const out: string[] = [];
-  if (!LOOPBACK.has(c.healthHost.toLowerCase()) && !c.healthHost.startsWith("127.")) {
+  if (!isLoopbackHost(c.healthHost)) {
     out.push(
-      `CLAWDBOT_HEALTH_HOST is ${c.healthHost}: /health and /metrics (no secrets, but status and counts) are reachable from other machines; set it to 127.0.0.1 unless a remote monitor needs them`,
+      `CLAWDBOT_HEALTH_HOST is ${c.healthHost}: /health, /metrics and the status page (no secrets, but status, counts, pending commands and recent errors) are reachable from other machines; set it to 127.0.0.1 unless a remote monitor needs them`,
     );
   }
   return out;

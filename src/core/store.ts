@@ -193,7 +193,7 @@ export interface LogEntry {
   fields: string | null;
 }
 
-/** A page of log entries by id, optionally from a time and of some levels. */
+/** What `clawdbot logs` asks for: a page of entries by id, optionally from a time and of some levels. */
 export interface LogQuery {
   /** Entries with a larger id only (what arrived since the last page). */
   afterId?: number;
@@ -325,6 +325,7 @@ export interface LogsRepo {
   usedBytes(): Promise<number>;
   /** The newest `limit` entries, oldest first. */
   tail(limit?: number): Promise<LogEntry[]>;
+  /** A page of entries as `q` says. */
   select(q: LogQuery): Promise<LogEntry[]>;
   count(): Promise<number>;
 }

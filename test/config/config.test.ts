@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { checkConfig, ConfigError, defaultDataDir, gatherEnv, loadConfig, parseEnvFile } from "../../src/config.ts";
 import { spawnBot, tempDir } from "../helpers/bot.ts";
 
@@ -131,6 +131,22 @@ describe("clawdbot run with a bad configuration (compiled)", () => {
     expect(await bot.exited).toBe(2);
     expect(bot.output()).toContain("--env-file");
   });
+  test("--env-file naming a directory: exit 2, one line naming it and what is wrong", async () => {
+    const dir = tempDir();
+    const bot = await spawnBot(["run", "--env-file", dir], full);
+    expect(await bot.exited).toBe(2);
+    const lines = bot.output().trim().split("\n");
+    expect(lines).toEqual([`clawdbot: configuration error: --env-file: ${dir} is a directory; pass the path of a KEY=VALUE file`]);
+  });
+  test("--env-file that cannot be read: exit 2, one line naming it", async () => {
+    // A path through a plain file fails to open even for root (ENOTDIR), as EACCES does for others.
+    const file = `${tempDir()}/plain`;
+    writeFileSync(file, "");
+    const bot = await spawnBot(["run", "--env-file", `${file}/clawdbot.env`], full);
+    expect(await bot.exited).toBe(2);
+    const lines = bot.output().trim().split("\n");
+    expect(lines).toEqual([`clawdbot: configuration error: --env-file: cannot read ${file}/clawdbot.env (ENOTDIR); check its permissions`]);
+  });
 });
 
 describe("config audit fixes", () => {
@@ -185,4 +201,10 @@ describe("config audit fixes", () => {
     expect(w).toHaveLength(1);
     expect(w[0]).toContain("CLAWDBOT_HEALTH_HOST");
   });
+});
+
+test("a clawdbot.env beside the executable that is a directory is named", () => {
+  const dir = tempDir();
+  mkdirSync(`${dir}/clawdbot.env`);
+  expect(() => gatherEnv({}, undefined, dir)).toThrow(`clawdbot.env: ${dir}/clawdbot.env is a directory`);
 });

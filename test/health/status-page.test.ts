@@ -224,6 +224,12 @@ describe("GET / (the status page)", () => {
     expect(csp).toContain(`'sha256-${hash}'`);
   });
 
+  test("like /health, the page answers only a loopback Host (a rebound DNS name gets 421)", async () => {
+    const app = createHealthApp({ snapshot: () => snapshot(), loopbackOnly: true, statusPage: () => renderStatusPage(view(), redact) });
+    expect((await app.handle(new Request("http://rebound.example.com/"))).status).toBe(421);
+    expect((await app.handle(new Request("http://localhost:8093/"))).status).toBe(200);
+  });
+
   test("a long list says how many of how many are shown", async () => {
     const { body } = await page(view({ snapshot: snapshot({ pending_approvals: 57 }) }));
     expect(text(body)).toContain("1 of 57 shown: the oldest");
