@@ -141,8 +141,8 @@ describe("GET / (the status page)", () => {
 
   test("stale, revoked, starting and a status this page does not know yet are put in words", async () => {
     const words = async (over: Parameters<typeof snapshot>[0]) => text((await page(view({ snapshot: snapshot(over) }))).body);
-    expect(await words({ status: "stale", reason: "nothing received from Slack for 660 s" })).toContain(
-      "Stale connected but hearing nothing: nothing received from Slack for 660 s",
+    expect(await words({ status: "stale", reason: "nothing received from Slack for 11 min" })).toContain(
+      "Stale connected but hearing nothing: nothing received from Slack for 11 min",
     );
     expect(await words({ status: "revoked", reason: "Slack access revoked: invalid_auth" })).toContain(
       "Revoked Slack access revoked: invalid_auth: fix the app's tokens and restart clawdbot",
