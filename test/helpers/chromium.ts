@@ -10,7 +10,8 @@ const CANDIDATES = ["/usr/bin/chromium", "/usr/bin/chromium-browser"];
 
 /** The Chromium executable, or null. CLAWDBOT_TEST_CHROMIUM names another. */
 export function chromiumPath(): string | null {
-  if (process.env.CLAWDBOT_TEST_CHROMIUM) return process.env.CLAWDBOT_TEST_CHROMIUM;
+  const named = process.env.CLAWDBOT_TEST_CHROMIUM;
+  if (named) return existsSync(named) ? named : null;
   return CANDIDATES.find((p) => existsSync(p)) ?? Bun.which("chromium") ?? null;
 }
 
