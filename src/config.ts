@@ -372,7 +372,7 @@ export function configWarnings(c: Config): string[] {
   const out: string[] = [];
   if (!isLoopbackHost(c.healthHost)) {
     out.push(
-      `CLAWDBOT_HEALTH_HOST is ${c.healthHost}: /health and /metrics (no secrets, but status and counts) are reachable from other machines; set it to 127.0.0.1 unless a remote monitor needs them`,
+      `CLAWDBOT_HEALTH_HOST is ${c.healthHost}: /health, /metrics and the status page (no secrets, but status, counts, pending commands and recent errors) are reachable from other machines; set it to 127.0.0.1 unless a remote monitor needs them`,
     );
   }
   return out;

@@ -7,6 +7,7 @@
 //  - no rejection escapes: every failure is caught, counted and logged.
 import type { Clock, Timer } from "./clock.ts";
 import { backoffDelay } from "./backoff.ts";
+import type { ConnectionHistory } from "./connection-history.ts";
 import type { Logger } from "./logger.ts";
 import { settleWithin } from "./wait.ts";
 
@@ -48,6 +49,8 @@ export interface SupervisorDeps<E> {
   reconnectMaxMs: number;
   livenessTimeoutMs: number;
   random?: () => number;
+  /** Where connects, drops and failed attempts are recorded (the status page reads it). */
+  history?: ConnectionHistory;
 }
 
 export type SupervisorState = "idle" | "connecting" | "connected" | "backoff" | "revoked" | "stopped";
@@ -69,6 +72,8 @@ export class Supervisor<E> {
   connectedOnce = false;
   revokedReason: string | null = null;
   lastError: string | null = null;
+  /** When the next attempt is due (in backoff), or the current one started. */
+  nextAttemptAt: number | null = null;
 
   private active: Conn | null = null;
   /** The old connection during a refresh handover, closed when the new one says hello. */
@@ -129,6 +134,7 @@ export class Supervisor<E> {
       reason,
     });
     void this.stop();
+    this.d.history?.record("revoked", reason);
     this.state = "revoked";
     this.revokedReason = reason;
   }
@@ -148,6 +154,7 @@ export class Supervisor<E> {
   private schedule(delayMs: number): void {
     if (this.state === "stopped" || this.state === "revoked") return;
     if (this.timer) this.d.clock.clearTimeout(this.timer);
+    this.nextAttemptAt = this.d.clock.now() + delayMs;
     const gen = this.generation;
     this.state = delayMs > 0 ? "backoff" : "connecting";
     this.timer = this.d.clock.setTimeout(() => {
@@ -222,6 +229,7 @@ export class Supervisor<E> {
       old.close();
     }
     this.retiring = null;
+    this.d.history?.record(this.connectedOnce ? "reconnected" : "connected");
     if (this.connectedOnce) this.reconnects++;
     this.connectedOnce = true;
     if (this.failures > 0) this.d.log.info(`connected to Slack after ${this.failures} failed attempts`);
@@ -284,6 +292,7 @@ export class Supervisor<E> {
     // warning / refresh_requested: open the new socket now, close this one on its hello.
     this.d.log.info(`Slack asked for a refresh (${reason}): opening a new connection first`, { connection: conn.id });
     this.retiring = conn;
+    this.d.history?.record("refresh", reason);
     this.attempt(true).catch((err) => this.d.log.warn(`refresh handover failed: ${errText(err)}`));
   }
 
@@ -319,12 +328,14 @@ export class Supervisor<E> {
     conn.destroy();
     if (this.active === conn) this.active = null;
     if (this.retiring === conn) this.retiring = null;
+    this.d.history?.record("dropped", why);
     this.d.log.warn(`Slack connection lost (${why}): reconnecting`, { connection: conn.id });
     this.schedule(0);
   }
 
   private failed(why: string): void {
     if (this.state === "stopped" || this.state === "revoked") return;
+    this.d.history?.record("failed", why);
     this.failures++;
     this.failuresTotal++;
     this.lastError = why;

@@ -2,6 +2,7 @@
 // revocation, exactly as the invariants at the top of supervisor.ts say.
 import { expect, test } from "bun:test";
 import type { Clock, Timer } from "../../src/core/clock.ts";
+import { ConnectionHistory } from "../../src/core/connection-history.ts";
 import type { Logger } from "../../src/core/logger.ts";
 import { type Conn, type ConnHandlers, Supervisor } from "../../src/core/supervisor.ts";
 import { judgeStatus } from "../../src/health/status.ts";
@@ -88,7 +89,7 @@ class FakeConn implements Conn {
 
 const quiet: Logger = { debug() {}, info() {}, warn() {}, error() {}, critical() {} } as unknown as Logger;
 
-function make(opts: { openUrl?: () => Promise<string>; terminal?: (e: unknown) => string | null } = {}) {
+function make(opts: { openUrl?: () => Promise<string>; terminal?: (e: unknown) => string | null; history?: (c: Clock) => ConnectionHistory } = {}) {
   const clock = new FakeClock();
   const conns: FakeConn[] = [];
   let opens = 0;
@@ -110,6 +111,7 @@ function make(opts: { openUrl?: () => Promise<string>; terminal?: (e: unknown) =
     },
     onEnvelope: () => {},
     terminalReason: opts.terminal ?? (() => null),
+    history: opts.history?.(clock),
   });
   const live = () => conns.filter((c) => c.state === "open");
   return { clock, conns, sup, live, opens: () => opens };
@@ -284,4 +286,49 @@ test("stop closes every socket and resolves once they are closed", async () => {
   expect(live()).toEqual([]);
   await clock.advance(60_000);
   expect(conns.length).toBe(2);
+});
+
+test("the history records connects, drops, failed attempts, refreshes and revocation, newest first; downSince while down", async () => {
+  let failOpen = false;
+  let history!: ConnectionHistory;
+  const { clock, conns, sup } = make({
+    openUrl: async () => {
+      if (failOpen) throw new Error("connect ECONNREFUSED");
+      return "ws://x";
+    },
+    terminal: (e) => ((e as Error).message === "invalid_auth" ? "invalid_auth" : null),
+    history: (c) => (history = new ConnectionHistory(c)),
+  });
+  sup.start();
+  await clock.advance(0);
+  conns[0]!.hello();
+  expect(history.downSince).toBeNull();
+  conns[0]!.h.disconnectMessage(conns[0]!, "refresh_requested");
+  await clock.advance(0);
+  conns[1]!.hello();
+  failOpen = true;
+  const droppedAt = clock.now();
+  conns[1]!.h.closed(conns[1]!, "closed (1006)");
+  await clock.advance(0); // the immediate attempt fails: backoff 1000 ms
+  expect(sup.state).toBe("backoff");
+  expect(sup.nextAttemptAt).toBe(clock.now() + 1000);
+  expect(history.downSince).toBe(droppedAt);
+  await clock.advance(1000); // a second failure does not move downSince
+  expect(history.downSince).toBe(droppedAt);
+  failOpen = false;
+  await clock.advance(2000);
+  conns[2]!.hello();
+  expect(history.downSince).toBeNull();
+  sup.revoke("invalid_auth");
+  expect(history.recent().map((e) => [e.kind, e.detail])).toEqual([
+    ["revoked", "invalid_auth"],
+    ["reconnected", undefined],
+    ["failed", "apps.connections.open failed: connect ECONNREFUSED"],
+    ["failed", "apps.connections.open failed: connect ECONNREFUSED"],
+    ["dropped", "closed (1006)"],
+    ["reconnected", undefined],
+    ["refresh", "refresh_requested"],
+    ["connected", undefined],
+  ]);
+  expect(history.recent(2).map((e) => e.kind)).toEqual(["revoked", "reconnected"]);
 });
