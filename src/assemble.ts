@@ -5,7 +5,7 @@ import { CommandAgent } from "./agents/command.ts";
 import { EchoAgent } from "./agents/echo.ts";
 import { threadContext } from "./agents/thread-context.ts";
 import type { Agent } from "./agents/types.ts";
-import { type Config, secretsOf } from "./config.ts";
+import type { Config } from "./config.ts";
 import { Approvals, CARD_KEY_PREFIX } from "./core/approvals.ts";
 import { readAttachments } from "./core/attachments.ts";
 import { CardRouter } from "./core/card-routes.ts";
@@ -14,7 +14,6 @@ import type { StatusSource } from "./core/commands.ts";
 import type { Logger } from "./core/logger.ts";
 import { OutboxSender } from "./core/outbox-sender.ts";
 import { type ContextSource, Pipeline } from "./core/pipeline.ts";
-import { makeRedactor } from "./core/redact.ts";
 import type { SlackPort } from "./core/slack-port.ts";
 import type { Store } from "./core/store.ts";
 import { localJobs } from "./jobs/local.ts";
@@ -44,6 +43,8 @@ export interface CoreParts {
   onRevoked(reason: string): void;
   /** False in `replay`: approvals are recorded, the bot runs the jobs. */
   runsJobs?: boolean;
+  /** Takes the configured secrets out of text (bootstrap's redactor). */
+  redact(text: string): string;
 }
 
 /** The answering core (agent, outbox sender, approvals, pipeline): shared by `run` and `replay`. */
@@ -51,7 +52,7 @@ export function buildCore(p: CoreParts) {
   const { config, store, clock, log, owner } = p;
   const agent = makeAgent(config, log);
   const downloads = new SlackFileDownloads(config.slackBotToken, config.slackApiUrl);
-  const cards = new CardRouter({ slack: p.slack, approvers: config.approvers, approvalChannel: config.approvalChannel, clock, log });
+  const cards = new CardRouter({ slack: p.slack, approvers: config.approvers, selfApproval: config.selfApproval, approvalChannel: config.approvalChannel, clock, log });
   const outbox = new OutboxSender({
     store,
     slack: p.slack,
@@ -72,12 +73,13 @@ export function buildCore(p: CoreParts) {
     clock,
     log,
     approvers: config.approvers,
+    selfApproval: config.selfApproval,
     approvalTtlMs: config.approvalTtlMs,
     codeCommandSet: !!config.codeCommand,
     agent,
     agentTimeoutMs: config.agentTimeoutMs,
     // Job output is redacted before it leaves src/jobs: what a job prints is stored, posted and given to the agent.
-    jobs: localJobs({ cwd: config.execCwd, timeoutMs: config.execTimeoutMs, codeCommand: config.codeCommand, redact: makeRedactor(secretsOf(config)) }),
+    jobs: localJobs({ cwd: config.execCwd, timeoutMs: config.execTimeoutMs, codeCommand: config.codeCommand, redact: p.redact }),
     runsJobs: p.runsJobs,
     route: (origin, requestedBy) => cards.route(origin, requestedBy),
     recordUsage: (u, latencyMs, eventKey) => store.usage.record({ ...u, latencyMs, eventKey }, clock.now()),
@@ -100,6 +102,7 @@ export function buildCore(p: CoreParts) {
     canPost: (channel) => cards.canPost(channel),
     status: p.status,
     kick,
+    redact: p.redact,
   });
   return { agent, outbox, approvals, pipeline, kick };
 }

@@ -24,6 +24,8 @@ export interface CardRoute {
 export interface CardRouterOptions {
   slack: Pick<SlackPort, "conversationInfo" | "openDm">;
   approvers: string[];
+  /** CLAWDBOT_SELF_APPROVAL: off, a requester's own DM is no place for their card. */
+  selfApproval: boolean;
   approvalChannel: string | undefined;
   clock: Clock;
   log: Logger;
@@ -54,7 +56,7 @@ export class CardRouter {
    * the best and falls back on the error.
    */
   private async conversation(channel: string): Promise<ConversationInfo | null | undefined> {
-    const now = this.o.clock.now();
+    const now = this.o.clock.mono();
     const hit = this.info.get(channel);
     if (hit && now - hit.at < (this.o.cacheMs ?? INFO_CACHE_MS)) return hit.value;
     try {
@@ -97,7 +99,8 @@ export class CardRouter {
     const postable = here === undefined || here?.isMember === true;
     // In a DM or a group DM only the people in it see the card: fine if the requester may decide it.
     const shared = here === undefined || here?.kind === "public" || here?.kind === "private";
-    if (postable && (shared || this.o.approvers.includes(requestedBy))) return routeHere(origin);
+    const mayDecide = (u: string) => this.o.approvers.includes(u) && (this.o.selfApproval || u !== requestedBy);
+    if (postable && (shared || mayDecide(requestedBy))) return routeHere(origin);
 
     const requester = postable ? origin : await this.requesterDm(origin, requestedBy);
     const result = requester === origin ? "you will hear the result here" : "you will hear the result in your DM with me";
@@ -107,7 +110,7 @@ export class CardRouter {
     }
     if (ch) this.o.log.warn(`CLAWDBOT_APPROVAL_CHANNEL ${ch}: clawdbot is not a member there; invite it. Sending cards to the approvers by DM instead`);
     const copies: Where[] = [];
-    for (const approver of this.o.approvers) {
+    for (const approver of this.o.approvers.filter(mayDecide)) {
       const id = await this.dm(approver);
       if (id) copies.push({ channel: id });
     }

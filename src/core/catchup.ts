@@ -66,7 +66,10 @@ export interface CatchupOptions {
   /** Slack calls per run (default CALLS_PER_RUN). */
   maxCalls?: number;
   log: Logger;
+  /** Wall time: what Slack's ts are compared with. */
   now(): number;
+  /** The monotonic clock (default performance.now): the run's budget is an interval. */
+  mono?(): number;
   sleep?(ms: number): Promise<void>;
   botUserId(): string | undefined;
   /** Takes a found message in as if delivered live; resolves once it is recorded. */
@@ -87,6 +90,8 @@ export async function catchUp(o: CatchupOptions): Promise<CatchupResult> {
   const maxCalls = o.maxCalls ?? CALLS_PER_RUN;
   const sleep = o.sleep ?? ((ms: number) => new Promise((r) => setTimeout(r, ms)));
   const start = o.now();
+  const mono = o.mono ?? (() => performance.now());
+  const startMono = mono();
   const windowStart = start - CATCHUP_WINDOW_MS;
   /** Where reading `key` starts: the window, or a little before the run that last read it. */
   const oldestFor = (key: string) => (Math.max(windowStart, (state.readAt.get(key) ?? 0) - OVERLAP_MS) / 1000).toFixed(6);
@@ -104,7 +109,7 @@ export async function catchUp(o: CatchupOptions): Promise<CatchupResult> {
    * the next run when a budget ran out, or neither when Slack refused for good.
    */
   const read = async (key: string, what: string, call: () => Promise<HistoryMessage[]>, quiet: string[] = []): Promise<HistoryMessage[] | null> => {
-    while (o.now() - start < RUN_BUDGET_MS && calls < maxCalls) {
+    while (mono() - startMono < RUN_BUDGET_MS && calls < maxCalls) {
       calls++;
       try {
         return await call();

@@ -46,7 +46,7 @@ export class SocketConnection {
     private readonly handlers: ConnectionHandlers,
     private readonly clock: Clock,
   ) {
-    this.lastActivityAt = clock.now();
+    this.lastActivityAt = clock.mono();
     this.closed = new Promise<void>((resolve) => {
       this.markClosed = resolve;
     });
@@ -63,7 +63,7 @@ export class SocketConnection {
   }
 
   private touch(): void {
-    this.lastActivityAt = this.clock.now();
+    this.lastActivityAt = this.clock.mono();
   }
 
   private onMessage(raw: string): void {
@@ -77,7 +77,7 @@ export class SocketConnection {
     // `null`, a number, an array: valid JSON but no frame of Slack's; reading .type would throw.
     if (typeof msg !== "object" || msg === null || Array.isArray(msg)) return;
     if (msg.type === "hello") {
-      this.helloAt = this.clock.now();
+      this.helloAt = this.clock.mono();
       if (typeof msg.num_connections === "number") this.numConnections = msg.num_connections;
       this.handlers.hello(this);
     } else if (msg.type === "disconnect") {

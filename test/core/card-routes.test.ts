@@ -4,7 +4,7 @@ import { CardRouter } from "../../src/core/card-routes.ts";
 import { memoryLogger } from "../../src/core/logger.ts";
 import { type ConversationInfo, SlackCallError } from "../../src/core/slack-port.ts";
 
-function router(convs: Record<string, ConversationInfo | Error>, o: { approvalChannel?: string; failDm?: string[] } = {}) {
+function router(convs: Record<string, ConversationInfo | Error>, o: { approvalChannel?: string; failDm?: string[]; selfApproval?: boolean } = {}) {
   let t = 1_000_000;
   const asked: string[] = [];
   const opened: string[] = [];
@@ -23,8 +23,9 @@ function router(convs: Record<string, ConversationInfo | Error>, o: { approvalCh
       },
     },
     approvers: ["UA1", "UA2"],
+    selfApproval: o.selfApproval ?? true,
     approvalChannel: o.approvalChannel,
-    clock: { now: () => t, setTimeout: setTimeout as never, clearTimeout: clearTimeout as never },
+    clock: { now: () => t, mono: () => t, setTimeout: setTimeout as never, clearTimeout: clearTimeout as never },
     log: memoryLogger(),
   });
   const advance = (ms: number) => {
@@ -66,4 +67,11 @@ test("Slack unsure (a transient error): assumed postable, the card stays, the ou
   const { r } = router({ C1: new SlackCallError({ kind: "transient", message: "internal_error" }) });
   expect((await r.route({ channel: "C1" }, "UX")).copies).toEqual([{ channel: "C1" }]);
   expect(await r.canPost("C1")).toBe(true);
+});
+
+test("self-approval off: an approver's own DM does not keep their card, and they get no copy of it", async () => {
+  const { r } = router({ DA1: { kind: "im", isMember: true } }, { selfApproval: false });
+  const route = await r.route({ channel: "DA1" }, "UA1");
+  expect(route.copies).toEqual([{ channel: "D-UA2" }]);
+  expect(route.requester).toEqual({ channel: "DA1" });
 });
