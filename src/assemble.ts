@@ -5,19 +5,21 @@ import { CommandAgent } from "./agents/command.ts";
 import { EchoAgent } from "./agents/echo.ts";
 import { threadContext } from "./agents/thread-context.ts";
 import type { Agent } from "./agents/types.ts";
-import { type Config, secretsOf } from "./config.ts";
+import type { Config } from "./config.ts";
 import { Approvals, CARD_KEY_PREFIX } from "./core/approvals.ts";
+import { readAttachments } from "./core/attachments.ts";
+import { CardRouter } from "./core/card-routes.ts";
 import type { Clock } from "./core/clock.ts";
 import type { StatusSource } from "./core/commands.ts";
 import { groupCommit } from "./core/group-commit.ts";
 import type { Logger } from "./core/logger.ts";
 import { OutboxSender, type Queued } from "./core/outbox-sender.ts";
 import { type ContextSource, Pipeline } from "./core/pipeline.ts";
-import { makeRedactor } from "./core/redact.ts";
 import type { SlackPort } from "./core/slack-port.ts";
 import type { Store } from "./core/store.ts";
 import { localJobs } from "./jobs/local.ts";
 import type { RelayClient } from "./relay/client.ts";
+import { SlackFileDownloads } from "./slack/file-download.ts";
 
 /** Fixed limits (the tunable intervals are in config.tuning). */
 export const INTERNAL = {
@@ -42,6 +44,8 @@ export interface CoreParts {
   onRevoked(reason: string): void;
   /** False in `replay`: approvals are recorded, the bot runs the jobs. */
   runsJobs?: boolean;
+  /** Takes the configured secrets out of text (bootstrap's redactor). */
+  redact(text: string): string;
 }
 
 /** The answering core (agent, outbox sender, approvals, pipeline): shared by `run` and `replay`. */
@@ -49,6 +53,8 @@ export function buildCore(p: CoreParts) {
   const { config, store, clock, log, owner } = p;
   const agent = makeAgent(config, log);
   const commit = groupCommit(store);
+  const downloads = new SlackFileDownloads(config.slackBotToken, config.slackApiUrl);
+  const cards = new CardRouter({ slack: p.slack, approvers: config.approvers, selfApproval: config.selfApproval, approvalChannel: config.approvalChannel, clock, log });
   const outbox = new OutboxSender({
     store,
     commit,
@@ -60,7 +66,7 @@ export function buildCore(p: CoreParts) {
     retryMaxMs: INTERNAL.outboxRetryMaxMs,
     leaseMs: INTERNAL.outboxLeaseMs,
     onSent: async (row, ts) => {
-      if (row.eventKey?.startsWith(CARD_KEY_PREFIX)) await approvals.cardPosted(row.eventKey.slice(CARD_KEY_PREFIX.length), ts);
+      if (row.op === "post" && row.eventKey?.startsWith(CARD_KEY_PREFIX)) await approvals.cardPosted(row.eventKey.slice(CARD_KEY_PREFIX.length), row.channel, ts);
     },
     onRevoked: p.onRevoked,
   });
@@ -70,13 +76,15 @@ export function buildCore(p: CoreParts) {
     clock,
     log,
     approvers: config.approvers,
+    selfApproval: config.selfApproval,
     approvalTtlMs: config.approvalTtlMs,
     codeCommandSet: !!config.codeCommand,
     agent,
     agentTimeoutMs: config.agentTimeoutMs,
     // Job output is redacted before it leaves src/jobs: what a job prints is stored, posted and given to the agent.
-    jobs: localJobs({ cwd: config.execCwd, timeoutMs: config.execTimeoutMs, codeCommand: config.codeCommand, redact: makeRedactor(secretsOf(config)) }),
+    jobs: localJobs({ cwd: config.execCwd, timeoutMs: config.execTimeoutMs, codeCommand: config.codeCommand, redact: p.redact }),
     runsJobs: p.runsJobs,
+    route: (origin, requestedBy) => cards.route(origin, requestedBy),
     recordUsage: (u, latencyMs, eventKey) => store.usage.record({ ...u, latencyMs, eventKey }, clock.now()),
     kick,
   });
@@ -94,8 +102,11 @@ export function buildCore(p: CoreParts) {
     botUserId: p.botUserId,
     botId: p.botId,
     context: conversationContext(p, agent),
+    readFiles: (files) => readAttachments(files, { downloads, images: agent.seesImages === true }),
+    canPost: (channel) => cards.canPost(channel),
     status: p.status,
     kick,
+    redact: p.redact,
   });
   return { agent, outbox, approvals, pipeline, kick, commit };
 }

@@ -1,7 +1,7 @@
 // Every setting of the contract, read in one place: typed, validated, resolved.
 // Sources, strongest first: the process environment, --env-file, clawdbot.env beside
 // the executable. A bad value is a ConfigError naming the setting and the fix.
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, statSync } from "node:fs";
 import { homedir } from "node:os";
 import { dirname, join } from "node:path";
 
@@ -29,6 +29,10 @@ export interface Config {
   relayUrl: string | undefined;
   approvers: string[];
   admins: string[];
+  /** Where cards go that the conversation they were asked in would hide from the approvers. */
+  approvalChannel: string | undefined;
+  /** CLAWDBOT_SELF_APPROVAL: false means nobody approves a job they requested themselves. */
+  selfApproval: boolean;
   approvalTtlMs: number;
   agent: AgentKind;
   anthropicApiKey: string | undefined;
@@ -57,6 +61,8 @@ export interface Tuning {
   replayDeadlineMs: number;
   /** Each of `doctor`'s checks gives up after this (the agent command's gets three times it). */
   doctorCheckTimeoutMs: number;
+  /** When a catch-up run spent its budget of Slack calls, the next one starts this much later. */
+  catchupNextRunMs: number;
 }
 
 export const DEFAULT_MODEL = "claude-sonnet-4-5";
@@ -100,15 +106,27 @@ export function parseEnvFile(text: string): Env {
   return env;
 }
 
+/** An env file's settings; a directory or an unreadable file is a ConfigError naming it. */
+function readEnvFile(path: string, setting: string): Env {
+  let bytes: Uint8Array;
+  try {
+    if (statSync(path).isDirectory()) throw new ConfigError(setting, `${path} is a directory; pass the path of a KEY=VALUE file`);
+    bytes = readFileSync(path);
+  } catch (err) {
+    if (err instanceof ConfigError) throw err;
+    const e = err as NodeJS.ErrnoException;
+    if (e.code === "ENOENT") throw new ConfigError(setting, `${path} does not exist; pass the path of a KEY=VALUE file`);
+    throw new ConfigError(setting, `cannot read ${path} (${e.code ?? e.message}); check its permissions`);
+  }
+  return parseEnvFile(decodeEnvFile(bytes));
+}
+
 /** The environment as the program sees it: process env over --env-file over clawdbot.env. */
 export function gatherEnv(processEnv: Env, envFile?: string, exeDir = dirname(process.execPath)): Env {
   let merged: Env = {};
   const besideExe = join(exeDir, "clawdbot.env");
-  if (existsSync(besideExe)) merged = { ...merged, ...parseEnvFile(decodeEnvFile(readFileSync(besideExe))) };
-  if (envFile) {
-    if (!existsSync(envFile)) throw new ConfigError("--env-file", `${envFile} does not exist; pass the path of a KEY=VALUE file`);
-    merged = { ...merged, ...parseEnvFile(decodeEnvFile(readFileSync(envFile))) };
-  }
+  if (existsSync(besideExe)) merged = { ...merged, ...readEnvFile(besideExe, "clawdbot.env") };
+  if (envFile) merged = { ...merged, ...readEnvFile(envFile, "--env-file") };
   // An empty variable in the environment (`set X=` in a Task Scheduler action) does not
   // blank out a value the env file gives: empty counts as unset everywhere.
   for (const [k, v] of Object.entries(processEnv)) if (v !== undefined && v.trim() !== "") merged[k] = v;
@@ -167,6 +185,22 @@ function ids(env: Env, name: string): string[] | undefined {
     }
   }
   return list;
+}
+
+function channelId(env: Env, name: string): string | undefined {
+  const v = str(env, name);
+  if (v !== undefined && !/^[CG][A-Z0-9]{2,}$/.test(v)) {
+    throw new ConfigError(name, `"${v}" is not a Slack channel ID (like C0123ABCD; a name like #ops will not do): copy it from the channel's details`);
+  }
+  return v;
+}
+
+function onOff(env: Env, name: string, fallback: boolean): boolean {
+  const v = str(env, name);
+  if (v === undefined) return fallback;
+  if (v.toLowerCase() === "on") return true;
+  if (v.toLowerCase() === "off") return false;
+  throw new ConfigError(name, `"${v}" is not on or off; set it to on or off (default ${fallback ? "on" : "off"})`);
 }
 
 function url(env: Env, name: string): string | undefined {
@@ -303,6 +337,8 @@ export function checkConfig(env: Env, overrides: ConfigOverrides = {}, platform 
     relayUrl: collect(undefined, () => url(env, "CLAWDBOT_RELAY_URL") ?? url(env, "RELAY_URL")),
     approvers,
     admins,
+    approvalChannel: collect(undefined, () => channelId(env, "CLAWDBOT_APPROVAL_CHANNEL")),
+    selfApproval: collect(true, () => onOff(env, "CLAWDBOT_SELF_APPROVAL", true)),
     approvalTtlMs: collect(86_400_000, () => seconds(env, "CLAWDBOT_APPROVAL_TTL", 86400, { min: 0.001 })),
     agent,
     anthropicApiKey,
@@ -321,6 +357,7 @@ export function checkConfig(env: Env, overrides: ConfigOverrides = {}, platform 
       slackCallTimeoutMs: collect(10_000, () => millis(env, "CLAWDBOT_SLACK_CALL_TIMEOUT_MS", 10_000)),
       replayDeadlineMs: collect(120_000, () => millis(env, "CLAWDBOT_REPLAY_DEADLINE_MS", 120_000)),
       doctorCheckTimeoutMs: collect(5000, () => millis(env, "CLAWDBOT_DOCTOR_TIMEOUT_MS", 5000)),
+      catchupNextRunMs: collect(60_000, () => millis(env, "CLAWDBOT_CATCHUP_NEXT_RUN_MS", 60_000)),
     },
   };
   return { config, problems };
@@ -338,14 +375,18 @@ export function secretsOf(c: Config): string[] {
   ].filter((s) => s.length >= 6);
 }
 
-const LOOPBACK = new Set(["127.0.0.1", "::1", "[::1]", "localhost"]);
+/** 127/8, ::1 and localhost: a health server bound there is not reachable from other machines. */
+export function isLoopbackHost(host: string): boolean {
+  const h = host.toLowerCase();
+  return h === "localhost" || h === "::1" || h === "[::1]" || h.startsWith("127.");
+}
 
 /** Allowed but worth a line at start-up. */
 export function configWarnings(c: Config): string[] {
   const out: string[] = [];
-  if (!LOOPBACK.has(c.healthHost.toLowerCase()) && !c.healthHost.startsWith("127.")) {
+  if (!isLoopbackHost(c.healthHost)) {
     out.push(
-      `CLAWDBOT_HEALTH_HOST is ${c.healthHost}: /health and /metrics (no secrets, but status and counts) are reachable from other machines; set it to 127.0.0.1 unless a remote monitor needs them`,
+      `CLAWDBOT_HEALTH_HOST is ${c.healthHost}: /health, /metrics and the status page (no secrets, but status, counts, pending commands and recent errors) are reachable from other machines; set it to 127.0.0.1 unless a remote monitor needs them`,
     );
   }
   return out;

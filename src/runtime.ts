@@ -2,19 +2,25 @@
 // (socket or http), serves health, starts the workers; and takes it all down in order.
 import { buildCore, INTERNAL } from "./assemble.ts";
 import { type Base, bootstrap } from "./bootstrap.ts";
-import type { Config } from "./config.ts";
-import { catchUp, storeParticipation } from "./core/catchup.ts";
+import { type Config, isLoopbackHost, secretsOf } from "./config.ts";
+import { CatchupState, catchUp, storeParticipation } from "./core/catchup.ts";
 import { type Clock, systemClock } from "./core/clock.ts";
+import { ConnectionHistory } from "./core/connection-history.ts";
+import { formatDuration } from "./core/duration.ts";
 import type { HealthSnapshot } from "./core/health-types.ts";
 import { Heartbeat } from "./core/heartbeat.ts";
+import { leaseOwner } from "./core/leases.ts";
 import type { Logger } from "./core/logger.ts";
+import { makeRedactor } from "./core/redact.ts";
 import { Receiver } from "./core/receiver.ts";
 import { SlackCallError } from "./core/slack-port.ts";
 import type { Store } from "./core/store.ts";
 import { Supervisor, errText } from "./core/supervisor.ts";
 import { Workers } from "./core/workers.ts";
-import { createHealthApp, type RunningServer, startHealthServer } from "./health/app.ts";
+import { createEventsApp, createHealthApp, type RunningServer, startHealthServer } from "./health/app.ts";
 import { judgeStatus, startingSnapshot } from "./health/status.ts";
+import { startingPageView, statusPageView } from "./health/status-data.ts";
+import { renderStatusPage } from "./health/status-page.ts";
 import { BoltRouter } from "./slack/bolt-router.ts";
 import { slackEventsHandler } from "./slack/http-events.ts";
 import { type Envelope, SocketConnection } from "./slack/socket-connection.ts";
@@ -24,7 +30,7 @@ import { VERSION } from "./version.ts";
 export interface RuntimeOptions {
   config: Config;
   clock?: Clock;
-  /** consola level for the console (the sandbox keeps it quiet). */
+  /** Console threshold, CLAWDBOT_CONSOLE_LEVEL's numbers (the sandbox keeps it quiet). */
   consoleLevel?: number;
   /** Override for the logger (tests). */
   log?: Logger;
@@ -43,25 +49,27 @@ export interface Runtime {
 export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
   const { config } = opts;
   const clock = opts.clock ?? systemClock;
-  const startedAt = clock.now();
+  // Uptime is an interval: measured on the monotonic clock.
+  const startedAt = clock.mono();
   const stopHooks: (() => void)[] = [];
 
   // The ports are bound before anything else starts: a second clawdbot on this host (Task
   // Scheduler started one while the first still runs) stops here, before it touches Slack
   // or the store. Until the core is up they answer "starting".
   let current: (() => Promise<HealthSnapshot>) | null = null;
-  const view = () => current?.() ?? startingSnapshot(Math.floor((clock.now() - startedAt) / 1000), config.mode, VERSION);
+  const view = () => current?.() ?? startingSnapshot(Math.floor((clock.mono() - startedAt) / 1000), config.mode, VERSION);
+  let currentPage: (() => Promise<string>) | null = null;
+  const earlyRedact = makeRedactor(secretsOf(config));
+  const page = async () => currentPage?.() ?? renderStatusPage(startingPageView(await view(), clock.now(), leaseOwner()), earlyRedact);
   let onSlackEvent: ((req: Request) => Promise<Response>) | null = null;
   const servers: RunningServer[] = [];
   let base: Base;
   try {
-    servers.push(startHealthServer(createHealthApp({ snapshot: view }), config.healthHost, config.healthPort));
+    const healthApp = createHealthApp({ snapshot: view, loopbackOnly: isLoopbackHost(config.healthHost), statusPage: page });
+    servers.push(startHealthServer(healthApp, config.healthHost, config.healthPort));
     if (config.mode === "http") {
-      const events = createHealthApp({
-        snapshot: view,
-        // 503 while starting: Slack retries, nothing is lost.
-        slackEvents: (req) => onSlackEvent?.(req) ?? Promise.resolve(new Response("starting\n", { status: 503 })),
-      });
+      // 503 while starting: Slack retries, nothing is lost.
+      const events = createEventsApp((req) => onSlackEvent?.(req) ?? Promise.resolve(new Response("starting\n", { status: 503 })));
       servers.push(startHealthServer(events, "0.0.0.0", config.httpPort, "CLAWDBOT_HTTP_PORT"));
     }
     base = await bootstrap(config, { clock, consoleLevel: opts.consoleLevel, log: opts.log });
@@ -95,6 +103,7 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
     botId: () => identity.botId,
     status: async () => statusLine(await snapshot()),
     onRevoked: revoke,
+    redact,
   });
 
   const heartbeat = new Heartbeat({
@@ -170,21 +179,22 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
     { runNow: true },
   );
   workers.add("outbox", 30_000, kick, { runNow: true }); // a safety net: the sender also wakes itself
-  let caughtUpFrom: number | undefined;
+  const caughtUp = new CatchupState();
   workers.add("catchup", 24 * 60 * 60 * 1000, async () => {
     if (!identity.botUserId) return;
-    const started = clock.now();
-    await catchUp({
+    const { left } = await catchUp({
       slack,
       ...storeParticipation(store),
-      since: caughtUpFrom,
+      state: caughtUp,
       log,
       now: () => clock.now(),
+      mono: () => clock.mono(),
       botUserId: () => identity.botUserId,
       // Not `deliver`: what catch-up finds says nothing about whether the socket hears events.
       deliver: (type, payload) => receiver.handle(type, payload, () => {}),
     });
-    caughtUpFrom = started;
+    // A run's budget spent: the rest once Slack's rate limit window has passed.
+    if (left) workers.trigger("catchup", config.tuning.catchupNextRunMs);
   });
   if (config.heartbeatChannel) workers.add("heartbeat", config.heartbeatIntervalMs, () => heartbeat.beat());
 
@@ -192,6 +202,7 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
   await approvals.recover();
   kick();
 
+  const history = new ConnectionHistory(clock);
   if (config.mode === "socket") {
     const appPort = new WebPort(config.slackAppToken, config.slackApiUrl, { timeoutMs: config.tuning.slackCallTimeoutMs });
     supervisor = new Supervisor<Envelope>({
@@ -200,6 +211,7 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
       reconnectInitialMs: config.reconnectInitialMs,
       reconnectMaxMs: config.reconnectMaxMs,
       livenessTimeoutMs: config.livenessTimeoutMs,
+      history,
       openUrl: async () => {
         await ensureIdentity();
         try {
@@ -211,8 +223,13 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
         }
       },
       connect: (url, handlers) => new SocketConnection(url, handlers, clock),
-      // Each (re)connection: look for what arrived while we were away.
-      onConnected: () => workers.trigger("catchup"),
+      // Each (re)connection: look for what arrived while we were away; a refresh that left no gap missed nothing.
+      onConnected: ({ gapless }) => {
+        if (gapless) log.debug("refresh handover left no gap: no catch-up");
+        else workers.trigger("catchup");
+      },
+      // In a cluster every instance holds a connection of the same app.
+      sharedApp: store.kind === "postgres",
       onEnvelope: (env, ack) => {
         deliver(env.type, env.payload, () => ack()).catch((err) => log.error(`envelope handler failed: ${errText(err)}`));
       },
@@ -260,11 +277,11 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
       safe(store.outbox.counts(), { pending: 0, failed: 0, sent: 0, suppressed: 0 }),
       safe(store.approvals.countByStatus(), {} as Record<string, number>),
     ]);
-    const now = clock.now();
+    const now = clock.mono();
     const lastEventAt = receiver.lastEventAt ?? startedAt;
     const connected = supervisor ? supervisor.connected : !!identity.botUserId && !revokedReason;
     const { status, reason } = judgeStatus({
-      now,
+      mono: now,
       staleAfterMs: config.staleAfterMs,
       revokedReason: revokedReason ?? supervisor?.revokedReason ?? null,
       socket: supervisor,
@@ -296,14 +313,19 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
   }
 
   current = snapshot;
+  currentPage = async () =>
+    renderStatusPage(
+      await statusPageView({ clock, store, instance: owner, snapshot, connection: supervisor && { supervisor, history } }),
+      redact,
+    );
   log.info(`clawdbot ${VERSION} started (${config.mode} mode, agent ${agent.kind}); health on http://${config.healthHost}:${health.port}/health`);
 
   let stopping: Promise<void> | null = null;
   const stop = () => {
     stopping ??= (async () => {
       log.info("shutting down");
-      const deadline = clock.now() + INTERNAL.shutdownBudgetMs;
-      const left = () => Math.max(100, deadline - clock.now());
+      const deadline = clock.mono() + INTERNAL.shutdownBudgetMs;
+      const left = () => Math.max(100, deadline - clock.mono());
       for (const h of stopHooks) h();
       // Sockets closed first: no new work arrives while the rest drains.
       await supervisor?.stop();
@@ -335,12 +357,6 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
 /** A figure for health: the fallback if the store cannot give it (health must answer). */
 function safe<T>(read: Promise<T>, fallback: T): Promise<T> {
   return read.catch(() => fallback);
-}
-
-export function formatDuration(s: number): string {
-  if (s < 120) return `${s} s`;
-  if (s < 7200) return `${Math.round(s / 60)} min`;
-  return `${(s / 3600).toFixed(1)} h`;
 }
 
 export function statusLine(s: HealthSnapshot): string {

@@ -1,5 +1,6 @@
 // Turns what Slack delivered (a Socket Mode envelope or an HTTP request, same payloads)
 // into the inbound record: its dedupe key, its kind, and what it is about. Pure.
+import { createHash } from "node:crypto";
 import type { NewEvent } from "./store.ts";
 
 export interface Classified {
@@ -18,6 +19,14 @@ export interface Identity {
 type Obj = Record<string, unknown>;
 const s = (v: unknown): string | undefined => (typeof v === "string" && v !== "" ? v : undefined);
 
+/**
+ * Subtypes that are still a person talking to us: a message with files, a /me message, a
+ * thread reply also sent to the channel. Every other subtype (edits, deletions, joins, bot
+ * messages...) is noise.
+ */
+export const ANSWERED_SUBTYPES: ReadonlySet<string> = new Set(["file_share", "me_message", "thread_broadcast"]);
+const noise = (subtype: string | undefined) => subtype !== undefined && !ANSWERED_SUBTYPES.has(subtype);
+
 export function classify(type: string, payload: Obj, me: Identity): Classified {
   if (type === "slash_commands") return slash(payload);
   if (type === "interactive") return interactive(payload);
@@ -25,11 +34,19 @@ export function classify(type: string, payload: Obj, me: Identity): Classified {
   return { event: { key: `other:${crypto.randomUUID()}`, kind: "other", payload: "{}", status: "ignored" } };
 }
 
+/**
+ * The key of a payload that carries no id of Slack's: a hash of what was delivered, so a
+ * replayed request (same signed body) is one record, not one per copy. Two real commands
+ * differ at least in their response_url.
+ */
+function bodyKey(p: Obj): string {
+  return `body:${createHash("sha256").update(JSON.stringify(p)).digest("base64url").slice(0, 32)}`;
+}
+
 function slash(p: Obj): Classified {
-  const trigger = s(p.trigger_id) ?? crypto.randomUUID();
   return {
     event: {
-      key: `cmd:${trigger}`,
+      key: `cmd:${s(p.trigger_id) ?? bodyKey(p)}`,
       kind: "slash",
       channel: s(p.channel_id),
       user: s(p.user_id),
@@ -45,7 +62,9 @@ function interactive(p: Obj): Classified {
   const ours = p.type === "block_actions" && (a.action_id === "approval_approve" || a.action_id === "approval_deny");
   const channel = s((p.channel as Obj | undefined)?.id) ?? s((p.container as Obj | undefined)?.channel_id);
   const user = s((p.user as Obj | undefined)?.id);
-  const key = `act:${s(p.trigger_id) ?? ""}:${s(a.action_ts) ?? crypto.randomUUID()}`;
+  const trigger = s(p.trigger_id);
+  const actionTs = s(a.action_ts);
+  const key = trigger || actionTs ? `act:${trigger ?? ""}:${actionTs ?? ""}` : `act:${bodyKey(p)}`;
   return {
     event: {
       key,
@@ -78,7 +97,7 @@ function eventCallback(p: Obj, me: Identity): Classified {
 
   if (type === "message") {
     if (fromBot) return ignored({ canary: user === me.botUserId || s(ev.bot_id) === me.botId });
-    if (s(ev.subtype) || !channel || !ts) return ignored();
+    if (noise(s(ev.subtype)) || !channel || !ts) return ignored();
     if (s(ev.channel_type) !== "im") return ignored(); // channel messages addressed to us come as app_mention
     return {
       event: {
@@ -95,7 +114,7 @@ function eventCallback(p: Obj, me: Identity): Classified {
   }
 
   if (type === "app_mention") {
-    if (fromBot || s(ev.subtype) || !channel || !ts) return ignored();
+    if (fromBot || noise(s(ev.subtype)) || !channel || !ts) return ignored();
     return {
       event: {
         key: `msg:${channel}:${ts}`,

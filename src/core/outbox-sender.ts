@@ -5,6 +5,7 @@ import { backoffDelay } from "./backoff.ts";
 import type { Clock, Timer } from "./clock.ts";
 import type { Commit } from "./group-commit.ts";
 import type { Logger } from "./logger.ts";
+import { CARD_KEY_PREFIX } from "./approvals.ts";
 import { type HistoryMessage, OUTBOX_EVENT_TYPE, SlackCallError, type SendFailure, type SlackPort } from "./slack-port.ts";
 import type { OutboxItem, Store } from "./store.ts";
 import { outputParts, renderOutput } from "./text.ts";
@@ -42,6 +43,12 @@ export interface Queued {
   channel: string;
   ids: number[];
 }
+/** Slack refusing a message for its size: the same message is refused again, however often it is sent. */
+const TOO_BIG = new Set(["invalid_blocks", "msg_too_long", "msg_blocks_too_long"]);
+/** A post refused because the bot is not in the conversation: a /claw's answer then goes through its response_url. */
+const CANNOT_POST = new Set(["not_in_channel", "channel_not_found"]);
+/** The event key of a notice about a refused item (never itself noticed again). */
+const NOTICE_KEY = "notice:";
 
 export class OutboxSender {
   sent = 0;
@@ -89,8 +96,9 @@ export class OutboxSender {
    * to `timeoutMs`, then stops. Whatever is left stays in the outbox for the next start.
    */
   async stop(timeoutMs: number): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (!this.stopped && Date.now() < deadline) {
+    const { clock } = this.o;
+    const deadline = clock.mono() + timeoutMs;
+    while (!this.stopped && clock.mono() < deadline) {
       try {
         await this.pump();
       } catch (err) {
@@ -98,12 +106,12 @@ export class OutboxSender {
         break;
       }
       if (this.inFlight.size === 0) break;
-      await settleWithin([Promise.race(this.inFlight)], deadline - Date.now());
+      await settleWithin([Promise.race(this.inFlight)], deadline - clock.mono());
     }
     this.stopped = true;
     if (this.timer) this.o.clock.clearTimeout(this.timer);
     this.timer = null;
-    await settleWithin(this.inFlight, deadline - Date.now());
+    await settleWithin(this.inFlight, deadline - clock.mono());
   }
 
   /** Waits until nothing is in flight (tests, replay). */
@@ -115,6 +123,7 @@ export class OutboxSender {
    * Replay: sends these items now, outside the timer loop, waiting out rate limits and
    * retries until each is sent or failed or `deadline` passes. An item another process
    * holds (the running bot) is left to it and waited for. Returns the ids not delivered.
+   * `deadline` is a clock.mono() reading.
    */
   async deliverNow(ids: number[], deadline: number): Promise<number[]> {
     const { store, clock } = this.o;
@@ -123,7 +132,7 @@ export class OutboxSender {
       const now = clock.now();
       const rows = (await Promise.all(open.map((id) => store.outbox.get(id)))).filter((r): r is OutboxItem => r !== null);
       open = rows.filter((r) => r.status === "pending" || r.status === "sending").map((r) => r.id);
-      if (open.length === 0 || now >= deadline || this.revoked) break;
+      if (open.length === 0 || clock.mono() >= deadline || this.revoked) break;
       const due = rows.filter((r) => r.status === "pending" && r.nextAttemptAt <= now && (this.blockedUntil.get(r.channel) ?? 0) <= now);
       // One at a time per channel (order), channels in parallel.
       const byChannel = Map.groupBy(due, (r) => r.channel);
@@ -144,6 +153,11 @@ export class OutboxSender {
     return at - now;
   }
 
+  /**
+   * Wakes the pump at wall time `at`. Due times are the store's (an item's next attempt, a
+   * lease's end): wall-clock, because they outlive this process and other processes share
+   * them. A wall clock set back holds them longer; nothing is lost.
+   */
   private wakeAt(at: number): void {
     if (this.stopped) return;
     if (this.timer && at >= this.timerAt) return;
@@ -326,6 +340,28 @@ export class OutboxSender {
     this.kick();
   }
 
+  /** A /claw answered where the bot is not a member: through the command's response_url, seen by the one who typed it. */
+  private async respondInstead(row: OutboxItem, why: string): Promise<void> {
+    try {
+      await this.o.slack.respond(row.responseUrl ?? "", { text: row.text, blocks: row.blocks ? (JSON.parse(row.blocks) as unknown[]) : undefined, response_type: "ephemeral" });
+    } catch (err) {
+      return this.handleFailure({ ...row, op: "respond" }, err instanceof SlackCallError ? err.failure : { kind: "unknown", message: String(err) });
+    }
+    this.o.log.info(`outbox: #${row.id}: clawdbot cannot post in ${row.channel} (${why}); answered through the command's response_url`);
+    await this.done(row, null);
+  }
+
+  /** Slack refused an item as too big: the conversation gets a short line instead of silence. */
+  private async tooBigNotice(row: OutboxItem, code: string): Promise<void> {
+    if (row.eventKey?.startsWith(NOTICE_KEY) || row.op === "upload") return;
+    const card = row.eventKey?.startsWith(CARD_KEY_PREFIX) ? ` (the card of approval ${row.eventKey.slice(CARD_KEY_PREFIX.length)})` : "";
+    const what = row.op === "update" ? `an update of a message of mine${card}` : `a message of mine${card}`;
+    const text = `:warning: Slack refused ${what} as too large (\`${code}\`), so it is not shown. An admin finds it as failed outbox item #${row.id}.`;
+    const to = row.op === "respond" ? { op: "respond" as const, responseUrl: row.responseUrl ?? undefined } : row.op === "ephemeral" ? { op: "ephemeral" as const, user: row.user ?? undefined } : { op: "post" as const };
+    await this.o.store.outbox.enqueue({ eventKey: `${NOTICE_KEY}${row.id}`, channel: row.channel, threadTs: row.threadTs ?? undefined, text, ...to }, this.o.clock.now());
+    this.kick();
+  }
+
   /**
    * Looks for an item an earlier attempt may have delivered without us hearing back: a post
    * by the outbox id in its metadata, an upload by its file name (unique per item).
@@ -357,9 +393,11 @@ export class OutboxSender {
       }
       case "permanent":
         if (row.op === "upload") return this.uploadAsMessages(row, f.message);
+        if (row.op === "post" && row.responseUrl && CANNOT_POST.has(f.message)) return this.respondInstead(row, f.message);
         await store.outbox.markFailed(row.id, f.message, now);
         this.failed++;
         log.error(`outbox: #${row.id} to ${row.channel} failed for good: ${f.message}; fix it, then run clawdbot replay`);
+        if (TOO_BIG.has(f.message)) await this.tooBigNotice(row, f.message);
         return;
       case "revoked":
         await store.outbox.retryAt(row.id, now + this.o.retryMaxMs, f.message, now);

@@ -5,13 +5,14 @@
 import type { Agent, ContextMessage } from "../agents/types.ts";
 import type { RelayClient } from "../relay/client.ts";
 import type { Approvals } from "./approvals.ts";
+import { type Attachments, type MessageFile, messageFiles, unreadNote } from "./attachments.ts";
 import type { Clock } from "./clock.ts";
 import { handleSlashCommand, type StatusSource } from "./commands.ts";
 import type { Commit } from "./group-commit.ts";
 import type { Logger } from "./logger.ts";
-import { queueReply } from "./replies.ts";
+import { queueReply, type ReplyTo } from "./replies.ts";
 import type { EventKind, InboundEvent, Store } from "./store.ts";
-import { formatAnswer, stripMention, unescapeSlack } from "./text.ts";
+import { escapeSlack, formatAnswer, stripMention, unescapeSlack } from "./text.ts";
 import { settleWithin } from "./wait.ts";
 
 /** The message being answered, as the conversation context port sees it. */
@@ -45,9 +46,15 @@ export interface PipelineOptions {
   /** How many events are answered at once (agent calls in parallel). */
   concurrency?: number;
   context: ContextSource;
+  /** Reads what the agent can use of a message's files (attachments.ts); never throws. */
+  readFiles(files: MessageFile[]): Promise<Attachments>;
+  /** Whether the bot can post in a conversation (a /claw may come from one it is not in). */
+  canPost(channel: string): Promise<boolean>;
   status: StatusSource;
   /** The outbox has work: the items just queued for one channel (sent without reading them back), or unknown. */
   kick(queued?: { channel: string; ids: number[] }): void;
+  /** Takes every configured secret (and URL passwords) out of text from outside: agent errors, conversation context. */
+  redact(text: string): string;
 }
 
 /** Agent calls in parallel: enough to hide latency, few enough for a small Windows host. */
@@ -125,7 +132,7 @@ export class Pipeline {
       case "slash":
         return handleSlashCommand(row, {
           ...this.o,
-          answerWithAgent: (r, text, threadTs) => this.answerMessage(r, text, threadTs),
+          answerWithAgent: (r, text, to) => this.answerMessage(r, text, to),
         });
       case "action":
         return this.decide(row);
@@ -137,8 +144,8 @@ export class Pipeline {
   private async decide(row: InboundEvent): Promise<void> {
     const p = JSON.parse(row.payload) as {
       actions?: { action_id?: string; value?: string }[];
-      container?: { message_ts?: string };
-      message?: { ts?: string };
+      container?: { message_ts?: string; channel_id?: string };
+      message?: { ts?: string; blocks?: unknown[] };
     };
     const action = p.actions?.[0];
     const then = await this.o.store.tx(async (t) => {
@@ -146,8 +153,9 @@ export class Pipeline {
         approvalId: action?.value ?? "",
         user: row.user ?? "",
         approve: action?.action_id === "approval_approve",
-        channel: row.channel ?? "",
+        channel: p.container?.channel_id ?? row.channel ?? "",
         messageTs: p.container?.message_ts ?? p.message?.ts,
+        messageBlocks: p.message?.blocks,
         eventKey: row.key,
       });
       await t.events.setStatus(row.key, "answered", this.o.clock.now());
@@ -159,54 +167,68 @@ export class Pipeline {
 
   /**
    * A DM, a mention, or `/claw <text>`: the agent answers in the same conversation.
-   * `textOverride`/`threadOverride` serve slash commands, whose text is not a message.
+   * `textOverride`/`to` serve slash commands, whose text is not a message and whose answer
+   * may have to go through the command's response_url.
    */
-  async answerMessage(row: InboundEvent, textOverride?: string, threadOverride?: string): Promise<void> {
+  async answerMessage(row: InboundEvent, textOverride?: string, to?: ReplyTo): Promise<void> {
     const { store, clock, log, agent, relay } = this.o;
     const channel = row.channel ?? "";
     const user = row.user ?? "";
-    const threadTs = threadOverride ?? row.threadTs ?? undefined;
+    const where: ReplyTo = to ?? { channel, threadTs: row.threadTs ?? undefined };
+    const threadTs = where.threadTs;
     const text = textOverride ?? unescapeSlack(stripMention(row.text ?? "", this.o.botUserId()));
     // Notices and errors answer each message: the same words twice are still two answers.
     const reply = async (replyText: string, detail: string) => {
       const ids = await this.o.commit(async (t) => {
-        const ids = await queueReply(t, { eventKey: row.key, channel, threadTs, text: replyText, noDedupe: true }, clock.now());
+        const ids = await queueReply(t, { eventKey: row.key, ...where, text: replyText, noDedupe: true }, clock.now());
         await t.events.setStatus(row.key, "answered", clock.now(), detail);
         return ids;
       });
       relay?.log({ direction: "out", event_id: row.key, channel, ts: null, thread_ts: threadTs, user: null, text: replyText });
-      this.o.kick({ channel, ids });
+      this.o.kick({ channel: where.channel, ids });
     };
 
     relay?.log({ direction: "in", event_id: row.key, channel, ts: row.ts, thread_ts: threadTs, user, text });
     if (row.detail === "paused" || (await store.settings.isPaused())) return reply(PAUSED_NOTICE, "paused");
-    if (!text) return reply("Say something after the mention and I'll answer.", "empty");
+    const attached = messageFiles(row.payload);
+    if (!text && attached.length === 0) return reply("Say something after the mention and I'll answer.", "empty");
 
-    const context = await this.o.context({ kind: row.kind, channel, ts: row.ts ?? undefined, threadTs: row.threadTs ?? undefined, user, text });
+    // The thread (or the relay) may hold what someone pasted: the agent gets it redacted, as it gets the message.
+    const context = (await this.o.context({ kind: row.kind, channel, ts: row.ts ?? undefined, threadTs: row.threadTs ?? undefined, user, text })).map(
+      (m) => ({ ...m, text: this.o.redact(m.text) }),
+    );
 
-    const started = clock.now();
+    const { files, unread } = attached.length ? await this.o.readFiles(attached) : { files: [], unread: [] };
+
+    const started = clock.mono();
     let answer: Awaited<ReturnType<Agent["answer"]>>;
     try {
-      answer = await agent.answer({ text, user, channel, threadTs, context }, AbortSignal.timeout(this.o.agentTimeoutMs));
+      answer = await agent.answer({ text, user, channel, threadTs, context, files }, AbortSignal.timeout(this.o.agentTimeoutMs));
     } catch (err) {
       const msg = err instanceof Error ? err.message : String(err);
-      const why = (err as Error)?.name === "TimeoutError" ? `timed out after ${Math.round(this.o.agentTimeoutMs / 1000)} s` : msg;
+      // An agent's error may quote its stderr (a key, a token, a `<!channel>`): redacted, then shown as text.
+      const why = this.o.redact((err as Error)?.name === "TimeoutError" ? `timed out after ${Math.round(this.o.agentTimeoutMs / 1000)} s` : msg);
       log.error(`agent failed on ${row.key}: ${why}`, { event: row.key });
-      return reply(`:warning: Sorry, I couldn't get an answer (${why.slice(0, 200)}). Please try again.`, "agent_error");
+      return reply(`:warning: Sorry, I couldn't get an answer (${escapeSlack(why.slice(0, 200))}). Please try again.`, "agent_error");
     }
     if (answer.usage) {
-      await store.usage.record({ ...answer.usage, latencyMs: clock.now() - started, eventKey: row.key }, clock.now());
+      await store.usage.record({ ...answer.usage, latencyMs: clock.mono() - started, eventKey: row.key }, clock.now());
     }
     const body = answer.reply.trim() || (answer.jobs.length ? "" : "(the agent gave an empty answer)");
+    // The answer says which files the agent did not get (our words, after the agent's).
+    const note = unreadNote(unread);
+    const posted = [body && formatAnswer(body), note].filter(Boolean).join("\n\n");
+    // Where cards go is Slack's to say (membership): asked before the transaction.
+    const route = answer.jobs.length ? await this.o.approvals.route({ channel, threadTs }, user) : undefined;
     const ids = await this.o.commit(async (t) => {
-      const ids = body ? await queueReply(t, { eventKey: row.key, channel, threadTs, text: formatAnswer(body) }, clock.now()) : [];
-      for (const job of answer.jobs) await this.o.approvals.request(t, job, { requestedBy: user, channel, threadTs, eventKey: row.key });
+      const ids = posted ? await queueReply(t, { eventKey: row.key, ...where, text: posted }, clock.now()) : [];
+      if (route) for (const job of answer.jobs) await this.o.approvals.request(t, job, { requestedBy: user, eventKey: row.key, route, tell: where });
       await t.events.setStatus(row.key, "answered", clock.now());
       return ids;
     });
     if (body) relay?.log({ direction: "out", event_id: row.key, channel, ts: null, thread_ts: threadTs, user: null, text: body });
     // Cards may go elsewhere (an approval channel, approvers' DMs): the sender reads those.
-    this.o.kick(answer.jobs.length ? undefined : { channel, ids });
+    this.o.kick(answer.jobs.length ? undefined : { channel: where.channel, ids });
   }
 }
 

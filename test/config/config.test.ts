@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { checkConfig, ConfigError, defaultDataDir, gatherEnv, loadConfig, parseEnvFile } from "../../src/config.ts";
 import { spawnBot, tempDir } from "../helpers/bot.ts";
 
@@ -23,11 +23,22 @@ describe("loadConfig", () => {
     expect(c.execCwd).toBe("/tmp/x");
     expect(c.logRetentionBytes).toBe(20 * 1024 * 1024);
     expect(c.slackApiUrl).toBe("https://slack.com/api/");
+    expect(c.selfApproval).toBe(true);
+  });
+
+  test("CLAWDBOT_SELF_APPROVAL is on or off", () => {
+    expect(loadConfig({ ...base, CLAWDBOT_SELF_APPROVAL: "off" }).selfApproval).toBe(false);
+    expect(loadConfig({ ...base, CLAWDBOT_SELF_APPROVAL: "on" }).selfApproval).toBe(true);
   });
 
   test("agent choice follows the contract", () => {
     expect(loadConfig({ ...base, ANTHROPIC_API_KEY: "sk-ant-x" }).agent).toBe("anthropic");
     expect(loadConfig({ ...base, CLAWDBOT_AGENT_COMMAND: "x" }).agent).toBe("command");
+  });
+
+  test("the approval channel is a channel ID; unset by default", () => {
+    expect(loadConfig(base).approvalChannel).toBeUndefined();
+    expect(loadConfig({ ...base, CLAWDBOT_APPROVAL_CHANNEL: "C0OPS123" }).approvalChannel).toBe("C0OPS123");
   });
 
   test("admins default to approvers; RELAY_URL is an alias", () => {
@@ -47,6 +58,8 @@ describe("loadConfig", () => {
     [{ ...base, CLAWDBOT_AGENT: "anthropic" }, "ANTHROPIC_API_KEY"],
     [{ ...base, CLAWDBOT_MODE: "carrier-pigeon" }, "CLAWDBOT_MODE"],
     [{ ...base, SLACK_API_URL: "ftp://x" }, "SLACK_API_URL"],
+    [{ ...base, CLAWDBOT_APPROVAL_CHANNEL: "#ops" }, "CLAWDBOT_APPROVAL_CHANNEL"],
+    [{ ...base, CLAWDBOT_SELF_APPROVAL: "no" }, "CLAWDBOT_SELF_APPROVAL"],
   ];
   for (const [env, setting] of bad) {
     test(`bad ${setting} names the setting`, () => {
@@ -131,6 +144,22 @@ describe("clawdbot run with a bad configuration (compiled)", () => {
     expect(await bot.exited).toBe(2);
     expect(bot.output()).toContain("--env-file");
   });
+  test("--env-file naming a directory: exit 2, one line naming it and what is wrong", async () => {
+    const dir = tempDir();
+    const bot = await spawnBot(["run", "--env-file", dir], full);
+    expect(await bot.exited).toBe(2);
+    const lines = bot.output().trim().split("\n");
+    expect(lines).toEqual([`clawdbot: configuration error: --env-file: ${dir} is a directory; pass the path of a KEY=VALUE file`]);
+  });
+  test("--env-file that cannot be read: exit 2, one line naming it", async () => {
+    // A path through a plain file fails to open even for root (ENOTDIR), as EACCES does for others.
+    const file = `${tempDir()}/plain`;
+    writeFileSync(file, "");
+    const bot = await spawnBot(["run", "--env-file", `${file}/clawdbot.env`], full);
+    expect(await bot.exited).toBe(2);
+    const lines = bot.output().trim().split("\n");
+    expect(lines).toEqual([`clawdbot: configuration error: --env-file: cannot read ${file}/clawdbot.env (ENOTDIR); check its permissions`]);
+  });
 });
 
 describe("config audit fixes", () => {
@@ -185,4 +214,10 @@ describe("config audit fixes", () => {
     expect(w).toHaveLength(1);
     expect(w[0]).toContain("CLAWDBOT_HEALTH_HOST");
   });
+});
+
+test("a clawdbot.env beside the executable that is a directory is named", () => {
+  const dir = tempDir();
+  mkdirSync(`${dir}/clawdbot.env`);
+  expect(() => gatherEnv({}, undefined, dir)).toThrow(`clawdbot.env: ${dir}/clawdbot.env is a directory`);
 });

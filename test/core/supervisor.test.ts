@@ -2,14 +2,19 @@
 // revocation, exactly as the invariants at the top of supervisor.ts say.
 import { expect, test } from "bun:test";
 import type { Clock, Timer } from "../../src/core/clock.ts";
-import type { Logger } from "../../src/core/logger.ts";
+import { ConnectionHistory } from "../../src/core/connection-history.ts";
+import { memoryLogger } from "../../src/core/logger.ts";
 import { type Conn, type ConnHandlers, Supervisor } from "../../src/core/supervisor.ts";
+import { judgeStatus } from "../../src/health/status.ts";
 
+/** `t` is the steady (monotonic) time timers run on; the wall clock is `t` plus `wallOffset`, which a test may jump. */
 class FakeClock implements Clock {
   t = 1_000_000;
+  wallOffset = 1_700_000_000_000;
   private timers: { at: number; fn: () => void; id: number }[] = [];
   private next = 1;
-  now = () => this.t;
+  now = () => this.t + this.wallOffset;
+  mono = () => this.t;
   setTimeout = (fn: () => void, ms: number): Timer => {
     const id = this.next++;
     this.timers.push({ at: this.t + ms, fn, id });
@@ -43,6 +48,7 @@ class FakeConn implements Conn {
   isOpen = true;
   lastActivityAt: number;
   helloAt: number | null = null;
+  numConnections: number | null = null;
   pings = 0;
   state: "open" | "closed" | "destroyed" = "open";
   /** Whether a ping is answered by a pong (a live peer). */
@@ -53,13 +59,14 @@ class FakeConn implements Conn {
     private readonly clock: FakeClock,
     readonly h: ConnHandlers<{ envelope_id: string }>,
   ) {
-    this.lastActivityAt = clock.now();
+    this.lastActivityAt = clock.mono();
     this.closed = new Promise((r) => {
       this.resolveClosed = r;
     });
   }
-  hello(): void {
-    this.helloAt = this.lastActivityAt = this.clock.now();
+  hello(numConnections: number | null = null): void {
+    this.numConnections = numConnections;
+    this.helloAt = this.lastActivityAt = this.clock.mono();
     this.h.hello(this);
   }
   ack(): boolean {
@@ -67,7 +74,7 @@ class FakeConn implements Conn {
   }
   ping(): void {
     this.pings++;
-    if (this.pongs) this.lastActivityAt = this.clock.now();
+    if (this.pongs) this.lastActivityAt = this.clock.mono();
   }
   close(): void {
     this.end("closed");
@@ -82,15 +89,20 @@ class FakeConn implements Conn {
   }
 }
 
-const quiet: Logger = { debug() {}, info() {}, warn() {}, error() {}, critical() {} } as unknown as Logger;
 
-function make(opts: { openUrl?: () => Promise<string>; terminal?: (e: unknown) => string | null } = {}) {
+function make(
+  opts: { openUrl?: () => Promise<string>; terminal?: (e: unknown) => string | null; sharedApp?: boolean; history?: (c: Clock) => ConnectionHistory } = {},
+) {
   const clock = new FakeClock();
   const conns: FakeConn[] = [];
+  const connected: { gapless: boolean }[] = [];
+  const log = memoryLogger();
   let opens = 0;
   const sup = new Supervisor<{ envelope_id: string }>({
     clock,
-    log: quiet,
+    log,
+    sharedApp: opts.sharedApp,
+    onConnected: (info) => void connected.push(info),
     reconnectInitialMs: 1000,
     reconnectMaxMs: 8000,
     livenessTimeoutMs: 3000,
@@ -106,9 +118,10 @@ function make(opts: { openUrl?: () => Promise<string>; terminal?: (e: unknown) =
     },
     onEnvelope: () => {},
     terminalReason: opts.terminal ?? (() => null),
+    history: opts.history?.(clock),
   });
   const live = () => conns.filter((c) => c.state === "open");
-  return { clock, conns, sup, live, opens: () => opens };
+  return { clock, conns, sup, live, opens: () => opens, connected, log };
 }
 
 test("a silent socket is replaced at the liveness timeout; one that pongs is kept", async () => {
@@ -128,6 +141,34 @@ test("a silent socket is replaced at the liveness timeout; one that pongs is kep
   expect(conns.length).toBe(2); // reconnected at once
   expect(live().length).toBe(1);
 });
+
+test("the wall clock jumping forward an hour replaces no live socket; after a jump back a silent one is replaced on time", async () => {
+  const { clock, conns, sup } = make();
+  sup.start();
+  await clock.advance(0);
+  conns[0]!.hello();
+  await clock.advance(1000);
+  clock.wallOffset += 60 * 60 * 1000;
+  await clock.advance(10_000);
+  expect(conns.length).toBe(1); // nothing fired early
+  expect(conns[0]!.state).toBe("open");
+  expect(health(clock, sup)).toBe("ok");
+
+  clock.wallOffset -= 2 * 60 * 60 * 1000;
+  conns[0]!.pongs = false;
+  const silentFrom = conns[0]!.lastActivityAt;
+  await clock.advance(2999 - (clock.t - silentFrom));
+  expect(conns[0]!.state).toBe("open");
+  expect(health(clock, sup)).toBe("stale"); // silent past CLAWDBOT_STALE_AFTER (2 s here), the jump notwithstanding
+  await clock.advance(1);
+  expect(conns[0]!.state).toBe("destroyed"); // at the liveness timeout, not an hour late
+  expect(conns.length).toBe(2);
+});
+
+/** What health says of the supervisor now, with a stale-after of 2 s. */
+function health(clock: FakeClock, sup: Supervisor<{ envelope_id: string }>): string {
+  return judgeStatus({ mono: clock.mono(), staleAfterMs: 2000, revokedReason: null, socket: sup, identityKnown: true, canary: "off", failingWorkers: [] }).status;
+}
 
 test("a timer of an old connection cannot start another; a straggler hello is destroyed", async () => {
   const { clock, conns, sup, live, opens } = make();
@@ -252,4 +293,131 @@ test("stop closes every socket and resolves once they are closed", async () => {
   expect(live()).toEqual([]);
   await clock.advance(60_000);
   expect(conns.length).toBe(2);
+});
+
+test("the history records connects, drops, failed attempts, refreshes and revocation, newest first; downSince while down", async () => {
+  let failOpen = false;
+  let history!: ConnectionHistory;
+  const { clock, conns, sup } = make({
+    openUrl: async () => {
+      if (failOpen) throw new Error("connect ECONNREFUSED");
+      return "ws://x";
+    },
+    terminal: (e) => ((e as Error).message === "invalid_auth" ? "invalid_auth" : null),
+    history: (c) => (history = new ConnectionHistory(c)),
+  });
+  sup.start();
+  await clock.advance(0);
+  conns[0]!.hello();
+  expect(history.downSince).toBeNull();
+  conns[0]!.h.disconnectMessage(conns[0]!, "refresh_requested");
+  await clock.advance(0);
+  conns[1]!.hello();
+  failOpen = true;
+  const droppedAt = clock.now();
+  conns[1]!.h.closed(conns[1]!, "closed (1006)");
+  await clock.advance(0); // the immediate attempt fails: backoff 1000 ms
+  expect(sup.state).toBe("backoff");
+  expect(sup.nextAttemptAt).toBe(clock.now() + 1000);
+  expect(history.downSince).toBe(droppedAt);
+  await clock.advance(1000); // a second failure does not move downSince
+  expect(history.downSince).toBe(droppedAt);
+  failOpen = false;
+  await clock.advance(2000);
+  conns[2]!.hello();
+  expect(history.downSince).toBeNull();
+  sup.revoke("invalid_auth");
+  expect(history.recent().map((e) => [e.kind, e.detail])).toEqual([
+    ["revoked", "invalid_auth"],
+    ["reconnected", undefined],
+    ["failed", "apps.connections.open failed: connect ECONNREFUSED"],
+    ["failed", "apps.connections.open failed: connect ECONNREFUSED"],
+    ["dropped", "closed (1006)"],
+    ["reconnected", undefined],
+    ["refresh", "refresh_requested"],
+    ["connected", undefined],
+  ]);
+  expect(history.recent(2).map((e) => e.kind)).toEqual(["revoked", "reconnected"]);
+});
+
+test("too_many_websockets on the live socket: a failed attempt with backoff, not a refresh", async () => {
+  const { clock, conns, sup, live, opens, log } = make();
+  sup.start();
+  await clock.advance(0);
+  conns[0]!.hello();
+  conns[0]!.h.disconnectMessage(conns[0]!, "too_many_websockets");
+  await clock.advance(0);
+  expect(conns[0]!.state).toBe("destroyed");
+  expect(live()).toEqual([]);
+  expect(sup.failures).toBe(1);
+  expect(sup.state).toBe("backoff");
+  await clock.advance(999);
+  expect(opens()).toBe(1);
+  await clock.advance(1);
+  expect(opens()).toBe(2);
+  expect(log.lines.some((l) => l.level === "warn" && l.msg.includes("too_many_websockets"))).toBe(true);
+});
+
+test("a new socket refused with too_many_websockets: each refusal a failed attempt, the backoff doubles", async () => {
+  const { clock, conns, sup, opens } = make();
+  sup.start();
+  await clock.advance(0);
+  conns[0]!.h.disconnectMessage(conns[0]!, "too_many_websockets");
+  expect(sup.failures).toBe(1);
+  await clock.advance(1000);
+  expect(opens()).toBe(2);
+  conns[1]!.h.disconnectMessage(conns[1]!, "too_many_websockets");
+  expect(sup.failures).toBe(2);
+  await clock.advance(1999);
+  expect(opens()).toBe(2);
+  await clock.advance(1);
+  expect(opens()).toBe(3);
+  conns[2]!.hello(1);
+  expect(sup.connected).toBe(true);
+  expect(sup.failures).toBe(0);
+});
+
+test("hello counting more connections than this process holds is a warning; not during a handover, not in a cluster", async () => {
+  const warnings = (l: ReturnType<typeof memoryLogger>) => l.lines.filter((x) => x.level === "warn" && x.msg.includes("Socket Mode connections open"));
+  const alone = make();
+  alone.sup.start();
+  await alone.clock.advance(0);
+  alone.conns[0]!.hello(1);
+  expect(warnings(alone.log)).toHaveLength(0);
+  alone.conns[0]!.h.disconnectMessage(alone.conns[0]!, "refresh_requested");
+  await alone.clock.advance(0);
+  alone.conns[1]!.hello(2); // the old one and its successor: both ours
+  expect(warnings(alone.log)).toHaveLength(0);
+
+  const shared = make();
+  shared.sup.start();
+  await shared.clock.advance(0);
+  shared.conns[0]!.hello(2);
+  expect(warnings(shared.log)).toHaveLength(1);
+  expect(warnings(shared.log)[0]?.msg).toContain("CLAWDBOT_DATABASE_URL");
+
+  const cluster = make({ sharedApp: true });
+  cluster.sup.start();
+  await cluster.clock.advance(0);
+  cluster.conns[0]!.hello(3);
+  expect(warnings(cluster.log)).toHaveLength(0);
+});
+
+test("a refresh whose old socket was still open at the new hello is gapless; a first connect and a reconnect after a drop are not", async () => {
+  const { clock, conns, sup, connected } = make();
+  sup.start();
+  await clock.advance(0);
+  conns[0]!.hello();
+  conns[0]!.h.disconnectMessage(conns[0]!, "refresh_requested");
+  await clock.advance(0);
+  conns[1]!.hello();
+  // Slack closed the old one before its successor said hello: a gap.
+  conns[1]!.h.disconnectMessage(conns[1]!, "warning");
+  await clock.advance(0);
+  conns[1]!.h.closed(conns[1]!, "closed (1000)");
+  conns[2]!.hello();
+  conns[2]!.h.closed(conns[2]!, "closed (1006)");
+  await clock.advance(0);
+  conns[3]!.hello();
+  expect(connected).toEqual([{ gapless: false }, { gapless: true }, { gapless: false }, { gapless: false }]);
 });

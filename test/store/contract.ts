@@ -307,6 +307,20 @@ export function testStore(name: string, open: (opts?: OpenOptions) => Promise<Op
         expect((await store.outbox.get(backoff))?.nextAttemptAt).toBe(T0 + 3);
       });
 
+      test("failed items: newest first, with their error, at most the limit, without content", async () => {
+        const ids: number[] = [];
+        for (let i = 0; i < 4; i++) {
+          const id = await store.outbox.enqueue(post({ op: "upload", content: "big", fileName: `f${i}.txt` }), T0 + i);
+          ids.push(id);
+          await store.outbox.markFailed(id, `error ${i}`, T0 + 10);
+        }
+        await store.outbox.enqueue(post(), T0 + 5);
+        const failed = await store.outbox.failed(3);
+        expect(failed.map((r) => r.id)).toEqual(ids.slice(1).reverse());
+        expect(failed.map((r) => r.lastError)).toEqual(["error 3", "error 2", "error 1"]);
+        expect(failed.every((r) => r.status === "failed" && r.content === null)).toBe(true);
+      });
+
       test("an item carried by others is suppressed, not sent", async () => {
         const id = await store.outbox.enqueue({ op: "upload", channel: "C1", text: "", content: "x" }, T0);
         await store.outbox.claim(id, "host:1", T0, T0 + 1000);
@@ -372,13 +386,13 @@ export function testStore(name: string, open: (opts?: OpenOptions) => Promise<Op
           requestedBy: "U1",
           channel: "C1",
           threadTs: "1.0",
-          cardTs: null,
           eventKey: "ev:1",
           resume: JSON.stringify({ turn: 3 }),
           createdAt: T0,
           expiresAt: T0 + 60_000,
           decidedBy: null,
           decidedAt: null,
+          decidedIn: null,
           startedAt: null,
           finishedAt: null,
           exitCode: null,
@@ -387,6 +401,24 @@ export function testStore(name: string, open: (opts?: OpenOptions) => Promise<Op
         });
         expect(await store.approvals.get("ap_1")).toEqual(a);
         expect(await store.approvals.get("ap_404")).toBeNull();
+        // Without copies named, the card's one copy is in the approval's conversation.
+        expect(await store.approvals.cards("ap_1")).toEqual([{ channel: "C1", threadTs: "1.0", ts: null }]);
+      });
+
+      test("a card's copies: each posted on its own, in order; purged with their approval", async () => {
+        await store.approvals.create(approval("ap_1", { cards: [{ channel: "D2" }, { channel: "D1" }, { channel: "C9", threadTs: "5.5" }] }), T0);
+        await store.approvals.setCard("ap_1", "D1", "7.1");
+        await store.approvals.setCard("ap_1", "C9", "7.2");
+        await store.approvals.setCard("ap_1", "CNOPE", "7.3"); // no such copy: nothing
+        expect(await store.approvals.cards("ap_1")).toEqual([
+          { channel: "D2", threadTs: null, ts: null },
+          { channel: "D1", threadTs: null, ts: "7.1" },
+          { channel: "C9", threadTs: "5.5", ts: "7.2" },
+        ]);
+        await store.approvals.transition("ap_1", ["pending"], "denied", { decidedBy: "UA", decidedAt: T0 + 1, decidedIn: "D1" });
+        expect((await store.approvals.get("ap_1"))?.decidedIn).toBe("D1");
+        expect(await store.approvals.purge(T0 + 1)).toBe(1);
+        expect(await store.approvals.cards("ap_1")).toEqual([]);
       });
 
       test("a decision counts once, however many race for it", async () => {
@@ -409,7 +441,7 @@ export function testStore(name: string, open: (opts?: OpenOptions) => Promise<Op
         await store.approvals.create(approval("ap_1"), T0);
         await store.approvals.setPid("ap_1", 4242); // not running yet: not recorded
         expect((await store.approvals.get("ap_1"))?.pid).toBeNull();
-        await store.approvals.setCard("ap_1", "9.9");
+        await store.approvals.setCard("ap_1", "C1", "9.9");
         await store.approvals.transition("ap_1", ["pending"], "approved", { decidedBy: "UA", decidedAt: T0 + 1 });
         await store.approvals.transition("ap_1", ["approved"], "running", { startedAt: T0 + 2 });
         await store.approvals.setPid("ap_1", 4242);
@@ -417,7 +449,6 @@ export function testStore(name: string, open: (opts?: OpenOptions) => Promise<Op
         expect(await store.approvals.transition("ap_1", ["running"], "failed", { finishedAt: T0 + 3, exitCode: 2, output: "boom" })).toBe(true);
         expect(await store.approvals.get("ap_1")).toMatchObject({
           status: "failed",
-          cardTs: "9.9",
           decidedBy: "UA",
           decidedAt: T0 + 1,
           startedAt: T0 + 2,
@@ -439,6 +470,12 @@ export function testStore(name: string, open: (opts?: OpenOptions) => Promise<Op
         expect((await store.approvals.withStatus("pending")).map((a) => a.id)).toEqual(["ap_1", "ap_2"]);
         expect((await store.approvals.expiredPending(T0 + 15)).map((a) => a.id)).toEqual(["ap_1"]);
         expect(await store.approvals.countByStatus()).toEqual({ pending: 2, denied: 1 });
+      });
+
+      test("withStatus with a limit gives the oldest that many", async () => {
+        for (let i = 1; i <= 4; i++) await store.approvals.create(approval(`ap_${i}`), T0 + i);
+        expect((await store.approvals.withStatus("pending", 2)).map((a) => a.id)).toEqual(["ap_1", "ap_2"]);
+        expect(await store.approvals.withStatus("pending")).toHaveLength(4);
       });
 
       test("purge removes old finished approvals and keeps open ones", async () => {
@@ -484,6 +521,20 @@ export function testStore(name: string, open: (opts?: OpenOptions) => Promise<Op
         ]);
         expect(tail[1]?.at).toBe(T0 + 4);
         expect(await store.logs.usedBytes()).toBeGreaterThan(0);
+      });
+
+      test("select pages by id either way, from a time, of some levels (clawdbot logs)", async () => {
+        const levels = ["debug", "info", "warn", "error", "critical"];
+        for (let i = 0; i < 10; i++) await store.logs.append(1000 + i, levels[i % 5] as string, `line ${i}`);
+        const msgs = (rows: { msg: string }[]) => rows.map((r) => r.msg);
+        expect(msgs(await store.logs.select({ limit: 3, newestFirst: true }))).toEqual(["line 9", "line 8", "line 7"]);
+        expect(msgs(await store.logs.select({ limit: 2 }))).toEqual(["line 0", "line 1"]);
+        const third = (await store.logs.select({ limit: 3 }))[2]?.id as number;
+        expect(msgs(await store.logs.select({ afterId: third, limit: 2 }))).toEqual(["line 3", "line 4"]);
+        expect(msgs(await store.logs.select({ beforeId: third, limit: 5, newestFirst: true }))).toEqual(["line 1", "line 0"]);
+        expect(msgs(await store.logs.select({ since: 1007, limit: 10 }))).toEqual(["line 7", "line 8", "line 9"]);
+        expect(msgs(await store.logs.select({ levels: ["error", "critical"], limit: 10 }))).toEqual(["line 3", "line 4", "line 8", "line 9"]);
+        expect(await store.logs.select({ levels: [], limit: 10 })).toEqual([]);
       });
 
       test("stays under the retention bound after writing 3x the bound, newest lines kept", async () => {
