@@ -60,6 +60,9 @@ export interface PipelineOptions {
 /** Agent calls in parallel: enough to hide latency, few enough for a small Windows host. */
 export const DEFAULT_CONCURRENCY = 8;
 
+/** How long an answer's lease lasts past the agent's timeout (the relay, the store), so `replay` leaves it alone. */
+const LEASE_SLACK_MS = 60_000;
+
 export const PAUSED_NOTICE = ":double_vertical_bar: clawdbot is paused by an admin; this message was not sent to the agent.";
 
 export class Pipeline {
@@ -76,11 +79,16 @@ export class Pipeline {
     return this.active.size;
   }
 
-  /** Answers a recorded event; never throws. */
-  process(key: string): Promise<void> {
+  /** The lease an event is taken with for answering (the receiver records fresh events with it). */
+  lease(now: number): { owner: string; until: number } {
+    return { owner: this.o.owner, until: now + this.o.agentTimeoutMs + LEASE_SLACK_MS };
+  }
+
+  /** Answers a recorded event; never throws. `recorded`: the event as the receiver recorded it, with lease(). */
+  process(key: string, recorded?: InboundEvent): Promise<void> {
     const existing = this.active.get(key);
     if (existing) return existing;
-    const p = this.run(key)
+    const p = this.run(key, recorded)
       .catch((err) => this.o.log.error(`answering ${key} failed: ${String(err)}`, { event: key }))
       .finally(() => this.active.delete(key));
     this.active.set(key, p);
@@ -107,23 +115,28 @@ export class Pipeline {
     await settleWithin(this.active.values(), timeoutMs);
   }
 
-  private async run(key: string): Promise<void> {
+  private async run(key: string, recorded?: InboundEvent): Promise<void> {
     if (this.stopping) return;
     // A burst must not start a thousand agent processes at once: wait for a slot first,
-    // and claim after, so the lease is measured from when the work really starts.
+    // and claim after (unless most of the lease taken at record is left), so the lease
+    // covers the work from when it really starts.
     await this.slots.acquire();
     try {
-      await this.answer(key);
+      await this.answer(key, recorded);
     } finally {
       this.slots.release();
     }
   }
 
-  private async answer(key: string): Promise<void> {
+  private async answer(key: string, recorded?: InboundEvent): Promise<void> {
     const { store, clock } = this.o;
     const now = clock.now();
-    // Lease long enough for the agent's timeout and the relay, so `replay` leaves it alone.
-    const row = await this.o.commit((t) => t.events.claim(key, this.o.owner, now, now + this.o.agentTimeoutMs + 60_000));
+    // Recorded with our lease and most of it left: ours, no claim (no write, no read). Else
+    // (a long wait for a slot, found after a restart) claimed, which renews a lease of ours.
+    const row =
+      recorded && now - recorded.receivedAt < LEASE_SLACK_MS / 2
+        ? recorded
+        : await this.o.commit((t) => t.events.claim(key, this.o.owner, now, this.lease(now).until));
     if (!row) return;
     switch (row.kind) {
       case "dm":

@@ -4,6 +4,7 @@ import type { Clock } from "./clock.ts";
 import type { Commit } from "./group-commit.ts";
 import { classify, type Identity } from "./inbound.ts";
 import type { Logger } from "./logger.ts";
+import type { InboundEvent } from "./store.ts";
 
 export interface ReceiverOptions {
   /** The records of envelopes that arrive together are committed together (group commit). */
@@ -11,8 +12,10 @@ export interface ReceiverOptions {
   clock: Clock;
   log: Logger;
   identity(): Identity;
-  /** Answers a freshly recorded event (routed through bolt in the runtime). */
-  process(key: string, payload: Record<string, unknown>): void;
+  /** Answers a freshly recorded event (routed through bolt in the runtime), as it was recorded. */
+  process(key: string, payload: Record<string, unknown>, recorded: InboundEvent): void;
+  /** The lease an event to be answered is recorded with (the pipeline's), so it needs no claim of its own. */
+  lease?(now: number): { owner: string; until: number };
   onTerminal(reason: string): void;
   onCanary(): void;
   /** Takes secrets out of what is stored (and so out of what the agent sees). */
@@ -39,12 +42,14 @@ export class Receiver {
       c.event.payload = redact(c.event.payload);
       if (c.event.text) c.event.text = redact(c.event.text);
     }
-    let fresh: boolean;
+    let recorded: InboundEvent | null;
     try {
-      fresh = await this.o.commit(async (t) => {
+      recorded = await this.o.commit(async (t) => {
         // The kill switch applies to what arrives while it is on, however late it is answered.
         if (c.event.status !== "ignored" && c.event.kind !== "action" && (await t.settings.isPaused())) c.event.detail = "paused";
-        return (await t.events.record(c.event, clock.now())).fresh;
+        const now = clock.now();
+        if (c.event.status !== "ignored") c.event.lease = this.o.lease?.(now);
+        return (await t.events.record(c.event, now)).event;
       });
     } catch (err) {
       log.error(`cannot record an inbound ${type}: ${(err as Error).message}; not acking, Slack will redeliver`);
@@ -55,8 +60,8 @@ export class Receiver {
     this.lastEventAt = clock.mono();
     if (c.terminal) this.o.onTerminal(c.terminal);
     if (c.canary) this.o.onCanary();
-    if (!fresh) log.debug(`redelivery of ${c.event.key} ignored`);
-    else if (c.event.status !== "ignored") this.o.process(c.event.key, payload);
+    if (!recorded) log.debug(`redelivery of ${c.event.key} ignored`);
+    else if (c.event.status !== "ignored") this.o.process(c.event.key, payload, recorded);
     else log.debug(`event ${c.event.text ?? type} acked, nothing to do`);
     return true;
   }

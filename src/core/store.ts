@@ -100,6 +100,8 @@ export interface NewEvent {
   status?: EventStatus;
   /** Why, for the record: e.g. "paused" when it arrived while the kill switch was on. */
   detail?: string;
+  /** Recorded already taken for answering by `owner` until `until`, as a claim would take it (no claim needed after). */
+  lease?: { owner: string; until: number };
 }
 
 export interface InboundEvent {
@@ -229,8 +231,11 @@ export interface SettingsRepo {
 
 /** Inbound events, recorded before they are acked; the key makes every redelivery a no-op. */
 export interface EventsRepo {
-  /** `fresh` is false when the key was recorded before (a redelivery): nothing was written. */
-  record(e: NewEvent, now: number): Promise<{ fresh: boolean }>;
+  /**
+   * `fresh` is false when the key was recorded before (a redelivery): nothing was written.
+   * `event` is the event as recorded (one statement: no read after the write), null for a redelivery.
+   */
+  record(e: NewEvent, now: number): Promise<{ fresh: boolean; event: InboundEvent | null }>;
   setStatus(key: string, status: EventStatus, now: number, detail?: string): Promise<void>;
   get(key: string): Promise<InboundEvent | null>;
   /**

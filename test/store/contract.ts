@@ -132,9 +132,12 @@ export function testStore(name: string, open: (opts?: OpenOptions) => Promise<Op
 
     describe("events", () => {
       test("a redelivery of a key is not recorded again", async () => {
-        expect(await store.events.record(ev("msg:D1:1.1", { text: "first" }), T0)).toEqual({ fresh: true });
-        expect(await store.events.record(ev("msg:D1:1.1", { text: "second" }), T0 + 1)).toEqual({ fresh: false });
+        const first = await store.events.record(ev("msg:D1:1.1", { text: "first" }), T0);
+        expect(first.fresh).toBe(true);
+        expect(await store.events.record(ev("msg:D1:1.1", { text: "second" }), T0 + 1)).toEqual({ fresh: false, event: null });
         const row = await store.events.get("msg:D1:1.1");
+        // The record returns the event as it was recorded: no read after the write.
+        expect(first.event).toEqual(row);
         expect(row).toMatchObject({ key: "msg:D1:1.1", kind: "dm", channel: "D1", ts: "1.1", user: "U1", text: "first", status: "received", receivedAt: T0 });
         expect(row?.threadTs).toBeNull();
         expect(row?.detail).toBeNull();
@@ -163,6 +166,18 @@ export function testStore(name: string, open: (opts?: OpenOptions) => Promise<Op
         expect(claimed).toEqual(await store.events.get("ev:1"));
         expect(claimed).toMatchObject({ key: "ev:1", kind: "mention", channel: "D1", ts: "1.1", threadTs: "1.0", user: "U1", text: "hi", payload: '{"a":1}', status: "received", detail: "paused", receivedAt: T0 });
         expect(typeof claimed?.id).toBe("number");
+      });
+
+      test("an event recorded with a lease is its owner's: others cannot claim it until the lease runs out", async () => {
+        const { event } = await store.events.record(ev("ev:1", { lease: { owner: "host:1", until: T0 + 1000 } }), T0);
+        expect(event).toMatchObject({ key: "ev:1", status: "received", receivedAt: T0 });
+        expect(await store.events.leaseOwners()).toEqual(["host:1"]);
+        expect(await store.events.claim("ev:1", "host:2", T0 + 999, T0 + 2000)).toBeNull();
+        expect(await store.events.claim("ev:1", "host:1", T0 + 10, T0 + 2000)).not.toBeNull();
+        expect(await store.events.claim("ev:1", "host:2", T0 + 2001, T0 + 3000)).not.toBeNull();
+        // Without a lease it is anyone's.
+        await store.events.record(ev("ev:2"), T0);
+        expect(await store.events.claim("ev:2", "host:2", T0, T0 + 1000)).not.toBeNull();
       });
 
       test("a finished event cannot be claimed", async () => {

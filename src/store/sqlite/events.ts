@@ -20,15 +20,15 @@ const COLUMNS = selectList<InboundEvent>({
 });
 
 export class SqliteEvents {
-  private readonly insertQ: Statement;
+  private readonly insertQ: Statement<InboundEvent>;
   private readonly statusQ: Statement;
   private readonly getQ: Statement<InboundEvent, [string]>;
   private readonly claimQ: Statement<InboundEvent>;
 
   constructor(private readonly db: Database) {
     this.insertQ = db.prepare(
-      `INSERT INTO events (key, kind, channel, ts, thread_ts, user, text, payload, status, detail, received_at, updated_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(key) DO NOTHING`,
+      `INSERT INTO events (key, kind, channel, ts, thread_ts, user, text, payload, status, detail, received_at, updated_at, lease_owner, lease_until)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(key) DO NOTHING RETURNING ${COLUMNS}`,
     );
     this.statusQ = db.prepare("UPDATE events SET status = ?, detail = ?, updated_at = ? WHERE key = ?");
     this.getQ = db.prepare(`SELECT ${COLUMNS} FROM events WHERE key = ?`);
@@ -39,8 +39,8 @@ export class SqliteEvents {
     );
   }
 
-  record(e: NewEvent, now: number): { fresh: boolean } {
-    const r = this.insertQ.run(
+  record(e: NewEvent, now: number): { fresh: boolean; event: InboundEvent | null } {
+    const event = this.insertQ.get(
       e.key,
       e.kind,
       e.channel ?? null,
@@ -53,8 +53,10 @@ export class SqliteEvents {
       e.detail ?? null,
       now,
       now,
+      e.lease?.owner ?? null,
+      e.lease?.until ?? null,
     );
-    return { fresh: r.changes === 1 };
+    return { fresh: event !== null, event };
   }
 
   setStatus(key: string, status: EventStatus, now: number, detail?: string): void {
