@@ -210,23 +210,52 @@ async function call<T>(fn: () => Promise<T>): Promise<T> {
 export class WebPort implements SlackPort {
   readonly client: WebClient;
   private readonly timeoutMs: number;
+  private readonly postUrl: string;
+  private readonly headers: Record<string, string>;
 
   constructor(token: string, apiUrl: string, o: WebPortOptions = {}) {
     this.client = new WebClient(token, webClientOptions(apiUrl, o));
     this.timeoutMs = callTimeout(o);
+    this.postUrl = new URL("chat.postMessage", apiUrl.endsWith("/") ? apiUrl : `${apiUrl}/`).href;
+    this.headers = { authorization: `Bearer ${token}`, "content-type": "application/json; charset=utf-8" };
   }
 
+  /**
+   * chat.postMessage, the one call of every answer, is a JSON request of its own rather than
+   * the WebClient's: its queue, retry wrapper and the debug copies it makes of every request
+   * (redacted and serialised even when not logged) cost more CPU than the request itself
+   * (BENCHMARKS.md, "Throughput"). Failures are classified as the WebClient's would be.
+   */
   async post(a: Parameters<SlackPort["post"]>[0]): Promise<{ ts: string }> {
-    const r = await call(() =>
-      this.client.chat.postMessage({
-        channel: a.channel,
-        thread_ts: a.threadTs,
-        text: a.text,
-        blocks: a.blocks as never,
-        unfurl_links: false,
-        metadata: { event_type: OUTBOX_EVENT_TYPE, event_payload: { outbox_id: a.outboxId } },
-      }),
-    );
+    const body = {
+      channel: a.channel,
+      thread_ts: a.threadTs,
+      text: a.text,
+      blocks: a.blocks,
+      unfurl_links: false,
+      metadata: { event_type: OUTBOX_EVENT_TYPE, event_payload: { outbox_id: a.outboxId } },
+    };
+    let res: Response;
+    try {
+      res = await fetch(this.postUrl, { method: "POST", headers: this.headers, body: JSON.stringify(body), redirect: "error", signal: AbortSignal.timeout(this.timeoutMs) });
+    } catch (err) {
+      // No answer (a timeout, a reset): the outcome is unknown, as the WebClient's request error says.
+      throw new SlackCallError({ kind: "unknown", message: (err as Error).message });
+    }
+    const retryAfter = Number.parseInt(res.headers.get("retry-after") ?? "", 10);
+    if (res.status === 429) throw new SlackCallError(classifySlackError({ code: ErrorCode.RateLimitedError, retryAfter: Number.isNaN(retryAfter) ? undefined : retryAfter }));
+    if (res.status !== 200) throw new SlackCallError(classifySlackError({ code: ErrorCode.HTTPError, statusCode: res.status }));
+    const text = await res.text();
+    let r: { ok?: boolean; error?: string; ts?: string };
+    try {
+      r = JSON.parse(text);
+    } catch {
+      r = { ok: false, error: text };
+    }
+    if (r.ok !== true) {
+      const data = { error: r.error ?? "unknown_error", response_metadata: { retryAfter: Number.isNaN(retryAfter) ? undefined : retryAfter } };
+      throw new SlackCallError(classifySlackError({ code: ErrorCode.PlatformError, data }));
+    }
     return { ts: String(r.ts) };
   }
 
