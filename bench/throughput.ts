@@ -66,8 +66,6 @@ interface RoundResult {
   redelivered: number;
 }
 
-const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
-
 function pct(xs: number[], p: number): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? NaN;
@@ -322,15 +320,19 @@ for (let r = 0; r < ROUNDS; r++) {
 }
 
 const boltRounds = results.get(bolt.name) ?? [];
+const median = (xs: number[]) => pct(xs, 50);
+const perRound = (xs: number[], f: (x: number) => string) => `${xs.map(f).join(" / ")} (median ${f(median(xs))})`;
 console.log(`\n${EVENTS} DMs over ${CHANNELS} DM channels, echo agent; paced: ${PACED} DMs at ${RATE}/s; ${ROUNDS} rounds, interleaved`);
-console.log("| | events/s (per round) | ratio to raw bolt | ack p99 at 200/s (per round) | ack p99 − bolt's | CPU per event, burst / paced (mean) |");
+console.log("| | events/s per round | ratio to raw bolt (same round) | ack p99 at 200/s | ack p99 − bolt's (same round) | CPU per event, burst / paced (median) |");
 console.log("|---|---|---|---|---|---|");
 for (const c of contenders) {
   const rs = results.get(c.name) ?? [];
-  const ratio = rs.map((x, i) => (boltRounds[i] ? (x.eventsPerS / boltRounds[i].eventsPerS).toFixed(2) : "-")).join(" / ");
-  const ackDiff = rs.map((x, i) => (boltRounds[i] ? `${x.pacedAckP99 - boltRounds[i].pacedAckP99 >= 0 ? "+" : ""}${x.pacedAckP99 - boltRounds[i].pacedAckP99} ms` : "-")).join(" / ");
+  const ratios = rs.flatMap((x, i) => (boltRounds[i] ? [x.eventsPerS / boltRounds[i].eventsPerS] : []));
+  const ackDiffs = rs.flatMap((x, i) => (boltRounds[i] ? [x.pacedAckP99 - boltRounds[i].pacedAckP99] : []));
   console.log(
-    `| ${c.name} | ${rs.map((x) => x.eventsPerS.toFixed(0)).join(" / ")} | ${ratio} | ${rs.map((x) => `${x.pacedAckP99} ms`).join(" / ")} | ${ackDiff} | ${mean(rs.map((x) => x.burstCpuMs)).toFixed(2)} / ${mean(rs.map((x) => x.pacedCpuMs)).toFixed(2)} ms |`,
+    `| ${c.name} | ${perRound(rs.map((x) => x.eventsPerS), (x) => x.toFixed(0))} | ${perRound(ratios, (x) => x.toFixed(2))} | ` +
+      `${perRound(rs.map((x) => x.pacedAckP99), (x) => `${x} ms`)} | ${perRound(ackDiffs, (x) => `${x >= 0 ? "+" : ""}${x} ms`)} | ` +
+      `${median(rs.map((x) => x.burstCpuMs)).toFixed(2)} / ${median(rs.map((x) => x.pacedCpuMs)).toFixed(2)} ms |`,
   );
 }
 
