@@ -37,7 +37,8 @@ export async function bootstrap(config: Config, o: BootstrapOptions): Promise<Ba
   const runtimeLog = o.log ? null : createLogger({ redact, consoleLevel: o.consoleLevel, now: () => o.clock.now() });
   const log: Logger = o.log ?? (runtimeLog as Logger);
   const owner = leaseOwner();
-  const store = await openStore(storeLocation(config), { logRetentionBytes: config.logRetentionBytes });
+  // Checkpoints off the event loop that acks envelopes (store/sqlite/checkpoints.ts).
+  const store = await openStore(storeLocation(config), { logRetentionBytes: config.logRetentionBytes, backgroundCheckpoints: true });
   try {
     runtimeLog?.attach(store);
     const released = await releaseDeadLeases(store, owner);
