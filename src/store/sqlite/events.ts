@@ -20,7 +20,7 @@ const COLUMNS = selectList<InboundEvent>({
 });
 
 export class SqliteEvents {
-  private readonly insertQ: Statement<InboundEvent>;
+  private readonly insertQ: Statement<{ id: number }>;
   private readonly statusQ: Statement;
   private readonly getQ: Statement<InboundEvent, [string]>;
   private readonly claimQ: Statement<InboundEvent>;
@@ -28,7 +28,7 @@ export class SqliteEvents {
   constructor(private readonly db: Database) {
     this.insertQ = db.prepare(
       `INSERT INTO events (key, kind, channel, ts, thread_ts, user, text, payload, status, detail, received_at, updated_at, lease_owner, lease_until)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(key) DO NOTHING RETURNING ${COLUMNS}`,
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(key) DO NOTHING RETURNING id`,
     );
     this.statusQ = db.prepare("UPDATE events SET status = ?, detail = ?, updated_at = ? WHERE key = ?");
     this.getQ = db.prepare(`SELECT ${COLUMNS} FROM events WHERE key = ?`);
@@ -40,23 +40,23 @@ export class SqliteEvents {
   }
 
   record(e: NewEvent, now: number): { fresh: boolean; event: InboundEvent | null } {
-    const event = this.insertQ.get(
-      e.key,
-      e.kind,
-      e.channel ?? null,
-      e.ts ?? null,
-      e.threadTs ?? null,
-      e.user ?? null,
-      e.text ?? null,
-      e.payload,
-      e.status ?? "received",
-      e.detail ?? null,
-      now,
-      now,
-      e.lease?.owner ?? null,
-      e.lease?.until ?? null,
-    );
-    return { fresh: event !== null, event };
+    const event: Omit<InboundEvent, "id"> = {
+      key: e.key,
+      kind: e.kind,
+      channel: e.channel ?? null,
+      ts: e.ts ?? null,
+      threadTs: e.threadTs ?? null,
+      user: e.user ?? null,
+      text: e.text ?? null,
+      payload: e.payload,
+      status: e.status ?? "received",
+      detail: e.detail ?? null,
+      receivedAt: now,
+    };
+    const { key, kind, channel, ts, threadTs, user, text, payload, status, detail } = event;
+    const row = this.insertQ.get(key, kind, channel, ts, threadTs, user, text, payload, status, detail, now, now, e.lease?.owner ?? null, e.lease?.until ?? null);
+    // What was written is what was given: only the id comes back (a payload copied back costs as much as the insert).
+    return row ? { fresh: true, event: { id: row.id, ...event } } : { fresh: false, event: null };
   }
 
   setStatus(key: string, status: EventStatus, now: number, detail?: string): void {
