@@ -106,6 +106,7 @@ export function buildCore(p: CoreParts) {
     canPost: (channel) => cards.canPost(channel),
     status: p.status,
     kick,
+    claimInto: (t, queued) => outbox.claimInto(t, queued),
     redact: p.redact,
   });
   return { agent, outbox, approvals, pipeline, kick, commit };

@@ -7,7 +7,7 @@ import type { Commit } from "./group-commit.ts";
 import type { Logger } from "./logger.ts";
 import { CARD_KEY_PREFIX } from "./approvals.ts";
 import { type HistoryMessage, OUTBOX_EVENT_TYPE, SlackCallError, type SendFailure, type SlackPort } from "./slack-port.ts";
-import type { OutboxItem, Store } from "./store.ts";
+import type { OutboxItem, Store, StoreTx } from "./store.ts";
 import { outputParts, renderOutput } from "./text.ts";
 import { settleWithin } from "./wait.ts";
 
@@ -42,6 +42,8 @@ const SCAN_LIMIT = 500;
 export interface Queued {
   channel: string;
   ids: number[];
+  /** The first of them, already claimed for this sender in the transaction that queued it (claimInto). */
+  claimed?: OutboxItem;
 }
 /** Slack refusing a message for its size: the same message is refused again, however often it is sent. */
 const TOO_BIG = new Set(["invalid_blocks", "msg_too_long", "msg_blocks_too_long"]);
@@ -73,6 +75,8 @@ export class OutboxSender {
   private readonly readyIds = new Set<number>();
   /** The last read found SCAN_LIMIT due items: there may be more than the ready queues hold. */
   private scanFull = false;
+  /** Ready items claimed for us in the transaction that queued them (claimInto), until they are sent. */
+  private readonly claimed = new Map<number, OutboxItem>();
 
   private readonly commit: Commit;
 
@@ -87,8 +91,23 @@ export class OutboxSender {
    */
   kick(queued?: Queued): void {
     if (!queued) return this.wakeAt(this.o.clock.now());
+    if (queued.claimed) this.claimed.set(queued.claimed.id, queued.claimed);
     for (const id of queued.ids) this.addReady(queued.channel, id);
     this.startNext(queued.channel);
+  }
+
+  /**
+   * Inside the transaction that queues these items: if their channel is free, the first is
+   * claimed for this sender there and then, so the claim commits with the answer instead of
+   * in a transaction of its own. Hand what it returns to kick() once that transaction committed.
+   */
+  async claimInto(t: StoreTx, queued: Queued): Promise<Queued> {
+    const first = queued.ids[0];
+    const now = this.o.clock.now();
+    const free = !this.stopped && !this.busy.has(queued.channel) && !this.ready.has(queued.channel) && (this.blockedUntil.get(queued.channel) ?? 0) <= now;
+    if (first === undefined || !free) return queued;
+    const claimed = await t.outbox.claim(first, this.o.owner, now, now + this.o.leaseMs);
+    return claimed ? { ...queued, claimed } : queued;
   }
 
   /**
@@ -238,7 +257,9 @@ export class OutboxSender {
     }
     this.readyIds.delete(id);
     this.busy.add(channel);
-    const p = this.send(id)
+    const claimed = this.claimed.get(id);
+    this.claimed.delete(id);
+    const p = this.send(id, claimed)
       .catch((err) => this.o.log.error(`outbox: sending #${id} failed unexpectedly: ${String(err)}`))
       .finally(() => {
         this.busy.delete(channel);
@@ -248,9 +269,14 @@ export class OutboxSender {
     this.inFlight.add(p);
   }
 
-  private async send(id: number): Promise<void> {
+  private async send(id: number, claimed?: OutboxItem): Promise<void> {
     const now = this.o.clock.now();
-    const row = await this.commit((t) => t.outbox.claim(id, this.o.owner, now, now + this.o.leaseMs));
+    // Claimed as it was queued: ours while most of that lease is left (else claimed as any other,
+    // which fails while our own lease runs: the item is then taken up when it has run out).
+    const row =
+      claimed && (claimed.leaseUntil ?? 0) - now > this.o.leaseMs / 2
+        ? claimed
+        : await this.commit((t) => t.outbox.claim(id, this.o.owner, now, now + this.o.leaseMs));
     if (!row) return;
     try {
       // An earlier attempt (the claim counted this one) may have posted without us hearing back: look before posting again.

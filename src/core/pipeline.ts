@@ -10,8 +10,9 @@ import type { Clock } from "./clock.ts";
 import { handleSlashCommand, type StatusSource } from "./commands.ts";
 import type { Commit } from "./group-commit.ts";
 import type { Logger } from "./logger.ts";
+import type { Queued } from "./outbox-sender.ts";
 import { queueReply, type ReplyTo } from "./replies.ts";
-import type { EventKind, InboundEvent, Store } from "./store.ts";
+import type { EventKind, InboundEvent, Store, StoreTx } from "./store.ts";
 import { escapeSlack, formatAnswer, stripMention, unescapeSlack } from "./text.ts";
 import { settleWithin } from "./wait.ts";
 
@@ -52,7 +53,9 @@ export interface PipelineOptions {
   canPost(channel: string): Promise<boolean>;
   status: StatusSource;
   /** The outbox has work: the items just queued for one channel (sent without reading them back), or unknown. */
-  kick(queued?: { channel: string; ids: number[] }): void;
+  kick(queued?: Queued): void;
+  /** In the answer's transaction: the outbox claims the first reply there if its channel is free (OutboxSender.claimInto). */
+  claimInto(t: StoreTx, queued: Queued): Promise<Queued>;
   /** Takes every configured secret (and URL passwords) out of text from outside: agent errors, conversation context. */
   redact(text: string): string;
 }
@@ -192,13 +195,13 @@ export class Pipeline {
     const text = textOverride ?? unescapeSlack(stripMention(row.text ?? "", this.o.botUserId()));
     // Notices and errors answer each message: the same words twice are still two answers.
     const reply = async (replyText: string, detail: string) => {
-      const ids = await this.o.commit(async (t) => {
+      const queued = await this.o.commit(async (t) => {
         const ids = await queueReply(t, { eventKey: row.key, ...where, text: replyText, noDedupe: true }, clock.now());
         await t.events.setStatus(row.key, "answered", clock.now(), detail);
-        return ids;
+        return this.o.claimInto(t, { channel: where.channel, ids });
       });
       relay?.log({ direction: "out", event_id: row.key, channel, ts: null, thread_ts: threadTs, user: null, text: replyText });
-      this.o.kick({ channel: where.channel, ids });
+      this.o.kick(queued);
     };
 
     relay?.log({ direction: "in", event_id: row.key, channel, ts: row.ts, thread_ts: threadTs, user, text });
@@ -233,15 +236,15 @@ export class Pipeline {
     const posted = [body && formatAnswer(body), note].filter(Boolean).join("\n\n");
     // Where cards go is Slack's to say (membership): asked before the transaction.
     const route = answer.jobs.length ? await this.o.approvals.route({ channel, threadTs }, user) : undefined;
-    const ids = await this.o.commit(async (t) => {
+    const queued = await this.o.commit(async (t) => {
       const ids = posted ? await queueReply(t, { eventKey: row.key, ...where, text: posted }, clock.now()) : [];
       if (route) for (const job of answer.jobs) await this.o.approvals.request(t, job, { requestedBy: user, eventKey: row.key, route, tell: where });
       await t.events.setStatus(row.key, "answered", clock.now());
-      return ids;
+      // Cards may go elsewhere (an approval channel, approvers' DMs): the sender reads those.
+      return answer.jobs.length ? undefined : this.o.claimInto(t, { channel: where.channel, ids });
     });
     if (body) relay?.log({ direction: "out", event_id: row.key, channel, ts: null, thread_ts: threadTs, user: null, text: body });
-    // Cards may go elsewhere (an approval channel, approvers' DMs): the sender reads those.
-    this.o.kick(answer.jobs.length ? undefined : { channel: where.channel, ids });
+    this.o.kick(queued);
   }
 }
 

@@ -99,3 +99,39 @@ test("kicked without items, the sender reads what is due", async () => {
   await waitFor(() => texts(B).length === 1, "the post found by reading the store");
   expect(dueReads).toBeGreaterThan(0);
 });
+
+test("an item claimed in the transaction that queued it is sent without a transaction of its own for the claim", async () => {
+  await setup();
+  const queued = await store.tx(async (t) => {
+    const id = await t.outbox.enqueue({ op: "post", channel: A, text: "claimed with the answer" }, Date.now());
+    return sender.claimInto(t, { channel: A, ids: [id] });
+  });
+  expect(queued.claimed).toMatchObject({ status: "sending", attempts: 1 });
+  let transactions = 0;
+  const tx = store.tx.bind(store);
+  store.tx = (fn) => {
+    transactions++;
+    return tx(fn);
+  };
+  sender.kick(queued);
+  await waitFor(async () => (await store.outbox.counts()).sent === 1, "sent and marked sent");
+  expect(texts(A)).toEqual(["claimed with the answer"]);
+  // The sent mark only.
+  expect(transactions).toBe(1);
+});
+
+test("nothing is claimed with the answer while its channel is busy; it goes after the one on its way", async () => {
+  await setup();
+  emu.fault("chat.postMessage", { latencyMs: 300, times: 1, channel: A });
+  const first = await queue(A, ["first"]);
+  sender.kick({ channel: A, ids: first });
+  await waitFor(async () => (await store.outbox.get(first[0] as number))?.status === "sending", "the first on its way");
+  const queued = await store.tx(async (t) => {
+    const id = await t.outbox.enqueue({ op: "post", channel: A, text: "second" }, Date.now());
+    return sender.claimInto(t, { channel: A, ids: [id] });
+  });
+  expect(queued.claimed).toBeUndefined();
+  sender.kick(queued);
+  await waitFor(() => texts(A).length === 2, "both posts");
+  expect(texts(A)).toEqual(["first", "second"]);
+});
