@@ -20,7 +20,7 @@ const COLUMNS = selectList<InboundEvent>({
 });
 
 export class SqliteEvents {
-  private readonly insertQ: Statement<{ id: number }>;
+  private readonly insertQ: Statement;
   private readonly statusQ: Statement;
   private readonly getQ: Statement<InboundEvent, [string]>;
   private readonly claimQ: Statement<InboundEvent>;
@@ -28,7 +28,7 @@ export class SqliteEvents {
   constructor(private readonly db: Database) {
     this.insertQ = db.prepare(
       `INSERT INTO events (key, kind, channel, ts, thread_ts, user, text, payload, status, detail, received_at, updated_at, lease_owner, lease_until)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(key) DO NOTHING RETURNING id`,
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(key) DO NOTHING`,
     );
     this.statusQ = db.prepare("UPDATE events SET status = ?, detail = ?, updated_at = ? WHERE key = ?");
     this.getQ = db.prepare(`SELECT ${COLUMNS} FROM events WHERE key = ?`);
@@ -54,9 +54,9 @@ export class SqliteEvents {
       receivedAt: now,
     };
     const { key, kind, channel, ts, threadTs, user, text, payload, status, detail } = event;
-    const row = this.insertQ.get(key, kind, channel, ts, threadTs, user, text, payload, status, detail, now, now, e.lease?.owner ?? null, e.lease?.until ?? null);
-    // What was written is what was given: only the id comes back (a payload copied back costs as much as the insert).
-    return row ? { fresh: true, event: { id: row.id, ...event } } : { fresh: false, event: null };
+    const r = this.insertQ.run(key, kind, channel, ts, threadTs, user, text, payload, status, detail, now, now, e.lease?.owner ?? null, e.lease?.until ?? null);
+    // What was written is what was given: only the id is new (RETURNING, let alone the payload copied back, costs more).
+    return r.changes === 1 ? { fresh: true, event: { id: Number(r.lastInsertRowid), ...event } } : { fresh: false, event: null };
   }
 
   setStatus(key: string, status: EventStatus, now: number, detail?: string): void {
