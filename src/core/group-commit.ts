@@ -1,14 +1,22 @@
 // Group commit: the small writes asked for during one event-loop turn (the records of the
-// envelopes that arrived together, claims, sent marks) go to the store as one transaction,
+// envelopes that arrived together, claims, answers) go to the store as one transaction,
 // and each caller's promise settles once that transaction has committed: what waits for a
 // write (an ack waits for its record) still waits for it to be durable. One commit for many
 // writes instead of one each is where a burst's time went (BENCHMARKS.md, "Throughput").
-// If the shared transaction fails, each write is tried again in a transaction of its own, so
-// a bad one fails alone and the others land.
+// A write nothing waits for soon (a sent mark) can ride `later` with whichever transaction
+// comes next. If the shared transaction fails, each write is tried again in a transaction
+// of its own, so a bad one fails alone and the others land.
 import type { Store, StoreTx } from "./store.ts";
 
 /** Runs fn as (part of) one write transaction, like Store.tx. */
-export type Commit = <T>(fn: (t: StoreTx) => Promise<T>) => Promise<T>;
+export interface Commit {
+  <T>(fn: (t: StoreTx) => Promise<T>): Promise<T>;
+  /** The same, but the write joins the next transaction asked for, or commits LATER_MS after it was asked at the latest. */
+  later<T>(fn: (t: StoreTx) => Promise<T>): Promise<T>;
+}
+
+/** How long a `later` write waits for company. */
+export const LATER_MS = 20;
 
 interface Write {
   fn: (t: StoreTx) => Promise<unknown>;
@@ -23,10 +31,16 @@ interface Write {
  */
 export function groupCommit(store: Store): Commit {
   let batch: Write[] = [];
+  let scheduled = false;
+  let waiting: ReturnType<typeof setTimeout> | null = null;
   const alone = (w: Write) => store.tx(w.fn).then(w.resolve, w.reject);
   const flush = async () => {
+    scheduled = false;
+    if (waiting) clearTimeout(waiting);
+    waiting = null;
     const writes = batch;
     batch = [];
+    if (writes.length === 0) return;
     if (writes.length === 1) return alone(writes[0] as Write);
     let results: unknown[];
     try {
@@ -41,10 +55,18 @@ export function groupCommit(store: Store): Commit {
     }
     for (const [i, w] of writes.entries()) w.resolve(results[i]);
   };
-  return <T>(fn: (t: StoreTx) => Promise<T>) =>
+  const add = <T>(fn: (t: StoreTx) => Promise<T>, soon: boolean) =>
     new Promise<T>((resolve, reject) => {
-      // After the I/O of this turn: every envelope read in it joins the same transaction.
-      if (batch.length === 0) setImmediate(() => void flush());
       batch.push({ fn, resolve: resolve as (v: unknown) => void, reject });
+      if (soon && !scheduled) {
+        // After the I/O of this turn: every envelope read in it joins the same transaction.
+        scheduled = true;
+        setImmediate(() => void flush());
+      } else if (!soon && !scheduled && !waiting) {
+        waiting = setTimeout(() => void flush(), LATER_MS);
+      }
     });
+  return Object.assign(<T>(fn: (t: StoreTx) => Promise<T>) => add(fn, true), {
+    later: <T>(fn: (t: StoreTx) => Promise<T>) => add(fn, false),
+  });
 }

@@ -3,7 +3,7 @@
 // A post whose outcome is unknown is looked up by its outbox id before it is sent again.
 import { backoffDelay } from "./backoff.ts";
 import type { Clock, Timer } from "./clock.ts";
-import type { Commit } from "./group-commit.ts";
+import { type Commit, groupCommit } from "./group-commit.ts";
 import type { Logger } from "./logger.ts";
 import { CARD_KEY_PREFIX } from "./approvals.ts";
 import { type HistoryMessage, OUTBOX_EVENT_TYPE, SlackCallError, type SendFailure, type SlackPort } from "./slack-port.ts";
@@ -13,7 +13,7 @@ import { settleWithin } from "./wait.ts";
 
 export interface OutboxSenderOptions {
   store: Store;
-  /** Claims and sent marks commit with the other writes of their event-loop turn (group commit); default store.tx. */
+  /** Claims and sent marks commit with the other writes of their event-loop turn (the runtime's group commit; else one of its own). */
   commit?: Commit;
   slack: SlackPort;
   clock: Clock;
@@ -81,7 +81,7 @@ export class OutboxSender {
   private readonly commit: Commit;
 
   constructor(private readonly o: OutboxSenderOptions) {
-    this.commit = o.commit ?? ((fn) => o.store.tx(fn));
+    this.commit = o.commit ?? groupCommit(o.store);
   }
 
   /**
@@ -296,7 +296,11 @@ export class OutboxSender {
 
   private async done(row: OutboxItem, ts: string | null): Promise<void> {
     const now = this.o.clock.now();
-    await this.commit((t) => t.outbox.markSent(row.id, ts, now));
+    // A post or upload is in Slack: its mark rides with the next writes (a crash before that
+    // commits leaves it `sending`, and the next attempt finds it in the conversation instead of
+    // posting again). The other ops are not looked up, so theirs commits at once.
+    const commit = row.op === "post" || row.op === "upload" ? this.commit.later : this.commit;
+    await commit((t) => t.outbox.markSent(row.id, ts, now));
     this.sent++;
     try {
       await this.o.onSent?.(row, ts);

@@ -73,3 +73,14 @@ test("writes of later turns commit in a transaction of their own", async () => {
   await Promise.all([commit((t) => t.events.record(ev("ev:2"), 1)), commit((t) => t.events.record(ev("ev:3"), 1))]);
   expect(transactions).toBe(2);
 });
+
+test("a later write rides with the next write asked for, or commits on its own soon after", async () => {
+  const commit = groupCommit(store);
+  const later = commit.later((t) => t.events.record(ev("ev:later"), 1));
+  await commit((t) => t.events.record(ev("ev:now"), 1));
+  expect((await later).fresh).toBe(true);
+  expect(transactions).toBe(1);
+  const alone = commit.later((t) => t.events.record(ev("ev:alone"), 1));
+  expect((await alone).fresh).toBe(true);
+  expect(transactions).toBe(2);
+});
