@@ -259,17 +259,25 @@ export class OutboxSender {
     this.busy.add(channel);
     const claimed = this.claimed.get(id);
     this.claimed.delete(id);
-    const p = this.send(id, claimed)
+    // The channel's next message may go as soon as this one is in Slack, before its sent mark commits.
+    let released = false;
+    const release = () => {
+      if (released) return;
+      released = true;
+      this.busy.delete(channel);
+      this.startNext(channel);
+    };
+    const p = this.send(id, claimed, release)
       .catch((err) => this.o.log.error(`outbox: sending #${id} failed unexpectedly: ${String(err)}`))
       .finally(() => {
-        this.busy.delete(channel);
         this.inFlight.delete(p);
-        this.startNext(channel);
+        release();
       });
     this.inFlight.add(p);
   }
 
-  private async send(id: number, claimed?: OutboxItem): Promise<void> {
+  /** `delivered` is called once the item is in Slack (the channel is free for its next one). */
+  private async send(id: number, claimed?: OutboxItem, delivered?: () => void): Promise<void> {
     const now = this.o.clock.now();
     // Claimed as it was queued: ours while most of that lease is left (else claimed as any other,
     // which fails while our own lease runs: the item is then taken up when it has run out).
@@ -284,10 +292,12 @@ export class OutboxSender {
         const found = await this.findSent(row);
         if (found) {
           this.o.log.info(`outbox: #${row.id} was already in Slack (ts ${found}); not sending again`);
+          delivered?.();
           return await this.done(row, found);
         }
       }
       const ts = await this.deliver(row);
+      delivered?.();
       await this.done(row, ts);
     } catch (err) {
       await this.handleFailure(row, err instanceof SlackCallError ? err.failure : { kind: "unknown", message: String(err) });
