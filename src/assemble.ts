@@ -13,6 +13,7 @@ import type { Logger } from "./core/logger.ts";
 import { OutboxSender } from "./core/outbox-sender.ts";
 import { type ContextSource, Pipeline } from "./core/pipeline.ts";
 import { makeRedactor } from "./core/redact.ts";
+import { SignsOfLife } from "./core/sign-of-life.ts";
 import type { SlackPort } from "./core/slack-port.ts";
 import type { Store } from "./core/store.ts";
 import { localJobs } from "./jobs/local.ts";
@@ -47,6 +48,7 @@ export interface CoreParts {
 export function buildCore(p: CoreParts) {
   const { config, store, clock, log, owner } = p;
   const agent = makeAgent(config, log);
+  const signs = new SignsOfLife({ slack: p.slack, log, clock });
   const outbox = new OutboxSender({
     store,
     slack: p.slack,
@@ -57,6 +59,7 @@ export function buildCore(p: CoreParts) {
     retryMaxMs: INTERNAL.outboxRetryMaxMs,
     leaseMs: INTERNAL.outboxLeaseMs,
     onSent: async (row, ts) => {
+      if (row.eventKey) signs.answered(row.eventKey);
       if (row.eventKey?.startsWith(CARD_KEY_PREFIX)) await approvals.cardPosted(row.eventKey.slice(CARD_KEY_PREFIX.length), ts);
     },
     onRevoked: p.onRevoked,
@@ -91,6 +94,7 @@ export function buildCore(p: CoreParts) {
     botId: p.botId,
     context: conversationContext(p, agent),
     status: p.status,
+    signs,
     kick,
   });
   return { agent, outbox, approvals, pipeline, kick };

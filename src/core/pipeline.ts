@@ -6,9 +6,10 @@ import type { Agent, ContextMessage } from "../agents/types.ts";
 import type { RelayClient } from "../relay/client.ts";
 import type { Approvals } from "./approvals.ts";
 import type { Clock } from "./clock.ts";
-import { handleSlashCommand, type StatusSource } from "./commands.ts";
+import { handleSlashCommand, isAgentQuestion, type StatusSource } from "./commands.ts";
 import type { Logger } from "./logger.ts";
 import { queueReply } from "./replies.ts";
+import type { SignsOfLife, SignTarget } from "./sign-of-life.ts";
 import type { EventKind, InboundEvent, Store } from "./store.ts";
 import { formatAnswer, stripMention, unescapeSlack } from "./text.ts";
 import { settleWithin } from "./wait.ts";
@@ -43,6 +44,8 @@ export interface PipelineOptions {
   concurrency?: number;
   context: ContextSource;
   status: StatusSource;
+  /** The sign that a question is being worked on; none in tests that don't look. */
+  signs?: SignsOfLife;
   kick(): void;
 }
 
@@ -98,6 +101,9 @@ export class Pipeline {
 
   private async run(key: string): Promise<void> {
     if (this.stopping) return;
+    // Before the wait for a slot: however busy the agent is, the user sees within a second
+    // that the message was taken up.
+    await this.showSign(key);
     // A burst must not start a thousand agent processes at once: wait for a slot first,
     // and claim after, so the lease is measured from when the work really starts.
     await this.slots.acquire();
@@ -128,6 +134,28 @@ export class Pipeline {
         return this.decide(row);
       default:
         await store.events.setStatus(key, "ignored", now);
+    }
+  }
+
+  /** A DM, a mention or a /claw question gets the sign of life; notices and subcommands answer at once. */
+  private async showSign(key: string): Promise<void> {
+    const { signs, store } = this.o;
+    if (!signs) return;
+    try {
+      const row = await store.events.get(key);
+      if (row?.status !== "received" || !row.channel || row.detail === "paused") return;
+      let target: SignTarget;
+      if (row.kind === "dm" || row.kind === "mention") {
+        if (!stripMention(row.text ?? "", this.o.botUserId())) return;
+        target = { eventKey: key, channel: row.channel, ts: row.ts ?? undefined, threadTs: row.threadTs ?? undefined };
+      } else if (row.kind === "slash" && isAgentQuestion(row.text ?? "")) {
+        const responseUrl = (JSON.parse(row.payload) as { response_url?: string }).response_url;
+        target = { eventKey: key, channel: row.channel, responseUrl };
+      } else return;
+      if (await store.settings.isPaused()) return;
+      signs.show(target);
+    } catch (err) {
+      this.o.log.warn(`sign of life for ${key} skipped: ${String(err)}`);
     }
   }
 
@@ -188,6 +216,7 @@ export class Pipeline {
       const msg = err instanceof Error ? err.message : String(err);
       const why = (err as Error)?.name === "TimeoutError" ? `timed out after ${Math.round(this.o.agentTimeoutMs / 1000)} s` : msg;
       log.error(`agent failed on ${row.key}: ${why}`, { event: row.key });
+      this.o.signs?.failed(row.key);
       return reply(`:warning: Sorry, I couldn't get an answer (${why.slice(0, 200)}). Please try again.`, "agent_error");
     }
     if (answer.usage) {
@@ -200,6 +229,8 @@ export class Pipeline {
       await t.events.setStatus(row.key, "answered", clock.now());
     });
     if (body) relay?.log({ direction: "out", event_id: row.key, channel, ts: null, thread_ts: threadTs, user: null, text: body });
+    // Only cards: they say the rest (the sign of a message is cleared when its reply is sent).
+    else this.o.signs?.answered(row.key);
     this.o.kick();
   }
 }
