@@ -133,6 +133,18 @@ const steps: string[] = [
   -- catch-up asks which conversations the bot took part in, and whether it knows one.
   CREATE INDEX events_channel ON events(channel, received_at);
   `,
+  // 5: the message an answer grows in while the agent works (a stream, or a message updated),
+  // until its final answer is queued: what a restart after a crash finishes.
+  `
+  CREATE TABLE live_messages (
+    event_key TEXT PRIMARY KEY,
+    channel TEXT NOT NULL,
+    thread_ts TEXT,
+    ts TEXT,
+    mode TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+  );
+  `,
 ];
 
 
