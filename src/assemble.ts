@@ -10,6 +10,7 @@ import { Approvals, CARD_KEY_PREFIX } from "./core/approvals.ts";
 import type { Clock } from "./core/clock.ts";
 import type { StatusSource } from "./core/commands.ts";
 import type { Logger } from "./core/logger.ts";
+import { LiveAnswer } from "./core/live-answer.ts";
 import { OutboxSender } from "./core/outbox-sender.ts";
 import { type ContextSource, Pipeline } from "./core/pipeline.ts";
 import { makeRedactor } from "./core/redact.ts";
@@ -42,6 +43,8 @@ export interface CoreParts {
   onRevoked(reason: string): void;
   /** False in `replay`: approvals are recorded, the bot runs the jobs. */
   runsJobs?: boolean;
+  /** False in `replay`: a backlog answered from the CLI has nobody waiting for a sign of life. */
+  showsSigns?: boolean;
 }
 
 /** The answering core (agent, outbox sender, approvals, pipeline): shared by `run` and `replay`. */
@@ -94,7 +97,21 @@ export function buildCore(p: CoreParts) {
     botId: p.botId,
     context: conversationContext(p, agent),
     status: p.status,
-    signs,
+    signs: p.showsSigns === false ? undefined : signs,
+    openLive: (target) =>
+      LiveAnswer.open(
+        {
+          slack: p.slack,
+          store,
+          clock,
+          log,
+          intervalMs: config.tuning.streamIntervalMs,
+          botUserId: p.botUserId,
+          botId: p.botId,
+          onVisible: (key) => signs.answered(key),
+        },
+        target,
+      ),
     kick,
   });
   return { agent, outbox, approvals, pipeline, kick };

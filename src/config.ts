@@ -55,6 +55,12 @@ export interface Tuning {
   slackCallTimeoutMs: number;
   /** How long `replay` keeps trying. */
   replayDeadlineMs: number;
+  /** At most one Slack call per this long per answer shown as it grows. */
+  streamIntervalMs: number;
+  /** A job running this long gets its latest output posted in the card's thread... */
+  jobProgressAfterMs: number;
+  /** ...updated in place at most this often. */
+  jobProgressEveryMs: number;
 }
 
 export const DEFAULT_MODEL = "claude-sonnet-4-5";
@@ -291,6 +297,9 @@ export function loadConfig(env: Env, overrides: ConfigOverrides = {}, platform =
       relayTimeoutMs: millis(env, "CLAWDBOT_RELAY_TIMEOUT_MS", 6000),
       slackCallTimeoutMs: millis(env, "CLAWDBOT_SLACK_CALL_TIMEOUT_MS", 10_000),
       replayDeadlineMs: millis(env, "CLAWDBOT_REPLAY_DEADLINE_MS", 120_000),
+      streamIntervalMs: millis(env, "CLAWDBOT_STREAM_INTERVAL_MS", 1000),
+      jobProgressAfterMs: millis(env, "CLAWDBOT_JOB_PROGRESS_AFTER_MS", 10_000),
+      jobProgressEveryMs: millis(env, "CLAWDBOT_JOB_PROGRESS_EVERY_MS", 5000),
     },
   };
 }

@@ -70,6 +70,7 @@ async function runReplay(config: Config, base: Base, a: { dryRun: boolean; id?: 
     status: async () => "clawdbot replay is delivering what was not delivered; ask again in a moment for the bot's status",
     onRevoked: (reason) => log.critical(`Slack access revoked (${reason}): fix the app's tokens, then replay again`),
     runsJobs: false,
+    showsSigns: false,
   });
   try {
     return await replay({ store, pipeline: core.pipeline, outbox: core.outbox, now: () => systemClock.now(), deadlineMs: config.tuning.replayDeadlineMs }, work);

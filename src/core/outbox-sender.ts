@@ -29,6 +29,8 @@ export interface OutboxSenderOptions {
 const LOOKUP_SLACK_S = 120;
 /** How many messages to look through for it (a busy channel after a long outage). */
 const LOOKUP_LIMIT = 2000;
+/** chat.update's answers for a message that is no longer there to edit (docs.slack.dev/reference/methods/chat.update). */
+const LIVE_GONE = new Set(["message_not_found", "cant_update_message", "edit_window_closed"]);
 /** A refused upload sent as messages: at most this much (≈ 540 messages), with a note. */
 const MAX_SPLIT_CHARS = 2_000_000;
 
@@ -224,7 +226,8 @@ export class OutboxSender {
         });
         return null;
       case "update":
-        await slack.update({ channel: row.channel, ts: row.targetTs ?? "", text: row.text, blocks });
+        // An answer finished in its live message carries the reply metadata, as a post does.
+        await slack.update({ channel: row.channel, ts: row.targetTs ?? "", text: row.text, blocks, ...(row.eventKey ? { outboxId: row.id } : {}) });
         return row.targetTs;
       case "respond":
         await slack.respond(row.responseUrl ?? "", { text: row.text, blocks, response_type: "ephemeral" });
@@ -268,6 +271,18 @@ export class OutboxSender {
     this.kick();
   }
 
+  /** An answer's live message is gone (deleted meanwhile): the answer is posted instead of lost. */
+  private async postInstead(row: OutboxItem, why: string): Promise<void> {
+    const { store, clock, log } = this.o;
+    const now = clock.now();
+    await store.tx(async (t) => {
+      await t.outbox.enqueue({ eventKey: row.eventKey ?? undefined, op: "post", channel: row.channel, threadTs: row.threadTs ?? undefined, text: row.text }, now);
+      await t.outbox.markReplaced(row.id, `live message gone (${why}); posted instead`, now);
+    });
+    log.warn(`outbox: #${row.id}: the answer's message is gone (${why}); posting it instead`);
+    this.kick();
+  }
+
   /**
    * Looks for an item an earlier attempt may have delivered without us hearing back: a post
    * by the outbox id in its metadata, an upload by its file name (unique per item).
@@ -298,6 +313,7 @@ export class OutboxSender {
       }
       case "permanent":
         if (row.op === "upload") return this.uploadAsMessages(row, f.message);
+        if (row.op === "update" && row.eventKey && LIVE_GONE.has(f.message)) return this.postInstead(row, f.message);
         await store.outbox.markFailed(row.id, f.message, now);
         this.failed++;
         log.error(`outbox: #${row.id} to ${row.channel} failed for good: ${f.message}; fix it, then run clawdbot replay`);

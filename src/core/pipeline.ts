@@ -8,9 +8,10 @@ import type { Approvals } from "./approvals.ts";
 import type { Clock } from "./clock.ts";
 import { handleSlashCommand, isAgentQuestion, type StatusSource } from "./commands.ts";
 import type { Logger } from "./logger.ts";
-import { queueReply } from "./replies.ts";
+import type { LiveTarget, OpenLive } from "./live-answer.ts";
+import { queueReply, queueReplyInto, type Reply } from "./replies.ts";
 import type { SignsOfLife, SignTarget } from "./sign-of-life.ts";
-import type { EventKind, InboundEvent, Store } from "./store.ts";
+import type { EventKind, InboundEvent, LiveMessage, Store, StoreTx } from "./store.ts";
 import { formatAnswer, stripMention, unescapeSlack } from "./text.ts";
 import { settleWithin } from "./wait.ts";
 
@@ -46,6 +47,8 @@ export interface PipelineOptions {
   status: StatusSource;
   /** The sign that a question is being worked on; none in tests that don't look. */
   signs?: SignsOfLife;
+  /** Shows an answer in Slack while the agent produces it; without it answers come whole. */
+  openLive?: OpenLive;
   kick(): void;
 }
 
@@ -192,10 +195,22 @@ export class Pipeline {
     const user = row.user ?? "";
     const threadTs = threadOverride ?? row.threadTs ?? undefined;
     const text = textOverride ?? unescapeSlack(stripMention(row.text ?? "", this.o.botUserId()));
+    // The message the answer grows in while the agent streams, or the one a crash left for it.
+    const live = this.o.openLive ? await this.o.openLive(liveTarget(row, channel, threadTs)) : undefined;
+    /** Queues the event's reply inside `t`: into its live message if it has one, else posted. */
+    const queueAnswer = async (t: StoreTx, r: Reply, into: LiveMessage | null) => {
+      if (into?.ts) await queueReplyInto(t, r, into.ts, clock.now());
+      else await queueReply(t, r, clock.now());
+    };
+    const forgetLive = async (t: StoreTx) => {
+      if (live?.recorded) await t.live.remove(row.key);
+    };
     // Notices and errors answer each message: the same words twice are still two answers.
     const reply = async (replyText: string, detail: string) => {
+      const into = (await live?.close()) ?? null;
       await store.tx(async (t) => {
-        await queueReply(t, { eventKey: row.key, channel, threadTs, text: replyText, noDedupe: true }, clock.now());
+        await queueAnswer(t, { eventKey: row.key, channel, threadTs, text: replyText, noDedupe: true }, into);
+        await forgetLive(t);
         await t.events.setStatus(row.key, "answered", clock.now(), detail);
       });
       relay?.log({ direction: "out", event_id: row.key, channel, ts: null, thread_ts: threadTs, user: null, text: replyText });
@@ -211,7 +226,7 @@ export class Pipeline {
     const started = clock.now();
     let answer: Awaited<ReturnType<Agent["answer"]>>;
     try {
-      answer = await agent.answer({ text, user, channel, threadTs, context }, AbortSignal.timeout(this.o.agentTimeoutMs));
+      answer = await agent.answer({ text, user, channel, threadTs, context }, AbortSignal.timeout(this.o.agentTimeoutMs), live && ((d) => live.delta(d)));
     } catch (err) {
       const msg = err instanceof Error ? err.message : String(err);
       const why = (err as Error)?.name === "TimeoutError" ? `timed out after ${Math.round(this.o.agentTimeoutMs / 1000)} s` : msg;
@@ -222,9 +237,12 @@ export class Pipeline {
     if (answer.usage) {
       await store.usage.record({ ...answer.usage, latencyMs: clock.now() - started, eventKey: row.key }, clock.now());
     }
-    const body = answer.reply.trim() || (answer.jobs.length ? "" : "(the agent gave an empty answer)");
+    const into = (await live?.close()) ?? null;
+    // A live message is finished whatever the answer: with only cards, it points at them.
+    const body = answer.reply.trim() || (answer.jobs.length ? (into ? "(approval needed: see the card)" : "") : "(the agent gave an empty answer)");
     await store.tx(async (t) => {
-      if (body) await queueReply(t, { eventKey: row.key, channel, threadTs, text: formatAnswer(body) }, clock.now());
+      if (body) await queueAnswer(t, { eventKey: row.key, channel, threadTs, text: formatAnswer(body) }, into);
+      await forgetLive(t);
       for (const job of answer.jobs) await this.o.approvals.request(t, job, { requestedBy: user, channel, threadTs, eventKey: row.key });
       await t.events.setStatus(row.key, "answered", clock.now());
     });
@@ -233,6 +251,20 @@ export class Pipeline {
     else this.o.signs?.answered(row.key);
     this.o.kick();
   }
+}
+
+/** Where an answer would grow: the conversation, its thread, and who asked (a stream outside a DM is for them). */
+function liveTarget(row: InboundEvent, channel: string, threadTs: string | undefined): LiveTarget {
+  const p = JSON.parse(row.payload) as { team_id?: string; event?: { team?: string } };
+  const team = p.team_id ?? p.event?.team;
+  return {
+    eventKey: row.key,
+    channel,
+    threadTs,
+    isIm: row.kind === "dm",
+    ...(row.user ? { recipientUserId: row.user } : {}),
+    ...(team ? { recipientTeamId: team } : {}),
+  };
 }
 
 /** A counting semaphore: at most `n` holders, the rest wait in order. */
