@@ -6,8 +6,10 @@ import { type Base, bootstrap } from "../bootstrap.ts";
 import { type Config, ConfigError, gatherEnv, loadConfig } from "../config.ts";
 import { systemClock } from "../core/clock.ts";
 import { describe, replay, type ReplaySummary, selectWork } from "../core/replay.ts";
-import { storeExists, storeLocation } from "../store/index.ts";
+import type { Store } from "../core/store.ts";
+import { openStore, storeExists, storeLocation } from "../store/index.ts";
 import { envFileArg } from "./_shared.ts";
+import { defaultDbPath, noStore } from "./_store.ts";
 import { CliExit } from "./exit.ts";
 
 export default defineCommand({
@@ -19,6 +21,8 @@ export default defineCommand({
     ...envFileArg,
   },
   async run({ args }) {
+    // A dry run sends nothing: it needs the store, not the Slack tokens.
+    if (args["dry-run"]) return dryRun(args["env-file"], args.id, !!args.json);
     let config: Config;
     try {
       config = loadConfig(gatherEnv(process.env, args["env-file"]));
@@ -26,7 +30,8 @@ export default defineCommand({
       if (err instanceof ConfigError) throw new CliExit(2, `clawdbot: configuration error: ${err.message}`);
       throw err;
     }
-    if (!storeExists(storeLocation(config))) return print(emptySummary(!!args["dry-run"]), !!args.json);
+    const location = storeLocation(config);
+    if (!storeExists(location)) throw noStore(location);
     let base: Base;
     try {
       // With --json, stdout is the summary alone: log only warnings and errors (to stderr).
@@ -35,7 +40,7 @@ export default defineCommand({
       throw new CliExit(2, `clawdbot: cannot open the store: ${(err as Error).message}`);
     }
     try {
-      const summary = await runReplay(config, base, { dryRun: !!args["dry-run"], id: args.id });
+      const summary = await runReplay(config, base, args.id);
       print(summary, !!args.json);
       if (summary.not_delivered.length) throw new CliExit(1, `clawdbot replay: ${summary.not_delivered.length} still not delivered`);
     } finally {
@@ -44,12 +49,27 @@ export default defineCommand({
   },
 });
 
-async function runReplay(config: Config, base: Base, a: { dryRun: boolean; id?: string }): Promise<ReplaySummary> {
-  const { store, log, owner, slack, relay } = base;
-  const work = await selectWork(store, a.id);
-  if (a.dryRun || (work.outbox.length === 0 && work.events.length === 0)) {
-    return { ...emptySummary(a.dryRun), items: describe(work) };
+/** Lists what replay would deliver, from a read-only handle: nothing sent, nothing written. */
+async function dryRun(envFile: string | undefined, id: string | undefined, json: boolean): Promise<void> {
+  const location = defaultDbPath(envFile);
+  if (!storeExists(location)) throw noStore(location);
+  let store: Store | undefined;
+  let items: ReplaySummary["items"];
+  try {
+    store = await openStore(location, { readonly: true });
+    items = describe(await selectWork(store, id));
+  } catch (err) {
+    throw noStore(location, err instanceof Error ? err.message : String(err));
+  } finally {
+    await store?.close();
   }
+  print({ ...emptySummary(true), items }, json);
+}
+
+async function runReplay(config: Config, base: Base, id: string | undefined): Promise<ReplaySummary> {
+  const { store, log, owner, slack, relay } = base;
+  const work = await selectWork(store, id);
+  if (work.outbox.length === 0 && work.events.length === 0) return emptySummary(false);
   const identity: { botUserId?: string } = {};
   if (work.events.length) {
     try {

@@ -1,10 +1,9 @@
 // `clawdbot state dump`: what the store holds, read-only. Safe while `run` writes: the
 // store's read gives this reader one consistent snapshot without blocking the bot.
 import { defineCommand } from "citty";
-import { defaultDataDir, gatherEnv } from "../config.ts";
 import { type Store, StoreError } from "../core/store.ts";
-import { openStore, storeExists, storeLocation } from "../store/index.ts";
-import { CliExit } from "./exit.ts";
+import { openStore, storeExists } from "../store/index.ts";
+import { dbArg, defaultDbPath, noStore } from "./_store.ts";
 
 const TEXT_PREVIEW = 200;
 const EVENT_STATUSES = ["received", "answered", "ignored", "failed"];
@@ -158,27 +157,16 @@ export function renderState(d: StateDump): string {
 
 // --- command ---
 
-function defaultDbPath(): string {
-  let env: Record<string, string | undefined> = process.env;
-  try {
-    env = gatherEnv(process.env); // also reads clawdbot.env beside the executable
-  } catch {
-    // unreadable clawdbot.env: the process environment still applies
-  }
-  const dir = env.CLAWDBOT_DATA_DIR?.trim() || defaultDataDir(env);
-  return storeLocation({ dataDir: dir });
-}
-
 const dump = defineCommand({
   meta: { name: "dump", description: "Print the store's state (read-only; safe while clawdbot run is running)." },
   args: {
     json: { type: "boolean", description: "one JSON object instead of tables", default: false },
-    db: { type: "string", description: "path of clawdbot.db (default: $CLAWDBOT_DATA_DIR/clawdbot.db)" },
+    ...dbArg,
   },
   async run({ args }) {
     const path = args.db || defaultDbPath();
     if (!storeExists(path)) {
-      throw new CliExit(2, `no store at ${path}: file does not exist (has clawdbot run here? set CLAWDBOT_DATA_DIR or pass --db)`);
+      throw noStore(path);
     }
     let state: StateDump;
     let store: Store | undefined;
@@ -186,8 +174,7 @@ const dump = defineCommand({
       store = await openStore(path, { readonly: true });
       state = await collectState(store);
     } catch (err) {
-      const why = err instanceof StoreError ? `it ${err.problem}` : err instanceof Error ? err.message : String(err);
-      throw new CliExit(2, `no store at ${path}: ${why}`);
+      throw noStore(path, err instanceof StoreError ? `it ${err.problem}` : err instanceof Error ? err.message : String(err));
     } finally {
       await store?.close();
     }

@@ -4,6 +4,8 @@
 // A request with `stream: true` gets the answer as server-sent events, as the API sends them
 // (https://docs.claude.com/en/docs/build-with-claude/streaming): message_start, a
 // content_block_start / _delta... / _stop per block, message_delta, message_stop.
+// GET /v1/models/{id} answers as the Models API does (doctor's key check); with `apiKey`
+// set, any other key gets the API's 401 authentication_error.
 
 export interface ScriptedUsage {
   input_tokens: number;
@@ -50,7 +52,12 @@ export interface AnthropicStandIn {
   stop(): void;
 }
 
-export function startAnthropicStandIn(): AnthropicStandIn {
+export interface AnthropicStandInOptions {
+  /** The one key accepted; unset: any key. */
+  apiKey?: string;
+}
+
+export function startAnthropicStandIn(opts: AnthropicStandInOptions = {}): AnthropicStandIn {
   const queue: ScriptedResponse[] = [];
   const requests: RecordedRequest[] = [];
   let ids = 0;
@@ -62,6 +69,17 @@ export function startAnthropicStandIn(): AnthropicStandIn {
       const path = new URL(req.url).pathname;
       const body = (await req.json().catch(() => null)) as RecordedRequest["body"];
       requests.push({ path, headers: Object.fromEntries(req.headers.entries()), body });
+      // SDK 1.14 presents the key as `Authorization: Bearer`; older ones as x-api-key.
+      const key = req.headers.get("x-api-key") ?? req.headers.get("authorization")?.replace(/^Bearer /, "");
+      if (opts.apiKey !== undefined && key !== opts.apiKey) {
+        return apiError(401, "authentication_error", "invalid x-api-key");
+      }
+      const model = /^\/v1\/models\/([^/]+)$/.exec(path);
+      if (req.method === "GET" && model) {
+        const id = decodeURIComponent(model[1] as string);
+        if (!id.startsWith("claude-")) return apiError(404, "not_found_error", `model: ${id}`);
+        return Response.json({ type: "model", id, display_name: id, created_at: "2025-01-01T00:00:00Z" });
+      }
       if (req.method !== "POST" || path !== "/v1/messages") {
         return apiError(404, "not_found_error", `stand-in: no route ${req.method} ${path}`);
       }

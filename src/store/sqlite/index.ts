@@ -14,10 +14,12 @@ import {
   type SettingsRepo,
   type Store,
   StoreError,
+  type StoreDiagnostics,
   type StoreTx,
   type UsageRepo,
 } from "../../core/store.ts";
 import { SqliteApprovals } from "./approvals.ts";
+import { sqliteDiagnostics } from "./diagnostics.ts";
 import { SqliteEvents } from "./events.ts";
 import { SqliteLive } from "./live.ts";
 import { ConnectionLock } from "./lock.ts";
@@ -169,6 +171,10 @@ export class SqliteStore implements Store {
 
   schemaVersion(): Promise<number> {
     return this.lock.run(() => schemaVersion(this.db));
+  }
+
+  diagnostics(): StoreDiagnostics {
+    return sqliteDiagnostics(this.db, this.lock);
   }
 
   async close(): Promise<void> {
