@@ -10,6 +10,7 @@ import { Approvals, CARD_KEY_PREFIX } from "./core/approvals.ts";
 import type { Clock } from "./core/clock.ts";
 import type { StatusSource } from "./core/commands.ts";
 import type { Logger } from "./core/logger.ts";
+import { JobProgress } from "./core/job-progress.ts";
 import { LiveAnswer } from "./core/live-answer.ts";
 import { OutboxSender } from "./core/outbox-sender.ts";
 import { type ContextSource, Pipeline } from "./core/pipeline.ts";
@@ -80,6 +81,8 @@ export function buildCore(p: CoreParts) {
     // Job output is redacted before it leaves src/jobs: what a job prints is stored, posted and given to the agent.
     jobs: localJobs({ cwd: config.execCwd, timeoutMs: config.execTimeoutMs, codeCommand: config.codeCommand, redact: makeRedactor(secretsOf(config)) }),
     runsJobs: p.runsJobs,
+    progress: (target) =>
+      new JobProgress({ slack: p.slack, clock, log, afterMs: config.tuning.jobProgressAfterMs, everyMs: config.tuning.jobProgressEveryMs }, target),
     recordUsage: (u, latencyMs, eventKey) => store.usage.record({ ...u, latencyMs, eventKey }, clock.now()),
     kick,
   });

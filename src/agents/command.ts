@@ -1,7 +1,7 @@
 // The command agent: an operator-supplied program answers each message. It gets the
 // message as JSON on stdin and answers on stdout, as plain text or as JSON with jobs. It may
 // stream: each stdout line `{"delta": "..."}` is text of the answer as it grows (README).
-import { formatSeconds } from "../jobs/exec.ts";
+import { formatSeconds } from "../core/text.ts";
 import { jobEnv } from "../jobs/job-env.ts";
 import { runProcess, type RunResult } from "../jobs/run-process.ts";
 import { shellArgv } from "../jobs/shell.ts";
