@@ -33,7 +33,9 @@ export async function threadContext(o: ThreadContextOptions): Promise<ContextMes
   }
   const turns: ContextMessage[] = [];
   for (const m of msgs) {
-    if (m.ts === o.currentTs || !m.text) continue;
+    // Not the message itself, nor what came after it (its own answer being written, or the
+    // half answer a crash left, when it is answered again).
+    if (m.ts === o.currentTs || !m.text || (o.currentTs !== undefined && Number(m.ts) > Number(o.currentTs))) continue;
     if (m.subtype && m.subtype !== "thread_broadcast" && m.subtype !== "bot_message") continue;
     const mine = (o.botId !== undefined && m.bot_id === o.botId) || (o.botUserId !== undefined && m.user === o.botUserId);
     // Other bots' chatter is not the conversation with us.
