@@ -5,7 +5,7 @@ import { CommandAgent } from "./agents/command.ts";
 import { EchoAgent } from "./agents/echo.ts";
 import { threadContext } from "./agents/thread-context.ts";
 import type { Agent } from "./agents/types.ts";
-import { type Config, secretsOf } from "./config.ts";
+import type { Config } from "./config.ts";
 import { Approvals, CARD_KEY_PREFIX } from "./core/approvals.ts";
 import type { Clock } from "./core/clock.ts";
 import type { StatusSource } from "./core/commands.ts";
@@ -14,7 +14,6 @@ import { JobProgress } from "./core/job-progress.ts";
 import { LiveAnswer } from "./core/live-answer.ts";
 import { OutboxSender } from "./core/outbox-sender.ts";
 import { type ContextSource, Pipeline } from "./core/pipeline.ts";
-import { makeRedactor } from "./core/redact.ts";
 import { SignsOfLife } from "./core/sign-of-life.ts";
 import type { SlackPort } from "./core/slack-port.ts";
 import type { Store } from "./core/store.ts";
@@ -46,6 +45,8 @@ export interface CoreParts {
   runsJobs?: boolean;
   /** False in `replay`: a backlog answered from the CLI has nobody waiting for a sign of life. */
   showsSigns?: boolean;
+  /** Takes the configured secrets out of text (bootstrap's redactor). */
+  redact(text: string): string;
 }
 
 /** The answering core (agent, outbox sender, approvals, pipeline): shared by `run` and `replay`. */
@@ -74,12 +75,13 @@ export function buildCore(p: CoreParts) {
     clock,
     log,
     approvers: config.approvers,
+    selfApproval: config.selfApproval,
     approvalTtlMs: config.approvalTtlMs,
     codeCommandSet: !!config.codeCommand,
     agent,
     agentTimeoutMs: config.agentTimeoutMs,
     // Job output is redacted before it leaves src/jobs: what a job prints is stored, posted and given to the agent.
-    jobs: localJobs({ cwd: config.execCwd, timeoutMs: config.execTimeoutMs, codeCommand: config.codeCommand, redact: makeRedactor(secretsOf(config)) }),
+    jobs: localJobs({ cwd: config.execCwd, timeoutMs: config.execTimeoutMs, codeCommand: config.codeCommand, redact: p.redact }),
     runsJobs: p.runsJobs,
     progress: (target) =>
       new JobProgress({ slack: p.slack, clock, log, afterMs: config.tuning.jobProgressAfterMs, everyMs: config.tuning.jobProgressEveryMs }, target),
@@ -116,6 +118,7 @@ export function buildCore(p: CoreParts) {
         target,
       ),
     kick,
+    redact: p.redact,
   });
   return { agent, outbox, approvals, pipeline, kick };
 }

@@ -2,12 +2,16 @@
 // (socket or http), serves health, starts the workers; and takes it all down in order.
 import { buildCore, INTERNAL } from "./assemble.ts";
 import { type Base, bootstrap } from "./bootstrap.ts";
-import { type Config, isLoopbackHost } from "./config.ts";
+import { type Config, isLoopbackHost, secretsOf } from "./config.ts";
 import { catchUp, storeParticipation } from "./core/catchup.ts";
 import { type Clock, systemClock } from "./core/clock.ts";
+import { ConnectionHistory } from "./core/connection-history.ts";
+import { formatDuration } from "./core/duration.ts";
 import type { HealthSnapshot } from "./core/health-types.ts";
 import { Heartbeat } from "./core/heartbeat.ts";
+import { leaseOwner } from "./core/leases.ts";
 import type { Logger } from "./core/logger.ts";
+import { makeRedactor } from "./core/redact.ts";
 import { Receiver } from "./core/receiver.ts";
 import { SlackCallError } from "./core/slack-port.ts";
 import type { Store } from "./core/store.ts";
@@ -15,6 +19,8 @@ import { Supervisor, errText } from "./core/supervisor.ts";
 import { Workers } from "./core/workers.ts";
 import { createEventsApp, createHealthApp, type RunningServer, startHealthServer } from "./health/app.ts";
 import { judgeStatus, startingSnapshot } from "./health/status.ts";
+import { startingPageView, statusPageView } from "./health/status-data.ts";
+import { renderStatusPage } from "./health/status-page.ts";
 import { BoltRouter } from "./slack/bolt-router.ts";
 import { slackEventsHandler } from "./slack/http-events.ts";
 import { type Envelope, SocketConnection } from "./slack/socket-connection.ts";
@@ -43,19 +49,23 @@ export interface Runtime {
 export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
   const { config } = opts;
   const clock = opts.clock ?? systemClock;
-  const startedAt = clock.now();
+  // Uptime is an interval: measured on the monotonic clock.
+  const startedAt = clock.mono();
   const stopHooks: (() => void)[] = [];
 
   // The ports are bound before anything else starts: a second clawdbot on this host (Task
   // Scheduler started one while the first still runs) stops here, before it touches Slack
   // or the store. Until the core is up they answer "starting".
   let current: (() => Promise<HealthSnapshot>) | null = null;
-  const view = () => current?.() ?? startingSnapshot(Math.floor((clock.now() - startedAt) / 1000), config.mode, VERSION);
+  const view = () => current?.() ?? startingSnapshot(Math.floor((clock.mono() - startedAt) / 1000), config.mode, VERSION);
+  let currentPage: (() => Promise<string>) | null = null;
+  const earlyRedact = makeRedactor(secretsOf(config));
+  const page = async () => currentPage?.() ?? renderStatusPage(startingPageView(await view(), clock.now(), leaseOwner()), earlyRedact);
   let onSlackEvent: ((req: Request) => Promise<Response>) | null = null;
   const servers: RunningServer[] = [];
   let base: Base;
   try {
-    const healthApp = createHealthApp({ snapshot: view, loopbackOnly: isLoopbackHost(config.healthHost) });
+    const healthApp = createHealthApp({ snapshot: view, loopbackOnly: isLoopbackHost(config.healthHost), statusPage: page });
     servers.push(startHealthServer(healthApp, config.healthHost, config.healthPort));
     if (config.mode === "http") {
       // 503 while starting: Slack retries, nothing is lost.
@@ -93,6 +103,7 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
     botId: () => identity.botId,
     status: async () => statusLine(await snapshot()),
     onRevoked: revoke,
+    redact,
   });
 
   const heartbeat = new Heartbeat({
@@ -178,6 +189,7 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
       since: caughtUpFrom,
       log,
       now: () => clock.now(),
+      mono: () => clock.mono(),
       botUserId: () => identity.botUserId,
       // Not `deliver`: what catch-up finds says nothing about whether the socket hears events.
       deliver: (type, payload) => receiver.handle(type, payload, () => {}),
@@ -190,6 +202,7 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
   await approvals.recover();
   kick();
 
+  const history = new ConnectionHistory(clock);
   if (config.mode === "socket") {
     const appPort = new WebPort(config.slackAppToken, config.slackApiUrl, { timeoutMs: config.tuning.slackCallTimeoutMs });
     supervisor = new Supervisor<Envelope>({
@@ -198,6 +211,7 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
       reconnectInitialMs: config.reconnectInitialMs,
       reconnectMaxMs: config.reconnectMaxMs,
       livenessTimeoutMs: config.livenessTimeoutMs,
+      history,
       openUrl: async () => {
         await ensureIdentity();
         try {
@@ -258,11 +272,11 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
       safe(store.outbox.counts(), { pending: 0, failed: 0, sent: 0, suppressed: 0 }),
       safe(store.approvals.countByStatus(), {} as Record<string, number>),
     ]);
-    const now = clock.now();
+    const now = clock.mono();
     const lastEventAt = receiver.lastEventAt ?? startedAt;
     const connected = supervisor ? supervisor.connected : !!identity.botUserId && !revokedReason;
     const { status, reason } = judgeStatus({
-      now,
+      mono: now,
       staleAfterMs: config.staleAfterMs,
       revokedReason: revokedReason ?? supervisor?.revokedReason ?? null,
       socket: supervisor,
@@ -294,14 +308,19 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
   }
 
   current = snapshot;
+  currentPage = async () =>
+    renderStatusPage(
+      await statusPageView({ clock, store, instance: owner, snapshot, connection: supervisor && { supervisor, history } }),
+      redact,
+    );
   log.info(`clawdbot ${VERSION} started (${config.mode} mode, agent ${agent.kind}); health on http://${config.healthHost}:${health.port}/health`);
 
   let stopping: Promise<void> | null = null;
   const stop = () => {
     stopping ??= (async () => {
       log.info("shutting down");
-      const deadline = clock.now() + INTERNAL.shutdownBudgetMs;
-      const left = () => Math.max(100, deadline - clock.now());
+      const deadline = clock.mono() + INTERNAL.shutdownBudgetMs;
+      const left = () => Math.max(100, deadline - clock.mono());
       for (const h of stopHooks) h();
       // Sockets closed first: no new work arrives while the rest drains.
       await supervisor?.stop();
@@ -333,12 +352,6 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
 /** A figure for health: the fallback if the store cannot give it (health must answer). */
 function safe<T>(read: Promise<T>, fallback: T): Promise<T> {
   return read.catch(() => fallback);
-}
-
-export function formatDuration(s: number): string {
-  if (s < 120) return `${s} s`;
-  if (s < 7200) return `${Math.round(s / 60)} min`;
-  return `${(s / 3600).toFixed(1)} h`;
 }
 
 export function statusLine(s: HealthSnapshot): string {

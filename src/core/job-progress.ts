@@ -45,7 +45,7 @@ export class JobProgress {
     private readonly o: JobProgressOptions,
     private readonly t: ProgressTarget,
   ) {
-    this.startedAt = o.clock.now();
+    this.startedAt = o.clock.mono();
     this.wait(o.afterMs);
   }
 
@@ -70,7 +70,7 @@ export class JobProgress {
     const text = this.text(true);
     this.o.clock.setTimeout(
       () => void this.call(() => this.o.slack.update({ channel: this.t.channel, ts, text })),
-      Math.max(0, this.lastCallAt + this.o.everyMs - this.o.clock.now()),
+      Math.max(0, this.lastCallAt + this.o.everyMs - this.o.clock.mono()),
     );
   }
 
@@ -109,7 +109,7 @@ export class JobProgress {
   /** The message: how long it has run, then its newest lines in a code block. */
   private text(finished: boolean): string {
     const { approvalId } = this.t;
-    const took = formatSeconds(this.o.clock.now() - this.startedAt);
+    const took = formatSeconds(this.o.clock.mono() - this.startedAt);
     const head = finished
       ? `Job ${approvalId} ran for ${took}; its result follows. Its last output:`
       : `:hourglass_flowing_sand: Job ${approvalId} has been running for ${took}. Its latest output (updated every ${formatSeconds(this.o.everyMs)}):`;
@@ -118,7 +118,7 @@ export class JobProgress {
   }
 
   private async call<T>(fn: () => Promise<T>): Promise<{ ok: true; value: T } | { ok: false; retryAfterMs?: number }> {
-    this.lastCallAt = this.o.clock.now();
+    this.lastCallAt = this.o.clock.mono();
     try {
       return { ok: true, value: await fn() };
     } catch (err) {

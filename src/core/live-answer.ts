@@ -138,7 +138,7 @@ export class LiveAnswer {
           this.schedule();
         });
       },
-      Math.max(0, this.nextAt - this.o.clock.now()),
+      Math.max(0, this.nextAt - this.o.clock.mono()),
     );
   }
 
@@ -150,7 +150,7 @@ export class LiveAnswer {
       else if (this.mode === "stream") await this.append();
       else await this.edit();
       this.failures = 0;
-      this.nextAt = this.o.clock.now() + this.o.intervalMs;
+      this.nextAt = this.o.clock.mono() + this.o.intervalMs;
       if (starting) this.o.onVisible?.(this.t.eventKey);
     } catch (err) {
       await this.failed(err instanceof SlackCallError ? err.failure : { kind: "unknown", message: String(err) }, starting);
@@ -195,7 +195,7 @@ export class LiveAnswer {
 
   private async failed(f: SendFailure, starting: boolean): Promise<void> {
     const { clock, log } = this.o;
-    const now = clock.now();
+    const now = clock.mono();
     const stop = (why: string) => {
       this.done = true;
       log.warn(`answer for ${this.t.eventKey}: no more live updates (${why}); the answer comes when it is done`, { event: this.t.eventKey });

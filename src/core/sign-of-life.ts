@@ -50,7 +50,7 @@ export class SignsOfLife {
   /** Shows the sign for an event being answered (once per event). Returns at once. */
   show(t: SignTarget): void {
     if (this.shown.has(t.eventKey)) return;
-    const now = this.o.clock.now();
+    const now = this.o.clock.mono();
     for (const [key, e] of this.shown) if (now - e.at > FORGET_AFTER_MS) this.shown.delete(key);
     this.shown.set(t.eventKey, { sign: this.put(t), at: now });
   }

@@ -277,6 +277,8 @@ export interface OutboxRepo {
   due(now: number, limit?: number): Promise<OutboxItem[]>;
   /** Pending, sending and failed items, oldest first. */
   undelivered(limit?: number): Promise<OutboxItem[]>;
+  /** Failed items (with their lastError), newest first, without content. */
+  failed(limit: number): Promise<OutboxItem[]>;
   /** When the next pending item is due or the next lease runs out; null if none. */
   nextDueAt(): Promise<number | null>;
   counts(): Promise<OutboxCounts>;
@@ -299,8 +301,8 @@ export interface ApprovalsRepo {
   transition(id: string, from: ApprovalStatus[], to: ApprovalStatus, patch?: TransitionPatch): Promise<boolean>;
   /** Newest first. */
   list(limit?: number): Promise<Approval[]>;
-  /** Oldest first. */
-  withStatus(status: ApprovalStatus): Promise<Approval[]>;
+  /** Oldest first; at most `limit` when given. */
+  withStatus(status: ApprovalStatus, limit?: number): Promise<Approval[]>;
   /** Pending ones whose time ran out by `now`. */
   expiredPending(now: number): Promise<Approval[]>;
   /** Forgets finished approvals created before `before`; open ones are kept whatever their age. */

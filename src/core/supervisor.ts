@@ -7,13 +7,16 @@
 //  - no rejection escapes: every failure is caught, counted and logged.
 import type { Clock, Timer } from "./clock.ts";
 import { backoffDelay } from "./backoff.ts";
+import type { ConnectionHistory } from "./connection-history.ts";
 import type { Logger } from "./logger.ts";
 import { settleWithin } from "./wait.ts";
 
 export interface Conn {
   readonly id: number;
   readonly isOpen: boolean;
+  /** clock.mono() of the last frame, ping or pong from Slack. */
   lastActivityAt: number;
+  /** clock.mono() of the hello. */
   helloAt: number | null;
   /** Settles once the socket is closed (or destroyed). */
   readonly closed: Promise<void>;
@@ -46,6 +49,8 @@ export interface SupervisorDeps<E> {
   reconnectMaxMs: number;
   livenessTimeoutMs: number;
   random?: () => number;
+  /** Where connects, drops and failed attempts are recorded (the status page reads it). */
+  history?: ConnectionHistory;
 }
 
 export type SupervisorState = "idle" | "connecting" | "connected" | "backoff" | "revoked" | "stopped";
@@ -67,6 +72,8 @@ export class Supervisor<E> {
   connectedOnce = false;
   revokedReason: string | null = null;
   lastError: string | null = null;
+  /** When the next attempt is due (in backoff), or the current one started. */
+  nextAttemptAt: number | null = null;
 
   private active: Conn | null = null;
   /** The old connection during a refresh handover, closed when the new one says hello. */
@@ -88,7 +95,7 @@ export class Supervisor<E> {
     return this.state === "connected" && this.active !== null;
   }
 
-  /** The last sign of life from Slack: hello, envelope, ping or pong. A quiet workspace still pongs. */
+  /** The last sign of life from Slack (clock.mono()): hello, envelope, ping or pong. A quiet workspace still pongs. */
   get lastActivityAt(): number | null {
     const conn = this.active?.lastActivityAt ?? null;
     if (conn === null) return this.lastSeenAt;
@@ -127,6 +134,7 @@ export class Supervisor<E> {
       reason,
     });
     void this.stop();
+    this.d.history?.record("revoked", reason);
     this.state = "revoked";
     this.revokedReason = reason;
   }
@@ -146,6 +154,7 @@ export class Supervisor<E> {
   private schedule(delayMs: number): void {
     if (this.state === "stopped" || this.state === "revoked") return;
     if (this.timer) this.d.clock.clearTimeout(this.timer);
+    this.nextAttemptAt = this.d.clock.now() + delayMs;
     const gen = this.generation;
     this.state = delayMs > 0 ? "backoff" : "connecting";
     this.timer = this.d.clock.setTimeout(() => {
@@ -214,12 +223,13 @@ export class Supervisor<E> {
     this.helloTimer = null;
     const old = this.active;
     this.active = conn;
-    this.lastSeenAt = this.d.clock.now();
+    this.lastSeenAt = this.d.clock.mono();
     if (old && old !== conn) {
       // Make before break: the new socket is live, now the old one goes.
       old.close();
     }
     this.retiring = null;
+    this.d.history?.record(this.connectedOnce ? "reconnected" : "connected");
     if (this.connectedOnce) this.reconnects++;
     this.connectedOnce = true;
     if (this.failures > 0) this.d.log.info(`connected to Slack after ${this.failures} failed attempts`);
@@ -244,11 +254,11 @@ export class Supervisor<E> {
     const gen = this.generation;
     const limit = this.d.livenessTimeoutMs;
     const pingEvery = Math.max(5, Math.floor(limit / PINGS_PER_TIMEOUT));
-    let lastPingAt = this.d.clock.now();
+    let lastPingAt = this.d.clock.mono();
     const tick = () => {
       this.livenessTimer = null;
       if (gen !== this.generation || this.active !== conn) return;
-      const now = this.d.clock.now();
+      const now = this.d.clock.mono();
       const silentFor = now - conn.lastActivityAt;
       if (silentFor >= limit) {
         this.d.log.warn(`Slack connection silent for ${(silentFor / 1000).toFixed(1)} s: replacing it`, { connection: conn.id });
@@ -266,7 +276,7 @@ export class Supervisor<E> {
   }
 
   private onEnvelope(conn: Conn, env: E): void {
-    if (conn === this.active) this.lastSeenAt = this.d.clock.now();
+    if (conn === this.active) this.lastSeenAt = this.d.clock.mono();
     try {
       this.d.onEnvelope(env, (payload) => conn.ack((env as { envelope_id: string }).envelope_id, payload));
     } catch (err) {
@@ -282,6 +292,7 @@ export class Supervisor<E> {
     // warning / refresh_requested: open the new socket now, close this one on its hello.
     this.d.log.info(`Slack asked for a refresh (${reason}): opening a new connection first`, { connection: conn.id });
     this.retiring = conn;
+    this.d.history?.record("refresh", reason);
     this.attempt(true).catch((err) => this.d.log.warn(`refresh handover failed: ${errText(err)}`));
   }
 
@@ -317,12 +328,14 @@ export class Supervisor<E> {
     conn.destroy();
     if (this.active === conn) this.active = null;
     if (this.retiring === conn) this.retiring = null;
+    this.d.history?.record("dropped", why);
     this.d.log.warn(`Slack connection lost (${why}): reconnecting`, { connection: conn.id });
     this.schedule(0);
   }
 
   private failed(why: string): void {
     if (this.state === "stopped" || this.state === "revoked") return;
+    this.d.history?.record("failed", why);
     this.failures++;
     this.failuresTotal++;
     this.lastError = why;

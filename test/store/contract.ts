@@ -287,6 +287,20 @@ export function testStore(name: string, open: (opts?: OpenOptions) => Promise<Op
         expect((await store.outbox.get(backoff))?.nextAttemptAt).toBe(T0 + 3);
       });
 
+      test("failed items: newest first, with their error, at most the limit, without content", async () => {
+        const ids: number[] = [];
+        for (let i = 0; i < 4; i++) {
+          const id = await store.outbox.enqueue(post({ op: "upload", content: "big", fileName: `f${i}.txt` }), T0 + i);
+          ids.push(id);
+          await store.outbox.markFailed(id, `error ${i}`, T0 + 10);
+        }
+        await store.outbox.enqueue(post(), T0 + 5);
+        const failed = await store.outbox.failed(3);
+        expect(failed.map((r) => r.id)).toEqual(ids.slice(1).reverse());
+        expect(failed.map((r) => r.lastError)).toEqual(["error 3", "error 2", "error 1"]);
+        expect(failed.every((r) => r.status === "failed" && r.content === null)).toBe(true);
+      });
+
       test("an item carried by others is suppressed, not sent", async () => {
         const id = await store.outbox.enqueue({ op: "upload", channel: "C1", text: "", content: "x" }, T0);
         await store.outbox.claim(id, "host:1", T0, T0 + 1000);
@@ -419,6 +433,12 @@ export function testStore(name: string, open: (opts?: OpenOptions) => Promise<Op
         expect((await store.approvals.withStatus("pending")).map((a) => a.id)).toEqual(["ap_1", "ap_2"]);
         expect((await store.approvals.expiredPending(T0 + 15)).map((a) => a.id)).toEqual(["ap_1"]);
         expect(await store.approvals.countByStatus()).toEqual({ pending: 2, denied: 1 });
+      });
+
+      test("withStatus with a limit gives the oldest that many", async () => {
+        for (let i = 1; i <= 4; i++) await store.approvals.create(approval(`ap_${i}`), T0 + i);
+        expect((await store.approvals.withStatus("pending", 2)).map((a) => a.id)).toEqual(["ap_1", "ap_2"]);
+        expect(await store.approvals.withStatus("pending")).toHaveLength(4);
       });
 
       test("purge removes old finished approvals and keeps open ones", async () => {

@@ -97,8 +97,11 @@ export class SqliteApprovals {
     return this.db.query<Approval, [number]>(`SELECT ${COLUMNS} FROM approvals ORDER BY created_at DESC LIMIT ?`).all(limit);
   }
 
-  withStatus(status: ApprovalStatus): Approval[] {
-    return this.db.query<Approval, [string]>(`SELECT ${COLUMNS} FROM approvals WHERE status = ? ORDER BY created_at`).all(status);
+  withStatus(status: ApprovalStatus, limit = -1): Approval[] {
+    // LIMIT -1 is SQLite's "no limit".
+    return this.db
+      .query<Approval, [string, number]>(`SELECT ${COLUMNS} FROM approvals WHERE status = ? ORDER BY created_at LIMIT ?`)
+      .all(status, limit);
   }
 
   expiredPending(now: number): Approval[] {
