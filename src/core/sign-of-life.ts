@@ -10,6 +10,7 @@
 // fails falls back to the reaction once), and nothing of it is in the store or the outbox.
 import type { Clock } from "./clock.ts";
 import type { Logger } from "./logger.ts";
+import { Semaphore } from "./pipeline.ts";
 import type { SlackPort } from "./slack-port.ts";
 
 export const STATUS_TEXT = "is thinking…";
@@ -17,6 +18,11 @@ export const WORKING_REACTION = "eyes";
 export const ERROR_REACTION = "warning";
 export const SLASH_WORKING = ":hourglass_flowing_sand: Working on it…";
 
+/**
+ * Sign calls in flight at once. They share the Web API client with the replies: a burst of
+ * signs must not queue ahead of the answers (the rest of a burst's signs wait their turn here).
+ */
+const CALLS_AT_ONCE = 4;
 /** A sign nobody cleared (the answer went out through another instance, or never) is forgotten after this. */
 const FORGET_AFTER_MS = 10 * 60 * 1000;
 
@@ -43,7 +49,8 @@ export interface SignsOptions {
 }
 
 export class SignsOfLife {
-  private readonly shown = new Map<string, { sign: Promise<Shown | null>; at: number }>();
+  private readonly shown = new Map<string, { sign: Promise<Shown | null>; at: number; over: boolean }>();
+  private readonly calls = new Semaphore(CALLS_AT_ONCE);
 
   constructor(private readonly o: SignsOptions) {}
 
@@ -52,7 +59,9 @@ export class SignsOfLife {
     if (this.shown.has(t.eventKey)) return;
     const now = this.o.clock.mono();
     for (const [key, e] of this.shown) if (now - e.at > FORGET_AFTER_MS) this.shown.delete(key);
-    this.shown.set(t.eventKey, { sign: this.put(t), at: now });
+    const entry = { sign: Promise.resolve<Shown | null>(null), at: now, over: false };
+    entry.sign = this.put(t, () => entry.over);
+    this.shown.set(t.eventKey, entry);
   }
 
   /** The answer reached Slack: the sign goes. */
@@ -69,26 +78,29 @@ export class SignsOfLife {
     const e = this.shown.get(eventKey);
     if (!e) return;
     this.shown.delete(eventKey);
+    // A sign still waiting for its turn is not shown at all: the answer came first.
+    e.over = true;
     // After the sign's own call, so a slow one is not cleared before it lands.
     void e.sign.then((s) => (s ? this.clear(s, failed) : undefined));
   }
 
-  private async put(t: SignTarget): Promise<Shown | null> {
+  private async put(t: SignTarget, over: () => boolean): Promise<Shown | null> {
     const { slack } = this.o;
     if (t.responseUrl) {
-      return (await this.tryCall("a working line", () => slack.respond(t.responseUrl ?? "", { text: SLASH_WORKING, response_type: "ephemeral" })))
+      const url = t.responseUrl;
+      return (await this.tryCall("a working line", () => slack.respond(url, { text: SLASH_WORKING, response_type: "ephemeral" }), over))
         ? { kind: "ephemeral" }
         : null;
     }
     if (t.threadTs) {
       const threadTs = t.threadTs;
-      if (await this.tryCall("a thread status", () => slack.setStatus({ channel: t.channel, threadTs, status: STATUS_TEXT }))) {
+      if (await this.tryCall("a thread status", () => slack.setStatus({ channel: t.channel, threadTs, status: STATUS_TEXT }), over)) {
         return { kind: "status", channel: t.channel, threadTs, ...(t.ts ? { ts: t.ts } : {}) };
       }
     }
-    if (!t.ts) return null;
+    if (!t.ts || over()) return null;
     const ts = t.ts;
-    return (await this.tryCall("a reaction", () => slack.react({ channel: t.channel, ts, name: WORKING_REACTION })))
+    return (await this.tryCall("a reaction", () => slack.react({ channel: t.channel, ts, name: WORKING_REACTION }), over))
       ? { kind: "reaction", channel: t.channel, ts }
       : null;
   }
@@ -102,14 +114,18 @@ export class SignsOfLife {
     if (failed && ts) await this.tryCall("marking an error", () => slack.react({ channel: s.channel, ts, name: ERROR_REACTION }));
   }
 
-  /** One attempt; a failure is logged and is not the answer's business. */
-  private async tryCall(what: string, fn: () => Promise<unknown>): Promise<boolean> {
+  /** One attempt, in its turn (skipped if `skip` says so by then); a failure is logged and is not the answer's business. */
+  private async tryCall(what: string, fn: () => Promise<unknown>, skip?: () => boolean): Promise<boolean> {
+    await this.calls.acquire();
     try {
+      if (skip?.()) return false;
       await fn();
       return true;
     } catch (err) {
       this.o.log.warn(`sign of life: ${what} failed (${(err as Error).message}); the answer is not affected`);
       return false;
+    } finally {
+      this.calls.release();
     }
   }
 }
