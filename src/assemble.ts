@@ -7,6 +7,8 @@ import { threadContext } from "./agents/thread-context.ts";
 import type { Agent } from "./agents/types.ts";
 import type { Config } from "./config.ts";
 import { Approvals, CARD_KEY_PREFIX } from "./core/approvals.ts";
+import { readAttachments } from "./core/attachments.ts";
+import { CardRouter } from "./core/card-routes.ts";
 import type { Clock } from "./core/clock.ts";
 import type { StatusSource } from "./core/commands.ts";
 import type { Logger } from "./core/logger.ts";
@@ -19,6 +21,7 @@ import type { SlackPort } from "./core/slack-port.ts";
 import type { Store } from "./core/store.ts";
 import { localJobs } from "./jobs/local.ts";
 import type { RelayClient } from "./relay/client.ts";
+import { SlackFileDownloads } from "./slack/file-download.ts";
 
 /** Fixed limits (the tunable intervals are in config.tuning). */
 export const INTERNAL = {
@@ -54,6 +57,8 @@ export function buildCore(p: CoreParts) {
   const { config, store, clock, log, owner } = p;
   const agent = makeAgent(config, log);
   const signs = new SignsOfLife({ slack: p.slack, log, clock });
+  const downloads = new SlackFileDownloads(config.slackBotToken, config.slackApiUrl);
+  const cards = new CardRouter({ slack: p.slack, approvers: config.approvers, selfApproval: config.selfApproval, approvalChannel: config.approvalChannel, clock, log });
   const outbox = new OutboxSender({
     store,
     slack: p.slack,
@@ -65,7 +70,7 @@ export function buildCore(p: CoreParts) {
     leaseMs: INTERNAL.outboxLeaseMs,
     onSent: async (row, ts) => {
       if (row.eventKey) signs.answered(row.eventKey);
-      if (row.eventKey?.startsWith(CARD_KEY_PREFIX)) await approvals.cardPosted(row.eventKey.slice(CARD_KEY_PREFIX.length), ts);
+      if (row.op === "post" && row.eventKey?.startsWith(CARD_KEY_PREFIX)) await approvals.cardPosted(row.eventKey.slice(CARD_KEY_PREFIX.length), row.channel, ts);
     },
     onRevoked: p.onRevoked,
   });
@@ -83,6 +88,7 @@ export function buildCore(p: CoreParts) {
     // Job output is redacted before it leaves src/jobs: what a job prints is stored, posted and given to the agent.
     jobs: localJobs({ cwd: config.execCwd, timeoutMs: config.execTimeoutMs, codeCommand: config.codeCommand, redact: p.redact }),
     runsJobs: p.runsJobs,
+    route: (origin, requestedBy) => cards.route(origin, requestedBy),
     progress: (target) =>
       new JobProgress({ slack: p.slack, clock, log, afterMs: config.tuning.jobProgressAfterMs, everyMs: config.tuning.jobProgressEveryMs }, target),
     recordUsage: (u, latencyMs, eventKey) => store.usage.record({ ...u, latencyMs, eventKey }, clock.now()),
@@ -101,6 +107,8 @@ export function buildCore(p: CoreParts) {
     botUserId: p.botUserId,
     botId: p.botId,
     context: conversationContext(p, agent),
+    readFiles: (files) => readAttachments(files, { downloads, images: agent.seesImages === true }),
+    canPost: (channel) => cards.canPost(channel),
     status: p.status,
     signs: p.showsSigns === false ? undefined : signs,
     openLive: (target) =>

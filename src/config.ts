@@ -29,6 +29,8 @@ export interface Config {
   relayUrl: string | undefined;
   approvers: string[];
   admins: string[];
+  /** Where cards go that the conversation they were asked in would hide from the approvers. */
+  approvalChannel: string | undefined;
   /** CLAWDBOT_SELF_APPROVAL: false means nobody approves a job they requested themselves. */
   selfApproval: boolean;
   approvalTtlMs: number;
@@ -59,6 +61,8 @@ export interface Tuning {
   replayDeadlineMs: number;
   /** Each of `doctor`'s checks gives up after this (the agent command's gets three times it). */
   doctorCheckTimeoutMs: number;
+  /** When a catch-up run spent its budget of Slack calls, the next one starts this much later. */
+  catchupNextRunMs: number;
   /** At most one Slack call per this long per answer shown as it grows. */
   streamIntervalMs: number;
   /** A job running this long gets its latest output posted in the card's thread... */
@@ -187,6 +191,14 @@ function ids(env: Env, name: string): string[] | undefined {
     }
   }
   return list;
+}
+
+function channelId(env: Env, name: string): string | undefined {
+  const v = str(env, name);
+  if (v !== undefined && !/^[CG][A-Z0-9]{2,}$/.test(v)) {
+    throw new ConfigError(name, `"${v}" is not a Slack channel ID (like C0123ABCD; a name like #ops will not do): copy it from the channel's details`);
+  }
+  return v;
 }
 
 function onOff(env: Env, name: string, fallback: boolean): boolean {
@@ -331,6 +343,7 @@ export function checkConfig(env: Env, overrides: ConfigOverrides = {}, platform 
     relayUrl: collect(undefined, () => url(env, "CLAWDBOT_RELAY_URL") ?? url(env, "RELAY_URL")),
     approvers,
     admins,
+    approvalChannel: collect(undefined, () => channelId(env, "CLAWDBOT_APPROVAL_CHANNEL")),
     selfApproval: collect(true, () => onOff(env, "CLAWDBOT_SELF_APPROVAL", true)),
     approvalTtlMs: collect(86_400_000, () => seconds(env, "CLAWDBOT_APPROVAL_TTL", 86400, { min: 0.001 })),
     agent,
@@ -350,6 +363,7 @@ export function checkConfig(env: Env, overrides: ConfigOverrides = {}, platform 
       slackCallTimeoutMs: collect(10_000, () => millis(env, "CLAWDBOT_SLACK_CALL_TIMEOUT_MS", 10_000)),
       replayDeadlineMs: collect(120_000, () => millis(env, "CLAWDBOT_REPLAY_DEADLINE_MS", 120_000)),
       doctorCheckTimeoutMs: collect(5000, () => millis(env, "CLAWDBOT_DOCTOR_TIMEOUT_MS", 5000)),
+      catchupNextRunMs: collect(60_000, () => millis(env, "CLAWDBOT_CATCHUP_NEXT_RUN_MS", 60_000)),
       streamIntervalMs: collect(1000, () => millis(env, "CLAWDBOT_STREAM_INTERVAL_MS", 1000)),
       jobProgressAfterMs: collect(10_000, () => millis(env, "CLAWDBOT_JOB_PROGRESS_AFTER_MS", 10_000)),
       jobProgressEveryMs: collect(5000, () => millis(env, "CLAWDBOT_JOB_PROGRESS_EVERY_MS", 5000)),

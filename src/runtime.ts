@@ -3,7 +3,7 @@
 import { buildCore, INTERNAL } from "./assemble.ts";
 import { type Base, bootstrap } from "./bootstrap.ts";
 import { type Config, isLoopbackHost, secretsOf } from "./config.ts";
-import { catchUp, storeParticipation } from "./core/catchup.ts";
+import { CatchupState, catchUp, storeParticipation } from "./core/catchup.ts";
 import { type Clock, systemClock } from "./core/clock.ts";
 import { ConnectionHistory } from "./core/connection-history.ts";
 import { formatDuration } from "./core/duration.ts";
@@ -179,14 +179,13 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
     { runNow: true },
   );
   workers.add("outbox", 30_000, kick, { runNow: true }); // a safety net: the sender also wakes itself
-  let caughtUpFrom: number | undefined;
+  const caughtUp = new CatchupState();
   workers.add("catchup", 24 * 60 * 60 * 1000, async () => {
     if (!identity.botUserId) return;
-    const started = clock.now();
-    await catchUp({
+    const { left } = await catchUp({
       slack,
       ...storeParticipation(store),
-      since: caughtUpFrom,
+      state: caughtUp,
       log,
       now: () => clock.now(),
       mono: () => clock.mono(),
@@ -194,7 +193,8 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
       // Not `deliver`: what catch-up finds says nothing about whether the socket hears events.
       deliver: (type, payload) => receiver.handle(type, payload, () => {}),
     });
-    caughtUpFrom = started;
+    // A run's budget spent: the rest once Slack's rate limit window has passed.
+    if (left) workers.trigger("catchup", config.tuning.catchupNextRunMs);
   });
   if (config.heartbeatChannel) workers.add("heartbeat", config.heartbeatIntervalMs, () => heartbeat.beat());
 
@@ -223,8 +223,13 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
         }
       },
       connect: (url, handlers) => new SocketConnection(url, handlers, clock),
-      // Each (re)connection: look for what arrived while we were away.
-      onConnected: () => workers.trigger("catchup"),
+      // Each (re)connection: look for what arrived while we were away; a refresh that left no gap missed nothing.
+      onConnected: ({ gapless }) => {
+        if (gapless) log.debug("refresh handover left no gap: no catch-up");
+        else workers.trigger("catchup");
+      },
+      // In a cluster every instance holds a connection of the same app.
+      sharedApp: store.kind === "postgres",
       onEnvelope: (env, ack) => {
         deliver(env.type, env.payload, () => ack()).catch((err) => log.error(`envelope handler failed: ${errText(err)}`));
       },

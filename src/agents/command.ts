@@ -29,6 +29,8 @@ export class CommandAgent implements Agent {
       channel: req.channel,
       thread_ts: req.threadTs ?? null,
       context: req.context,
+      // Contract: each {name, mimetype, size, text?}; images are not given to a command.
+      files: (req.files ?? []).map(({ name, mimetype, size, text }) => (text === undefined ? { name, mimetype, size } : { name, mimetype, size, text })),
     });
     let r: RunResult;
     try {

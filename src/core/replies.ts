@@ -7,10 +7,20 @@ import { splitText } from "./text.ts";
 
 export const DUPLICATE_WINDOW_MS = 5 * 60 * 1000;
 
-export interface Reply {
-  eventKey?: string;
+/**
+ * Where a reply reaches the user: a conversation (and thread), or, for a slash command, its
+ * response_url: used instead of posting when `respond` is set (the bot cannot post there), else
+ * only if Slack refuses the post because the bot is not in the conversation (see OutboxSender).
+ */
+export interface ReplyTo {
   channel: string;
   threadTs?: string;
+  responseUrl?: string;
+  respond?: boolean;
+}
+
+export interface Reply extends ReplyTo {
+  eventKey?: string;
   text: string;
   blocks?: unknown[];
   /** Cards and job results are never suppressed as duplicates. */
@@ -28,12 +38,14 @@ export async function queueReply(store: StoreTx, r: Reply, now: number): Promise
 
 async function queueParts(store: StoreTx, r: Reply, parts: string[], now: number): Promise<number[]> {
   const ids: number[] = [];
+  const respond = r.respond === true && r.responseUrl !== undefined;
   for (const [i, text] of parts.entries()) {
     const item: NewOutbox = {
       eventKey: r.eventKey,
-      op: "post",
+      op: respond ? "respond" : "post",
       channel: r.channel,
-      threadTs: r.threadTs,
+      threadTs: respond ? undefined : r.threadTs,
+      responseUrl: r.responseUrl,
       text,
       blocks: i === 0 ? r.blocks : undefined,
     };

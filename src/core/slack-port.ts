@@ -32,7 +32,15 @@ export interface HistoryMessage {
   /** ts of the newest reply, on a thread parent. */
   latest_reply?: string;
   metadata?: { event_type?: string; event_payload?: Record<string, unknown> };
-  files?: { id?: string; name?: string; title?: string }[];
+  /** Slack's file objects, as they come (see attachments.ts for the fields read). */
+  files?: { id?: string; name?: string; title?: string; mimetype?: string; size?: number; url_private?: string; url_private_download?: string; mode?: string }[];
+}
+
+/** A conversation as the bot sees it (conversations.info). */
+export interface ConversationInfo {
+  kind: "public" | "private" | "im" | "mpim";
+  /** The bot is in it (a DM the bot can see at all is its own). */
+  isMember: boolean;
 }
 
 /**
@@ -86,6 +94,10 @@ export interface SlackPort {
   replies(channel: string, threadTs: string, limit: number): Promise<HistoryMessage[]>;
   /** The bot's direct-message conversations (for catch-up). */
   ims(): Promise<string[]>;
+  /** conversations.info; a conversation the bot cannot see throws (channel_not_found). */
+  conversationInfo(channel: string): Promise<ConversationInfo>;
+  /** The bot's DM with `user` (conversations.open, im:write): its channel id. */
+  openDm(user: string): Promise<string>;
 }
 
 /** How a failed Slack call should be treated by whoever retries it. */

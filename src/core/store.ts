@@ -28,9 +28,9 @@ export interface Approval {
   reason: string | null;
   status: ApprovalStatus;
   requestedBy: string;
+  /** The requester's conversation (and thread): where they hear the outcome. The card's copies are in cards(). */
   channel: string;
   threadTs: string | null;
-  cardTs: string | null;
   eventKey: string | null;
   /** JSON: what the agent keeps to continue after the job (Agent.resume); null if nothing. */
   resume: string | null;
@@ -38,6 +38,8 @@ export interface Approval {
   expiresAt: number;
   decidedBy: string | null;
   decidedAt: number | null;
+  /** The conversation of the card copy the decision came through. */
+  decidedIn: string | null;
   startedAt: number | null;
   finishedAt: number | null;
   exitCode: number | null;
@@ -58,11 +60,22 @@ export interface NewApproval {
   /** Stored as JSON. */
   resume?: unknown;
   expiresAt: number;
+  /** Where copies of the card go (one conversation, or each approver's DM); default: channel and threadTs. */
+  cards?: { channel: string; threadTs?: string }[];
+}
+
+/** One copy of an approval's card: all copies show the same card, a decision updates them all. */
+export interface CardCopy {
+  channel: string;
+  threadTs: string | null;
+  /** The card's message, once posted. */
+  ts: string | null;
 }
 
 export interface TransitionPatch {
   decidedBy?: string;
   decidedAt?: number;
+  decidedIn?: string;
   startedAt?: number;
   finishedAt?: number;
   exitCode?: number | null;
@@ -293,7 +306,10 @@ export interface OutboxRepo {
 /** Approvals as a state machine: a transition happens once, whoever races for it. */
 export interface ApprovalsRepo {
   create(a: NewApproval, now: number): Promise<Approval>;
-  setCard(id: string, ts: string): Promise<void>;
+  /** The copy of the card in `channel` was posted as `ts`. */
+  setCard(id: string, channel: string, ts: string): Promise<void>;
+  /** The copies of the card, in the order they were created. */
+  cards(id: string): Promise<CardCopy[]>;
   /** Records the running job's process (only while it is running). */
   setPid(id: string, pid: number): Promise<void>;
   get(id: string): Promise<Approval | null>;
@@ -305,7 +321,7 @@ export interface ApprovalsRepo {
   withStatus(status: ApprovalStatus, limit?: number): Promise<Approval[]>;
   /** Pending ones whose time ran out by `now`. */
   expiredPending(now: number): Promise<Approval[]>;
-  /** Forgets finished approvals created before `before`; open ones are kept whatever their age. */
+  /** Forgets finished approvals (and their card copies) created before `before`; open ones are kept whatever their age. */
   purge(before: number): Promise<number>;
   countByStatus(): Promise<Record<string, number>>;
 }

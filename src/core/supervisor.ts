@@ -18,6 +18,8 @@ export interface Conn {
   lastActivityAt: number;
   /** clock.mono() of the hello. */
   helloAt: number | null;
+  /** hello's num_connections: this app's open Socket Mode connections, this one included. */
+  numConnections: number | null;
   /** Settles once the socket is closed (or destroyed). */
   readonly closed: Promise<void>;
   ack(envelopeId: string, payload?: unknown): boolean;
@@ -39,8 +41,13 @@ export interface SupervisorDeps<E> {
   connect(url: string, handlers: ConnHandlers<E>): Conn;
   /** Every envelope of every live connection, with the function that acks it on that connection. */
   onEnvelope(env: E, ack: (payload?: unknown) => boolean): void;
-  /** After every hello that made a connection live (first connect, reconnect, handover). */
-  onConnected?(): void;
+  /**
+   * After every hello that made a connection live (first connect, reconnect, handover);
+   * `gapless` when it replaced a connection that was still open (a refresh with no gap).
+   */
+  onConnected?(info: { gapless: boolean }): void;
+  /** Other processes share this app's connections by design (a cluster): no warning about them. */
+  sharedApp?: boolean;
   /** A Slack error code or message if `err` means our credentials are gone for good. */
   terminalReason(err: unknown): string | null;
   log: Logger;
@@ -222,6 +229,8 @@ export class Supervisor<E> {
     if (this.helloTimer) this.d.clock.clearTimeout(this.helloTimer);
     this.helloTimer = null;
     const old = this.active;
+    const gapless = old !== null && old !== conn && old.isOpen;
+    this.checkConnections(conn, gapless ? 2 : 1);
     this.active = conn;
     this.lastSeenAt = this.d.clock.mono();
     if (old && old !== conn) {
@@ -238,10 +247,22 @@ export class Supervisor<E> {
     this.state = "connected";
     this.watchLiveness(conn);
     try {
-      this.d.onConnected?.();
+      this.d.onConnected?.({ gapless });
     } catch (err) {
       this.d.log.error(`after-connect hook failed: ${errText(err)}`);
     }
+  }
+
+  /** Slack counts more connections for this app than this process holds: someone else uses its token. */
+  private checkConnections(conn: Conn, mine: number): void {
+    const n = conn.numConnections;
+    if (n === null || n <= mine || this.d.sharedApp) return;
+    this.d.log.warn(
+      `Slack says this app has ${n} Socket Mode connections open and this clawdbot holds ${mine}: another process uses the same app token ` +
+        "(a second clawdbot, or a tool): Slack hands each event to one of them, so this one misses some. Stop the other, " +
+        "or give it its own app; a cluster (CLAWDBOT_DATABASE_URL) shares connections by design. A clawdbot killed moments ago can still count for a minute.",
+      { connection: conn.id, num_connections: n },
+    );
   }
 
   /**
@@ -286,6 +307,7 @@ export class Supervisor<E> {
 
   private onDisconnectMessage(conn: Conn, reason: string): void {
     if (reason === "link_disabled") return this.revoke("link_disabled");
+    if (reason === "too_many_websockets") return this.refused(conn);
     if (conn !== this.active || this.state !== "connected") return;
     // Slack may warn and then ask again: one successor at a time, or we would hold three sockets.
     if (this.retiring === conn) return;
@@ -294,6 +316,28 @@ export class Supervisor<E> {
     this.retiring = conn;
     this.d.history?.record("refresh", reason);
     this.attempt(true).catch((err) => this.d.log.warn(`refresh handover failed: ${errText(err)}`));
+  }
+
+  /**
+   * Slack will not have another connection for this app (10 at most): this socket counts as a
+   * failed attempt and the next one waits out the backoff. Opening one at once, as for a refresh,
+   * would only be refused again.
+   */
+  private refused(conn: Conn): void {
+    const why = "Slack refused the connection: too_many_websockets (this app already has the 10 Socket Mode connections Slack allows; other processes use its app token)";
+    if (conn === this.pending) {
+      this.pending = null;
+      conn.destroy();
+      return this.pendingFailed(why);
+    }
+    if (conn !== this.active) return;
+    this.generation++;
+    this.clearTimers();
+    this.pending?.destroy();
+    this.pending = null;
+    conn.destroy();
+    this.active = this.retiring = null;
+    this.failed(why);
   }
 
   private onClosed(conn: Conn, why: string): void {

@@ -5,6 +5,7 @@ import { ErrorCode, LogLevel, WebClient, type WebClientOptions } from "@slack/we
 import {
   OUTBOX_EVENT_TYPE,
   SlackCallError,
+  type ConversationInfo,
   type HistoryMessage,
   type SendFailure,
   type SlackPort,
@@ -387,6 +388,20 @@ export class WebPort implements SlackPort {
       cursor = r.response_metadata?.next_cursor || undefined;
     } while (cursor);
     return out;
+  }
+
+  async conversationInfo(channel: string): Promise<ConversationInfo> {
+    const r = await call(() => this.client.conversations.info({ channel }));
+    const c = r.channel ?? {};
+    const kind = c.is_im ? "im" : c.is_mpim ? "mpim" : c.is_private || c.is_group ? "private" : "public";
+    // A DM shows no is_member; the bot sees only its own.
+    return { kind, isMember: kind === "im" || c.is_member === true };
+  }
+
+  async openDm(user: string): Promise<string> {
+    const r = await call(() => this.client.conversations.open({ users: user }));
+    if (!r.channel?.id) throw new SlackCallError({ kind: "transient", message: "conversations.open returned no channel" });
+    return r.channel.id;
   }
 
   async authTest(): Promise<{ userId: string; botId: string | undefined; teamId: string | undefined }> {

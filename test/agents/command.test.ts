@@ -23,7 +23,7 @@ test("echo agent answers with the text it got", async () => {
 });
 
 describe.skipIf(process.platform === "win32")("CommandAgent", () => {
-  test("gets {text, user, channel, thread_ts, context} on stdin", async () => {
+  test("gets {text, user, channel, thread_ts, context, files} on stdin", async () => {
     const r = await agent("cat").answer(req, never);
     expect(JSON.parse(r.reply)).toEqual({
       text: "hi & <there>",
@@ -31,8 +31,21 @@ describe.skipIf(process.platform === "win32")("CommandAgent", () => {
       channel: "D1",
       thread_ts: "1700000000.000100",
       context: [{ role: "user", text: "earlier" }],
+      files: [],
     });
     expect(r.jobs).toEqual([]);
+  });
+
+  test("files: {name, mimetype, size, text?}; an image's content is never given to a command", async () => {
+    const files = [
+      { name: "a.log", mimetype: "text/plain", size: 3, text: "abc" },
+      { name: "b.png", mimetype: "image/png", size: 4, image: { mediaType: "image/png", base64: "AAAA" } },
+    ];
+    const r = await agent("cat").answer({ ...req, files }, never);
+    expect(JSON.parse(r.reply).files).toEqual([
+      { name: "a.log", mimetype: "text/plain", size: 3, text: "abc" },
+      { name: "b.png", mimetype: "image/png", size: 4 },
+    ]);
   });
 
   test("plain stdout is the reply", async () => {

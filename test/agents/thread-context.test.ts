@@ -44,3 +44,21 @@ test("bounded: the newest turns are kept", async () => {
   const got = await threadContext({ ...base, currentTs: "9", slack: slack(long), maxMessages: 3 });
   expect(got.map((t) => t.text)).toEqual(["m47", "m48", "m49"]);
 });
+
+test("turns with files, /me messages and broadcasts are kept; a file-only message is a turn by its file names", async () => {
+  const msgs: HistoryMessage[] = [
+    { ts: "1.0", user: "U1", text: "<@UBOT> look", subtype: "file_share", files: [{ id: "F1", name: "shot.png" }] },
+    { ts: "1.1", user: "UBOT", bot_id: "BBOT", text: "A screenshot of an error." },
+    { ts: "1.2", user: "U1", text: "", subtype: "file_share", files: [{ id: "F2", name: "app.log" }, { id: "F3", name: "b.txt" }] },
+    { ts: "1.3", user: "U1", text: "shrugs", subtype: "me_message" },
+    { ts: "1.4", user: "U1", text: "to all", subtype: "thread_broadcast" },
+    { ts: "1.5", user: "U1", text: "<@UBOT> and now?" },
+  ];
+  expect(await threadContext({ ...base, currentTs: "1.5", slack: slack(msgs) })).toEqual([
+    { role: "user", text: "look\n[attached: shot.png]" },
+    { role: "assistant", text: "A screenshot of an error." },
+    { role: "user", text: "[attached: app.log, b.txt]" },
+    { role: "user", text: "shrugs" },
+    { role: "user", text: "to all" },
+  ]);
+});

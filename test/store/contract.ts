@@ -366,13 +366,13 @@ export function testStore(name: string, open: (opts?: OpenOptions) => Promise<Op
           requestedBy: "U1",
           channel: "C1",
           threadTs: "1.0",
-          cardTs: null,
           eventKey: "ev:1",
           resume: JSON.stringify({ turn: 3 }),
           createdAt: T0,
           expiresAt: T0 + 60_000,
           decidedBy: null,
           decidedAt: null,
+          decidedIn: null,
           startedAt: null,
           finishedAt: null,
           exitCode: null,
@@ -381,6 +381,24 @@ export function testStore(name: string, open: (opts?: OpenOptions) => Promise<Op
         });
         expect(await store.approvals.get("ap_1")).toEqual(a);
         expect(await store.approvals.get("ap_404")).toBeNull();
+        // Without copies named, the card's one copy is in the approval's conversation.
+        expect(await store.approvals.cards("ap_1")).toEqual([{ channel: "C1", threadTs: "1.0", ts: null }]);
+      });
+
+      test("a card's copies: each posted on its own, in order; purged with their approval", async () => {
+        await store.approvals.create(approval("ap_1", { cards: [{ channel: "D2" }, { channel: "D1" }, { channel: "C9", threadTs: "5.5" }] }), T0);
+        await store.approvals.setCard("ap_1", "D1", "7.1");
+        await store.approvals.setCard("ap_1", "C9", "7.2");
+        await store.approvals.setCard("ap_1", "CNOPE", "7.3"); // no such copy: nothing
+        expect(await store.approvals.cards("ap_1")).toEqual([
+          { channel: "D2", threadTs: null, ts: null },
+          { channel: "D1", threadTs: null, ts: "7.1" },
+          { channel: "C9", threadTs: "5.5", ts: "7.2" },
+        ]);
+        await store.approvals.transition("ap_1", ["pending"], "denied", { decidedBy: "UA", decidedAt: T0 + 1, decidedIn: "D1" });
+        expect((await store.approvals.get("ap_1"))?.decidedIn).toBe("D1");
+        expect(await store.approvals.purge(T0 + 1)).toBe(1);
+        expect(await store.approvals.cards("ap_1")).toEqual([]);
       });
 
       test("a decision counts once, however many race for it", async () => {
@@ -403,7 +421,7 @@ export function testStore(name: string, open: (opts?: OpenOptions) => Promise<Op
         await store.approvals.create(approval("ap_1"), T0);
         await store.approvals.setPid("ap_1", 4242); // not running yet: not recorded
         expect((await store.approvals.get("ap_1"))?.pid).toBeNull();
-        await store.approvals.setCard("ap_1", "9.9");
+        await store.approvals.setCard("ap_1", "C1", "9.9");
         await store.approvals.transition("ap_1", ["pending"], "approved", { decidedBy: "UA", decidedAt: T0 + 1 });
         await store.approvals.transition("ap_1", ["approved"], "running", { startedAt: T0 + 2 });
         await store.approvals.setPid("ap_1", 4242);
@@ -411,7 +429,6 @@ export function testStore(name: string, open: (opts?: OpenOptions) => Promise<Op
         expect(await store.approvals.transition("ap_1", ["running"], "failed", { finishedAt: T0 + 3, exitCode: 2, output: "boom" })).toBe(true);
         expect(await store.approvals.get("ap_1")).toMatchObject({
           status: "failed",
-          cardTs: "9.9",
           decidedBy: "UA",
           decidedAt: T0 + 1,
           startedAt: T0 + 2,
