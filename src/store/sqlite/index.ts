@@ -8,6 +8,7 @@ import { join } from "node:path";
 import {
   type ApprovalsRepo,
   type EventsRepo,
+  type LiveRepo,
   type LogsRepo,
   type OutboxRepo,
   type SettingsRepo,
@@ -20,6 +21,7 @@ import {
 import { SqliteApprovals } from "./approvals.ts";
 import { sqliteDiagnostics } from "./diagnostics.ts";
 import { SqliteEvents } from "./events.ts";
+import { SqliteLive } from "./live.ts";
 import { ConnectionLock } from "./lock.ts";
 import { SqliteLogs } from "./logs.ts";
 import { schemaVersion } from "./migrations.ts";
@@ -68,6 +70,7 @@ interface Tables {
   approvals: SqliteApprovals;
   usage: SqliteUsage;
   logs: SqliteLogs;
+  live: SqliteLive;
 }
 
 function facade(t: Tables, run: Run): StoreTx {
@@ -78,6 +81,7 @@ function facade(t: Tables, run: Run): StoreTx {
     approvals: wrap(t.approvals, run),
     usage: wrap(t.usage, run),
     logs: wrap(t.logs, run),
+    live: wrap(t.live, run),
   };
 }
 
@@ -89,6 +93,7 @@ export class SqliteStore implements Store {
   readonly approvals: ApprovalsRepo;
   readonly usage: UsageRepo;
   readonly logs: LogsRepo;
+  readonly live: LiveRepo;
   private readonly lock: ConnectionLock;
   /** The transaction's handle: the same tables, called directly (the lock is held). */
   private readonly inTx: StoreTx;
@@ -111,6 +116,7 @@ export class SqliteStore implements Store {
       approvals: new SqliteApprovals(db),
       usage: new SqliteUsage(db),
       logs: new SqliteLogs(db, opts.logRetentionBytes ?? 20 * 1024 * 1024),
+      live: new SqliteLive(db),
     };
     const root = facade(tables, (fn) => this.lock.run(fn));
     this.settings = root.settings;
@@ -119,6 +125,7 @@ export class SqliteStore implements Store {
     this.approvals = root.approvals;
     this.usage = root.usage;
     this.logs = root.logs;
+    this.live = root.live;
     this.inTx = facade(tables, (fn) => {
       if (!this.lock.inTransaction) return Promise.reject(new StoreError(location, "was used through a transaction's handle after the transaction ended"));
       try {
