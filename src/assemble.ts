@@ -56,7 +56,7 @@ export interface CoreParts {
 export function buildCore(p: CoreParts) {
   const { config, store, clock, log, owner } = p;
   const agent = makeAgent(config, log);
-  const signs = new SignsOfLife({ slack: p.slack, log, clock });
+  const signs = new SignsOfLife({ slack: p.slack, log, clock, afterMs: config.tuning.signAfterMs });
   const downloads = new SlackFileDownloads(config.slackBotToken, config.slackApiUrl);
   const cards = new CardRouter({ slack: p.slack, approvers: config.approvers, selfApproval: config.selfApproval, approvalChannel: config.approvalChannel, clock, log });
   const outbox = new OutboxSender({

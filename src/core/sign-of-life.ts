@@ -8,7 +8,9 @@
 //
 // Best effort: the answer never waits for it, a failed call is not retried (a status that
 // fails falls back to the reaction once), and nothing of it is in the store or the outbox.
-import type { Clock } from "./clock.ts";
+// It waits `afterMs` first: an answer that comes sooner needs no sign (and costs Slack no
+// calls: an echo-fast agent would otherwise add and remove a reaction on every message).
+import type { Clock, Timer } from "./clock.ts";
 import type { Logger } from "./logger.ts";
 import { Semaphore } from "./pipeline.ts";
 import type { SlackPort } from "./slack-port.ts";
@@ -46,10 +48,21 @@ export interface SignsOptions {
   slack: Pick<SlackPort, "setStatus" | "react" | "unreact" | "respond">;
   log: Logger;
   clock: Clock;
+  /** How long an answer may take before the sign is shown (well inside the promised second). */
+  afterMs: number;
+}
+
+interface Entry {
+  target: SignTarget;
+  sign: Promise<Shown | null>;
+  at: number;
+  over: boolean;
+  /** Until the sign is due. */
+  timer?: Timer;
 }
 
 export class SignsOfLife {
-  private readonly shown = new Map<string, { sign: Promise<Shown | null>; at: number; over: boolean }>();
+  private readonly shown = new Map<string, Entry>();
   private readonly calls = new Semaphore(CALLS_AT_ONCE);
 
   constructor(private readonly o: SignsOptions) {}
@@ -59,8 +72,17 @@ export class SignsOfLife {
     if (this.shown.has(t.eventKey)) return;
     const now = this.o.clock.mono();
     for (const [key, e] of this.shown) if (now - e.at > FORGET_AFTER_MS) this.shown.delete(key);
-    const entry = { sign: Promise.resolve<Shown | null>(null), at: now, over: false };
-    entry.sign = this.put(t, () => entry.over);
+    const entry: Entry = { target: t, sign: Promise.resolve(null), at: now, over: false };
+    const due = () => this.put(t, () => entry.over);
+    entry.sign =
+      this.o.afterMs > 0
+        ? new Promise((resolve) => {
+            entry.timer = this.o.clock.setTimeout(() => {
+              entry.timer = undefined;
+              resolve(due());
+            }, this.o.afterMs);
+          })
+        : due();
     this.shown.set(t.eventKey, entry);
   }
 
@@ -80,6 +102,15 @@ export class SignsOfLife {
     this.shown.delete(eventKey);
     // A sign still waiting for its turn is not shown at all: the answer came first.
     e.over = true;
+    if (e.timer) {
+      this.o.clock.clearTimeout(e.timer);
+      const ts = e.target.ts;
+      // The failure is marked on the message all the same.
+      if (failed && ts && !e.target.responseUrl) {
+        void this.tryCall("marking an error", () => this.o.slack.react({ channel: e.target.channel, ts, name: ERROR_REACTION }));
+      }
+      return;
+    }
     // After the sign's own call, so a slow one is not cleared before it lands.
     void e.sign.then((s) => (s ? this.clear(s, failed) : undefined));
   }

@@ -1,6 +1,6 @@
 // SignsOfLife's own rules, with a Slack port whose calls answer when the test says.
 import { expect, test } from "bun:test";
-import { systemClock } from "../../src/core/clock.ts";
+import { type Clock, systemClock, type Timer } from "../../src/core/clock.ts";
 import { memoryLogger } from "../../src/core/logger.ts";
 import { ERROR_REACTION, SignsOfLife, WORKING_REACTION } from "../../src/core/sign-of-life.ts";
 import { waitFor } from "../helpers/bot.ts";
@@ -29,7 +29,7 @@ function slowSlack() {
 
 test("a burst: at most 4 sign calls at once; a sign whose answer came before its turn is never shown", async () => {
   const s = slowSlack();
-  const signs = new SignsOfLife({ slack: s.port, log: memoryLogger(), clock: systemClock });
+  const signs = new SignsOfLife({ slack: s.port, log: memoryLogger(), clock: systemClock, afterMs: 0 });
   for (let i = 1; i <= 6; i++) signs.show({ eventKey: `e${i}`, channel: "D1", ts: `${i}.0` });
   await waitFor(() => s.calls.length === 4, "four calls");
   signs.answered("e6"); // answered while its sign waits
@@ -42,7 +42,7 @@ test("a burst: at most 4 sign calls at once; a sign whose answer came before its
 
 test("cleared after the sign's own call, never before it; an error replaces it with the warning reaction", async () => {
   const s = slowSlack();
-  const signs = new SignsOfLife({ slack: s.port, log: memoryLogger(), clock: systemClock });
+  const signs = new SignsOfLife({ slack: s.port, log: memoryLogger(), clock: systemClock, afterMs: 0 });
   signs.show({ eventKey: "e1", channel: "C1", ts: "1.0", threadTs: "1.0" });
   await waitFor(() => s.calls.length === 1, "the status");
   signs.failed("e1");
@@ -53,4 +53,46 @@ test("cleared after the sign's own call, never before it; an error replaces it w
   s.release();
   await waitFor(() => s.calls.length === 3, "marked");
   expect(s.calls.slice(1)).toEqual([`status "" 1.0`, `add ${ERROR_REACTION} 1.0`]);
+});
+
+/** A clock whose timers fire when the test says. */
+function manualClock() {
+  const due = new Map<number, () => void>();
+  let next = 1;
+  const clock: Clock = {
+    now: () => 0,
+    mono: () => 0,
+    setTimeout: (fn) => {
+      const id = next++;
+      due.set(id, fn);
+      return id as unknown as Timer;
+    },
+    clearTimeout: (t) => void due.delete(t as unknown as number),
+  };
+  const fire = () => {
+    for (const [id, fn] of [...due]) {
+      due.delete(id);
+      fn();
+    }
+  };
+  return { clock, fire, pending: () => due.size };
+}
+
+test("an answer sooner than afterMs needs no sign; a failure that quick still marks the message", async () => {
+  const s = slowSlack();
+  const m = manualClock();
+  const signs = new SignsOfLife({ slack: s.port, log: memoryLogger(), clock: m.clock, afterMs: 300 });
+  signs.show({ eventKey: "quick", channel: "D1", ts: "1.0" });
+  signs.answered("quick");
+  signs.show({ eventKey: "broken", channel: "D1", ts: "2.0" });
+  signs.failed("broken");
+  expect(m.pending()).toBe(0);
+  await waitFor(() => s.calls.length === 1, "the error mark");
+  expect(s.calls).toEqual([`add ${ERROR_REACTION} 2.0`]);
+
+  signs.show({ eventKey: "slow", channel: "D1", ts: "3.0" });
+  expect(s.calls).toHaveLength(1); // not before it is due
+  m.fire();
+  await waitFor(() => s.calls.length === 2, "the sign once due");
+  expect(s.calls[1]).toBe(`add ${WORKING_REACTION} 3.0`);
 });
