@@ -13,8 +13,11 @@ import type { Clock } from "./core/clock.ts";
 import type { StatusSource } from "./core/commands.ts";
 import { groupCommit } from "./core/group-commit.ts";
 import type { Logger } from "./core/logger.ts";
+import { JobProgress } from "./core/job-progress.ts";
+import { LiveAnswer } from "./core/live-answer.ts";
 import { OutboxSender, type Queued } from "./core/outbox-sender.ts";
 import { type ContextSource, Pipeline } from "./core/pipeline.ts";
+import { SignsOfLife } from "./core/sign-of-life.ts";
 import type { SlackPort } from "./core/slack-port.ts";
 import type { Store } from "./core/store.ts";
 import { localJobs } from "./jobs/local.ts";
@@ -44,6 +47,8 @@ export interface CoreParts {
   onRevoked(reason: string): void;
   /** False in `replay`: approvals are recorded, the bot runs the jobs. */
   runsJobs?: boolean;
+  /** False in `replay`: a backlog answered from the CLI has nobody waiting for a sign of life. */
+  showsSigns?: boolean;
   /** Takes the configured secrets out of text (bootstrap's redactor). */
   redact(text: string): string;
 }
@@ -53,6 +58,7 @@ export function buildCore(p: CoreParts) {
   const { config, store, clock, log, owner } = p;
   const agent = makeAgent(config, log);
   const commit = groupCommit(store);
+  const signs = new SignsOfLife({ slack: p.slack, log, clock, afterMs: config.tuning.signAfterMs });
   const downloads = new SlackFileDownloads(config.slackBotToken, config.slackApiUrl);
   const cards = new CardRouter({ slack: p.slack, approvers: config.approvers, selfApproval: config.selfApproval, approvalChannel: config.approvalChannel, clock, log });
   const outbox = new OutboxSender({
@@ -66,6 +72,7 @@ export function buildCore(p: CoreParts) {
     retryMaxMs: INTERNAL.outboxRetryMaxMs,
     leaseMs: INTERNAL.outboxLeaseMs,
     onSent: async (row, ts) => {
+      if (row.eventKey) signs.answered(row.eventKey);
       if (row.op === "post" && row.eventKey?.startsWith(CARD_KEY_PREFIX)) await approvals.cardPosted(row.eventKey.slice(CARD_KEY_PREFIX.length), row.channel, ts);
     },
     onRevoked: p.onRevoked,
@@ -85,6 +92,8 @@ export function buildCore(p: CoreParts) {
     jobs: localJobs({ cwd: config.execCwd, timeoutMs: config.execTimeoutMs, codeCommand: config.codeCommand, redact: p.redact }),
     runsJobs: p.runsJobs,
     route: (origin, requestedBy) => cards.route(origin, requestedBy),
+    progress: (target) =>
+      new JobProgress({ slack: p.slack, clock, log, afterMs: config.tuning.jobProgressAfterMs, everyMs: config.tuning.jobProgressEveryMs }, target),
     recordUsage: (u, latencyMs, eventKey) => store.usage.record({ ...u, latencyMs, eventKey }, clock.now()),
     kick,
   });
@@ -105,6 +114,21 @@ export function buildCore(p: CoreParts) {
     readFiles: (files) => readAttachments(files, { downloads, images: agent.seesImages === true }),
     canPost: (channel) => cards.canPost(channel),
     status: p.status,
+    signs: p.showsSigns === false ? undefined : signs,
+    openLive: (target) =>
+      LiveAnswer.open(
+        {
+          slack: p.slack,
+          store,
+          clock,
+          log,
+          intervalMs: config.tuning.streamIntervalMs,
+          botUserId: p.botUserId,
+          botId: p.botId,
+          onVisible: (key) => signs.answered(key),
+        },
+        target,
+      ),
     kick,
     claimInto: (t, queued) => outbox.claimInto(t, queued),
     redact: p.redact,

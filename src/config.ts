@@ -63,6 +63,14 @@ export interface Tuning {
   doctorCheckTimeoutMs: number;
   /** When a catch-up run spent its budget of Slack calls, the next one starts this much later. */
   catchupNextRunMs: number;
+  /** At most one Slack call per this long per answer shown as it grows. */
+  streamIntervalMs: number;
+  /** An answer not in Slack after this long gets a sign of life (an answer sooner needs none). */
+  signAfterMs: number;
+  /** A job running this long gets its latest output posted in the card's thread... */
+  jobProgressAfterMs: number;
+  /** ...updated in place at most this often. */
+  jobProgressEveryMs: number;
 }
 
 export const DEFAULT_MODEL = "claude-sonnet-4-5";
@@ -358,6 +366,10 @@ export function checkConfig(env: Env, overrides: ConfigOverrides = {}, platform 
       replayDeadlineMs: collect(120_000, () => millis(env, "CLAWDBOT_REPLAY_DEADLINE_MS", 120_000)),
       doctorCheckTimeoutMs: collect(5000, () => millis(env, "CLAWDBOT_DOCTOR_TIMEOUT_MS", 5000)),
       catchupNextRunMs: collect(60_000, () => millis(env, "CLAWDBOT_CATCHUP_NEXT_RUN_MS", 60_000)),
+      streamIntervalMs: collect(1000, () => millis(env, "CLAWDBOT_STREAM_INTERVAL_MS", 1000)),
+      signAfterMs: collect(300, () => millis(env, "CLAWDBOT_SIGN_AFTER_MS", 300)),
+      jobProgressAfterMs: collect(10_000, () => millis(env, "CLAWDBOT_JOB_PROGRESS_AFTER_MS", 10_000)),
+      jobProgressEveryMs: collect(5000, () => millis(env, "CLAWDBOT_JOB_PROGRESS_EVERY_MS", 5000)),
     },
   };
   return { config, problems };

@@ -16,8 +16,8 @@ import Anthropic, {
 import type {
   ContentBlockParam,
   Message,
-  MessageCreateParamsNonStreaming,
   MessageParam,
+  MessageStreamParams,
   Tool,
   ToolResultBlockParam,
 } from "@anthropic-ai/sdk/resources/messages/messages";
@@ -32,6 +32,7 @@ import {
   AgentError,
   type JobOutcome,
   type JobRequest,
+  type OnDelta,
 } from "./types.ts";
 
 export interface AnthropicAgentOptions {
@@ -116,9 +117,9 @@ export class AnthropicAgent implements Agent {
     });
   }
 
-  async answer(req: AgentRequest, signal: AbortSignal): Promise<AgentReply> {
+  async answer(req: AgentRequest, signal: AbortSignal, onDelta?: OnDelta): Promise<AgentReply> {
     const messages = buildMessages(req.context, req.text, req.files);
-    return this.turn(messages, signal);
+    return this.turn(messages, signal, onDelta);
   }
 
   async resume(state: unknown, outcome: JobOutcome, signal: AbortSignal): Promise<AgentReply> {
@@ -131,9 +132,12 @@ export class AnthropicAgent implements Agent {
     return this.turn([...s.messages, { role: "user", content: results }], signal);
   }
 
-  /** One Messages API call; turns the answer into a reply and at most one job. */
-  private async turn(messages: MessageParam[], signal: AbortSignal): Promise<AgentReply> {
-    const params: MessageCreateParamsNonStreaming = {
+  /**
+   * One Messages API call, streamed (the SDK's stream helper): its text goes to `onDelta` as
+   * it comes; the finished message becomes the reply and at most one job.
+   */
+  private async turn(messages: MessageParam[], signal: AbortSignal, onDelta?: OnDelta): Promise<AgentReply> {
+    const params: MessageStreamParams = {
       model: this.model,
       max_tokens: this.maxTokens,
       system: SYSTEM_PROMPT,
@@ -142,7 +146,16 @@ export class AnthropicAgent implements Agent {
     };
     let res: Message;
     try {
-      res = await this.client.messages.create(params, { signal });
+      const stream = this.client.messages.stream(params, { signal });
+      if (onDelta) {
+        // Text blocks are joined by a line break in the reply; the preview does the same.
+        let textBlocks = 0;
+        stream.on("streamEvent", (e) => {
+          if (e.type === "content_block_start" && e.content_block.type === "text" && textBlocks++ > 0) onDelta("\n");
+        });
+        stream.on("text", (delta) => onDelta(delta));
+      }
+      res = await stream.finalMessage();
     } catch (err) {
       throw new AgentError(this.describeError(err, signal));
     }

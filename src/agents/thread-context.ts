@@ -34,7 +34,9 @@ export async function threadContext(o: ThreadContextOptions): Promise<ContextMes
   }
   const turns: ContextMessage[] = [];
   for (const m of msgs) {
-    if (m.ts === o.currentTs) continue;
+    // Not the message itself, nor what came after it (its own answer being written, or the
+    // half answer a crash left, when it is answered again).
+    if (m.ts === o.currentTs || (o.currentTs !== undefined && Number(m.ts) > Number(o.currentTs))) continue;
     // Messages with files, /me and broadcasts are turns like any other.
     if (m.subtype && !ANSWERED_SUBTYPES.has(m.subtype) && m.subtype !== "bot_message") continue;
     const mine = (o.botId !== undefined && m.bot_id === o.botId) || (o.botUserId !== undefined && m.user === o.botUserId);

@@ -63,11 +63,17 @@ export interface JobOutcome {
   output: string;
 }
 
+/**
+ * Text of the reply as the agent produces it, piece by piece: what the user sees grow. Only
+ * a preview: the reply `answer` resolves to is the answer.
+ */
+export type OnDelta = (text: string) => void;
+
 export interface Agent {
   readonly kind: AgentKind;
   /** Whether images reach it as images (else only their names): they are downloaded only then. */
   readonly seesImages?: boolean;
-  answer(req: AgentRequest, signal: AbortSignal): Promise<AgentReply>;
+  answer(req: AgentRequest, signal: AbortSignal, onDelta?: OnDelta): Promise<AgentReply>;
   /** Feeds a finished job back for a final answer; agents without memory leave it out. */
   resume?(state: unknown, outcome: JobOutcome, signal: AbortSignal): Promise<AgentReply>;
 }

@@ -4,6 +4,7 @@ import type { Agent, JobOutcome, JobRequest } from "../agents/types.ts";
 import { type CardRoute, routeHere, type Where } from "./card-routes.ts";
 import { buildCard } from "./cards.ts";
 import type { Clock } from "./clock.ts";
+import type { StartProgress } from "./job-progress.ts";
 import type { JobRun, Jobs, OrphanOutcome } from "./jobs.ts";
 import type { Logger } from "./logger.ts";
 import { queueEphemeral, queueReply, queueUpdate, type ReplyTo } from "./replies.ts";
@@ -24,6 +25,8 @@ export interface ApprovalsOptions {
   agentTimeoutMs: number;
   /** Runs approved jobs and stops the ones a crash left behind. */
   jobs: Jobs;
+  /** Shows a long job's latest output in the card's thread while it runs; none: only the result. */
+  progress?: StartProgress;
   recordUsage(u: NonNullable<Awaited<ReturnType<Agent["answer"]>>["usage"]>, latencyMs: number, eventKey?: string): Promise<void>;
   kick(): void;
   /**
@@ -322,12 +325,17 @@ export class Approvals {
     const { store, clock, log } = this.o;
     const id = row.id;
     let result: JobRun;
+    // The live output goes where the result will: the thread of the copy it was decided through.
+    const shownIn = this.o.progress ? (await store.read((t) => this.resultPlaces(t, row)))[0] : undefined;
+    const progress = shownIn && this.o.progress?.({ approvalId: id, channel: shownIn.channel, threadTs: shownIn.threadTs });
     try {
-      result = await this.o.jobs.run(row, signal, (pid) => this.recordPid(id, pid));
+      result = await this.o.jobs.run(row, signal, (pid) => this.recordPid(id, pid), progress && ((latest) => progress.output(latest)));
     } catch (err) {
       const output = `could not run: ${(err as Error).message}`;
       result = { exitCode: null, output, timedOut: false, describe: () => output };
     }
+    // Before the result is queued, so the thread shows them in that order.
+    await progress?.finish(!signal.aborted);
     if (signal.aborted) return; // shutting down: recovery reports it as interrupted
     const ok = result.exitCode === 0 && !result.timedOut;
     const now = clock.now();

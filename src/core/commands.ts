@@ -34,6 +34,14 @@ export const HELP = [
   "• `/claw help` — this text",
 ].join("\n");
 
+/** The words `/claw` acts on itself; anything else is a question for the agent. */
+const SUBCOMMANDS = new Set(["", "help", "status", "pause", "resume", "exec", "code"]);
+
+/** Whether `/claw <text>` is a question for the agent. */
+export function isAgentQuestion(text: string): boolean {
+  return !SUBCOMMANDS.has(unescapeSlack(text).trim().split(/\s+/)[0]?.toLowerCase() ?? "");
+}
+
 export async function handleSlashCommand(row: InboundEvent, c: CommandContext): Promise<void> {
   const { store, clock, log } = c;
   const payload = JSON.parse(row.payload) as { response_url?: string; user_id?: string; channel_id?: string };

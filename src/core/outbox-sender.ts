@@ -33,6 +33,8 @@ export interface OutboxSenderOptions {
 const LOOKUP_SLACK_S = 120;
 /** How many messages to look through for it (a busy channel after a long outage). */
 const LOOKUP_LIMIT = 2000;
+/** chat.update's answers for a message that is no longer there to edit (docs.slack.dev/reference/methods/chat.update). */
+const LIVE_GONE = new Set(["message_not_found", "cant_update_message", "edit_window_closed"]);
 /** A refused upload sent as messages: at most this much (≈ 540 messages), with a note. */
 const MAX_SPLIT_CHARS = 2_000_000;
 /** Due items read from the store at once. */
@@ -336,7 +338,8 @@ export class OutboxSender {
         });
         return null;
       case "update":
-        await slack.update({ channel: row.channel, ts: row.targetTs ?? "", text: row.text, blocks });
+        // An answer finished in its live message carries the reply metadata, as a post does.
+        await slack.update({ channel: row.channel, ts: row.targetTs ?? "", text: row.text, blocks, ...(row.eventKey ? { outboxId: row.id } : {}) });
         return row.targetTs;
       case "respond":
         await slack.respond(row.responseUrl ?? "", { text: row.text, blocks, response_type: "ephemeral" });
@@ -377,6 +380,18 @@ export class OutboxSender {
       await t.outbox.markReplaced(row.id, `upload refused (${why}); sent as ${parts.length} messages`, now);
     });
     log.warn(`outbox: upload #${row.id} refused (${why}); its ${content.length} characters go as ${parts.length} messages instead`);
+    this.kick();
+  }
+
+  /** An answer's live message is gone (deleted meanwhile): the answer is posted instead of lost. */
+  private async postInstead(row: OutboxItem, why: string): Promise<void> {
+    const { store, clock, log } = this.o;
+    const now = clock.now();
+    await store.tx(async (t) => {
+      await t.outbox.enqueue({ eventKey: row.eventKey ?? undefined, op: "post", channel: row.channel, threadTs: row.threadTs ?? undefined, text: row.text }, now);
+      await t.outbox.markReplaced(row.id, `live message gone (${why}); posted instead`, now);
+    });
+    log.warn(`outbox: #${row.id}: the answer's message is gone (${why}); posting it instead`);
     this.kick();
   }
 
@@ -433,6 +448,7 @@ export class OutboxSender {
       }
       case "permanent":
         if (row.op === "upload") return this.uploadAsMessages(row, f.message);
+        if (row.op === "update" && row.eventKey && LIVE_GONE.has(f.message)) return this.postInstead(row, f.message);
         if (row.op === "post" && row.responseUrl && CANNOT_POST.has(f.message)) return this.respondInstead(row, f.message);
         await store.outbox.markFailed(row.id, f.message, now);
         this.failed++;

@@ -7,12 +7,14 @@ import type { RelayClient } from "../relay/client.ts";
 import type { Approvals } from "./approvals.ts";
 import { type Attachments, type MessageFile, messageFiles, unreadNote } from "./attachments.ts";
 import type { Clock } from "./clock.ts";
-import { handleSlashCommand, type StatusSource } from "./commands.ts";
+import { handleSlashCommand, isAgentQuestion, type StatusSource } from "./commands.ts";
 import type { Commit } from "./group-commit.ts";
 import type { Logger } from "./logger.ts";
+import type { LiveTarget, OpenLive } from "./live-answer.ts";
 import type { Queued } from "./outbox-sender.ts";
-import { queueReply, type ReplyTo } from "./replies.ts";
-import type { EventKind, InboundEvent, Store, StoreTx } from "./store.ts";
+import { queueReply, queueReplyInto, type Reply, type ReplyTo } from "./replies.ts";
+import type { SignsOfLife, SignTarget } from "./sign-of-life.ts";
+import type { EventKind, InboundEvent, LiveMessage, Store, StoreTx } from "./store.ts";
 import { escapeSlack, formatAnswer, stripMention, unescapeSlack } from "./text.ts";
 import { settleWithin } from "./wait.ts";
 
@@ -52,6 +54,10 @@ export interface PipelineOptions {
   /** Whether the bot can post in a conversation (a /claw may come from one it is not in). */
   canPost(channel: string): Promise<boolean>;
   status: StatusSource;
+  /** The sign that a question is being worked on; none in tests that don't look. */
+  signs?: SignsOfLife;
+  /** Shows an answer in Slack while the agent produces it; without it answers come whole. */
+  openLive?: OpenLive;
   /** The outbox has work: the items just queued for one channel (sent without reading them back), or unknown. */
   kick(queued?: Queued): void;
   /** In the answer's transaction: the outbox claims the first reply there if its channel is free (OutboxSender.claimInto). */
@@ -120,6 +126,9 @@ export class Pipeline {
 
   private async run(key: string, recorded?: InboundEvent): Promise<void> {
     if (this.stopping) return;
+    // Before the wait for a slot: however busy the agent is, the user sees within a second
+    // that the message was taken up.
+    await this.showSign(key);
     // A burst must not start a thousand agent processes at once: wait for a slot first,
     // and claim after (unless most of the lease taken at record is left), so the lease
     // covers the work from when it really starts.
@@ -154,6 +163,28 @@ export class Pipeline {
         return this.decide(row);
       default:
         await store.events.setStatus(key, "ignored", now);
+    }
+  }
+
+  /** A DM, a mention or a /claw question gets the sign of life; notices and subcommands answer at once. */
+  private async showSign(key: string): Promise<void> {
+    const { signs, store } = this.o;
+    if (!signs) return;
+    try {
+      const row = await store.events.get(key);
+      if (row?.status !== "received" || !row.channel || row.detail === "paused") return;
+      let target: SignTarget;
+      if (row.kind === "dm" || row.kind === "mention") {
+        if (!stripMention(row.text ?? "", this.o.botUserId())) return;
+        target = { eventKey: key, channel: row.channel, ts: row.ts ?? undefined, threadTs: row.threadTs ?? undefined };
+      } else if (row.kind === "slash" && isAgentQuestion(row.text ?? "")) {
+        const responseUrl = (JSON.parse(row.payload) as { response_url?: string }).response_url;
+        target = { eventKey: key, channel: row.channel, responseUrl };
+      } else return;
+      if (await store.settings.isPaused()) return;
+      signs.show(target);
+    } catch (err) {
+      this.o.log.warn(`sign of life for ${key} skipped: ${String(err)}`);
     }
   }
 
@@ -193,10 +224,21 @@ export class Pipeline {
     const where: ReplyTo = to ?? { channel, threadTs: row.threadTs ?? undefined };
     const threadTs = where.threadTs;
     const text = textOverride ?? unescapeSlack(stripMention(row.text ?? "", this.o.botUserId()));
+    // The message the answer grows in while the agent streams, or the one a crash left for it.
+    // Not where the bot cannot post: that answer goes through the command's response_url.
+    const live = this.o.openLive && !where.respond ? await this.o.openLive(liveTarget(row, channel, threadTs)) : undefined;
+    /** Queues the event's reply inside `t`: into its live message if it has one, else posted. */
+    const queueAnswer = (t: StoreTx, r: Reply, into: LiveMessage | null): Promise<number[]> =>
+      into?.ts ? queueReplyInto(t, r, into.ts, clock.now()) : queueReply(t, r, clock.now());
+    const forgetLive = async (t: StoreTx) => {
+      if (live?.recorded) await t.live.remove(row.key);
+    };
     // Notices and errors answer each message: the same words twice are still two answers.
     const reply = async (replyText: string, detail: string) => {
+      const into = (await live?.close()) ?? null;
       const queued = await this.o.commit(async (t) => {
-        const ids = await queueReply(t, { eventKey: row.key, ...where, text: replyText, noDedupe: true }, clock.now());
+        const ids = await queueAnswer(t, { eventKey: row.key, ...where, text: replyText, noDedupe: true }, into);
+        await forgetLive(t);
         await t.events.setStatus(row.key, "answered", clock.now(), detail);
         return this.o.claimInto(t, { channel: where.channel, ids });
       });
@@ -219,33 +261,53 @@ export class Pipeline {
     const started = clock.mono();
     let answer: Awaited<ReturnType<Agent["answer"]>>;
     try {
-      answer = await agent.answer({ text, user, channel, threadTs, context, files }, AbortSignal.timeout(this.o.agentTimeoutMs));
+      answer = await agent.answer({ text, user, channel, threadTs, context, files }, AbortSignal.timeout(this.o.agentTimeoutMs), live && ((d) => live.delta(d)));
     } catch (err) {
       const msg = err instanceof Error ? err.message : String(err);
       // An agent's error may quote its stderr (a key, a token, a `<!channel>`): redacted, then shown as text.
       const why = this.o.redact((err as Error)?.name === "TimeoutError" ? `timed out after ${Math.round(this.o.agentTimeoutMs / 1000)} s` : msg);
       log.error(`agent failed on ${row.key}: ${why}`, { event: row.key });
+      this.o.signs?.failed(row.key);
       return reply(`:warning: Sorry, I couldn't get an answer (${escapeSlack(why.slice(0, 200))}). Please try again.`, "agent_error");
     }
     if (answer.usage) {
       await store.usage.record({ ...answer.usage, latencyMs: clock.mono() - started, eventKey: row.key }, clock.now());
     }
+    const into = (await live?.close()) ?? null;
     const body = answer.reply.trim() || (answer.jobs.length ? "" : "(the agent gave an empty answer)");
     // The answer says which files the agent did not get (our words, after the agent's).
     const note = unreadNote(unread);
-    const posted = [body && formatAnswer(body), note].filter(Boolean).join("\n\n");
+    // A live message is finished whatever the answer: with only cards, it points at them.
+    const posted = [body && formatAnswer(body), note].filter(Boolean).join("\n\n") || (into ? "(approval needed: see the card)" : "");
     // Where cards go is Slack's to say (membership): asked before the transaction.
     const route = answer.jobs.length ? await this.o.approvals.route({ channel, threadTs }, user) : undefined;
     const queued = await this.o.commit(async (t) => {
-      const ids = posted ? await queueReply(t, { eventKey: row.key, ...where, text: posted }, clock.now()) : [];
+      const ids = posted ? await queueAnswer(t, { eventKey: row.key, ...where, text: posted }, into) : [];
+      await forgetLive(t);
       if (route) for (const job of answer.jobs) await this.o.approvals.request(t, job, { requestedBy: user, eventKey: row.key, route, tell: where });
       await t.events.setStatus(row.key, "answered", clock.now());
       // Cards may go elsewhere (an approval channel, approvers' DMs): the sender reads those.
       return answer.jobs.length ? undefined : this.o.claimInto(t, { channel: where.channel, ids });
     });
     if (body) relay?.log({ direction: "out", event_id: row.key, channel, ts: null, thread_ts: threadTs, user: null, text: body });
+    // Only cards: they say the rest (the sign of a message is cleared when its reply is sent).
+    if (!posted) this.o.signs?.answered(row.key);
     this.o.kick(queued);
   }
+}
+
+/** Where an answer would grow: the conversation, its thread, and who asked (a stream outside a DM is for them). */
+function liveTarget(row: InboundEvent, channel: string, threadTs: string | undefined): LiveTarget {
+  const p = JSON.parse(row.payload) as { team_id?: string; event?: { team?: string } };
+  const team = p.team_id ?? p.event?.team;
+  return {
+    eventKey: row.key,
+    channel,
+    threadTs,
+    isIm: row.kind === "dm",
+    ...(row.user ? { recipientUserId: row.user } : {}),
+    ...(team ? { recipientTeamId: team } : {}),
+  };
 }
 
 /** A counting semaphore: at most `n` holders, the rest wait in order. */

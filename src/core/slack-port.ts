@@ -43,10 +43,48 @@ export interface ConversationInfo {
   isMember: boolean;
 }
 
+/**
+ * A message shown while work goes on (an answer growing, a job's output), outside the outbox:
+ * best effort, never retried blindly. Its metadata names what it shows (`live`), so an
+ * uncertain post can be found again.
+ */
+export interface LivePostArgs {
+  channel: string;
+  threadTs?: string;
+  text: string;
+  live: string;
+}
+
+/** chat.startStream: a message that grows in a thread (https://docs.slack.dev/reference/methods/chat.startStream). */
+export interface StartStreamArgs {
+  channel: string;
+  /** Streamed messages are always thread replies to a user's request. */
+  threadTs: string;
+  /** Markdown (markdown_text), at most 12,000 characters. */
+  markdown: string;
+  /** Who the stream is for: required outside DMs. */
+  recipientUserId?: string;
+  recipientTeamId?: string;
+}
+
 export interface SlackPort {
   post(a: PostArgs): Promise<{ ts: string }>;
   postEphemeral(a: { channel: string; user: string; threadTs?: string; text: string; blocks?: unknown[] }): Promise<void>;
-  update(a: { channel: string; ts: string; text: string; blocks?: unknown[] }): Promise<void>;
+  /**
+   * chat.update. A message still streaming is stopped first (Slack refuses to edit it). With
+   * `outboxId` the message carries the reply metadata, as a post does.
+   */
+  update(a: { channel: string; ts: string; text: string; blocks?: unknown[]; outboxId?: number }): Promise<void>;
+  postLive(a: LivePostArgs): Promise<{ ts: string }>;
+  startStream(a: StartStreamArgs): Promise<{ ts: string }>;
+  /** Appends markdown (at most 12,000 characters) to a streaming message. */
+  appendStream(a: { channel: string; ts: string; markdown: string }): Promise<void>;
+  /** assistant.threads.setStatus: the "is thinking..." line of a thread; "" clears it. */
+  setStatus(a: { channel: string; threadTs: string; status: string }): Promise<void>;
+  /** reactions.add as the bot; already there counts as done. */
+  react(a: { channel: string; ts: string; name: string }): Promise<void>;
+  /** reactions.remove as the bot; already gone counts as done. */
+  unreact(a: { channel: string; ts: string; name: string }): Promise<void>;
   /** One file shared in the channel (thread): files.uploadV2. Not idempotent. */
   upload(a: UploadArgs): Promise<void>;
   respond(url: string, body: { text: string; blocks?: unknown[]; response_type?: "ephemeral" | "in_channel" }): Promise<void>;
@@ -81,3 +119,4 @@ export class SlackCallError extends Error {
 }
 
 export const OUTBOX_EVENT_TYPE = "clawdbot_reply";
+

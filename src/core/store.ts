@@ -354,6 +354,33 @@ export interface LogsRepo {
   count(): Promise<number>;
 }
 
+/** How a live message grows: chat.startStream/appendStream, or chat.postMessage then chat.update. */
+export type LiveMode = "stream" | "update";
+
+/**
+ * A message showing an answer while the agent produces it, recorded until the final answer is
+ * queued for it (then the outbox owns it). One left behind by a crash is finished after the
+ * restart: the event is answered again into the same message.
+ */
+export interface LiveMessage {
+  eventKey: string;
+  channel: string;
+  threadTs: string | null;
+  /** Slack's ts; null while its start is under way (or if a crash came first). */
+  ts: string | null;
+  mode: LiveMode;
+  createdAt: number;
+}
+
+/** Live messages by event: at most one each. */
+export interface LiveRepo {
+  /** Records an event's live message, or replaces it (its ts, once Slack gave one). */
+  put(m: LiveMessage): Promise<void>;
+  get(eventKey: string): Promise<LiveMessage | null>;
+  /** Forgets it: call in the transaction that queues the final answer. */
+  remove(eventKey: string): Promise<void>;
+}
+
 /** What a transaction body works with; the root store offers the same outside one. */
 export interface StoreTx {
   readonly settings: SettingsRepo;
@@ -362,6 +389,7 @@ export interface StoreTx {
   readonly approvals: ApprovalsRepo;
   readonly usage: UsageRepo;
   readonly logs: LogsRepo;
+  readonly live: LiveRepo;
 }
 
 export interface Store extends StoreTx {

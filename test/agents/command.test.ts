@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { CommandAgent, parseAgentOutput } from "../../src/agents/command.ts";
+import { CommandAgent, parseAgentOutput, parseStreamedOutput } from "../../src/agents/command.ts";
 import { EchoAgent } from "../../src/agents/echo.ts";
 import { AgentError, type AgentRequest } from "../../src/agents/types.ts";
 
@@ -69,6 +69,16 @@ describe.skipIf(process.platform === "win32")("CommandAgent", () => {
     expect(r.usage).toEqual({ provider: "command", model: "m1", inputTokens: 12, outputTokens: 34 });
   });
 
+  test('streams: each stdout line {"delta": "..."} reaches onDelta as it is printed; the deltas joined are the reply', async () => {
+    const cmd = `cat > /dev/null; for w in 'The ' 'answer ' 'grows.'; do printf '{"delta": "%s"}\n' "$w"; sleep 0.1; done`;
+    const seen: { text: string; at: number }[] = [];
+    const r = await agent(cmd).answer(req, never, (text) => seen.push({ text, at: Date.now() }));
+    expect(seen.map((s) => s.text)).toEqual(["The ", "answer ", "grows."]);
+    // As printed, not all at the end.
+    expect((seen[2]?.at ?? 0) - (seen[0]?.at ?? 0)).toBeGreaterThan(100);
+    expect(r).toEqual({ reply: "The answer grows.", jobs: [] });
+  });
+
   test("non-zero exit is an AgentError with the code and stderr's first line", async () => {
     const p = agent("echo 'boom happened' >&2; echo second >&2; exit 4").answer(req, never);
     await expect(p).rejects.toBeInstanceOf(AgentError);
@@ -112,6 +122,18 @@ describe("parseAgentOutput", () => {
     expect(() => parseAgentOutput('{"reply":"x","exec":{"cmd":"ls"}}')).toThrow(AgentError);
     expect(() => parseAgentOutput('{"reply":"x","code":"task"}')).toThrow(AgentError);
     expect(parseAgentOutput('{"reply":"x","usage":"lots"}')).toEqual({ reply: "x", jobs: [] });
+  });
+
+  test("streamed output: what else stdout says is the reply (text or JSON); deltas alone are joined", () => {
+    expect(parseStreamedOutput('{"delta": "a"}\n{"delta": "b\\nc"}\n')).toEqual({ reply: "ab\nc", jobs: [] });
+    expect(parseStreamedOutput('{"delta": "draft"}\n{"reply": "final", "exec": {"command": "ls"}}\n')).toEqual({
+      reply: "final",
+      jobs: [{ kind: "exec", text: "ls" }],
+    });
+    expect(parseStreamedOutput('{"delta": "x"}\nthe real answer\n').reply).toBe("the real answer");
+    // Not a delta line: another key, or not a string.
+    expect(parseStreamedOutput('{"delta": "x", "more": 1}').reply).toBe('{"delta": "x", "more": 1}');
+    expect(() => parseStreamedOutput('{"delta": ""}\n{"delta": " "}')).toThrow(AgentError);
   });
 
   test("an empty reply is only fine alongside a job", () => {

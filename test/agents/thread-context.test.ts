@@ -24,6 +24,14 @@ test("the thread before the current message, as user/assistant turns, unescaped,
   ]);
 });
 
+test("what came after the current message is not context: its own answer being written, a crash's half answer", async () => {
+  const later: HistoryMessage[] = [...thread, { ts: "1.5", user: "UBOT", bot_id: "BBOT", text: "half an ans" }];
+  expect(await threadContext({ ...base, slack: slack(later) })).toEqual([
+    { role: "user", text: "is the disk full?" },
+    { role: "assistant", text: "Let me check: a && b" },
+  ]);
+});
+
 test("no thread, or a failing Slack: no context, and the error is reported", async () => {
   expect(await threadContext({ ...base, threadTs: undefined, slack: slack(thread) })).toEqual([]);
   let seen: unknown;

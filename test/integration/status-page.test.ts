@@ -37,7 +37,9 @@ describe.skipIf(skipChromium(import.meta.file))("the status page in Chromium", (
     emu.addChannel("CGONE", { botMember: true });
     const dir = tempDir();
     dirs.push(dir);
-    bot = await startBot(emu, { CLAWDBOT_APPROVERS: APPROVER }, dir);
+    // Liveness well above the test's length: Chromium starting beside the bot can starve the event
+    // loop for seconds on a busy machine, and a silent-socket replacement would add a reconnect.
+    bot = await startBot(emu, { CLAWDBOT_APPROVERS: APPROVER, CLAWDBOT_LIVENESS_TIMEOUT: "60" }, dir);
     const b = bot;
     await waitFor(() => emu?.openConnections() === 1, "the bot's socket");
 

@@ -508,6 +508,25 @@ export function testStore(name: string, open: (opts?: OpenOptions) => Promise<Op
       });
     });
 
+    describe("live messages", () => {
+      test("one per event: recorded, its ts set later, forgotten with the final answer's transaction", async () => {
+        const live = { eventKey: "msg:C1:1.1", channel: "C1", threadTs: "1.1", ts: null, mode: "stream" as const, createdAt: T0 };
+        expect(await store.live.get(live.eventKey)).toBeNull();
+        await store.live.put(live);
+        expect(await store.live.get(live.eventKey)).toEqual(live);
+        await store.live.put({ ...live, ts: "2.2" });
+        expect(await store.live.get(live.eventKey)).toEqual({ ...live, ts: "2.2" });
+        await store.live.put({ eventKey: "msg:D1:3.3", channel: "D1", threadTs: null, ts: "3.4", mode: "update", createdAt: T0 + 1 });
+        await store.tx(async (t) => {
+          await t.outbox.enqueue(post({ op: "update", targetTs: "2.2", eventKey: live.eventKey }), T0);
+          await t.live.remove(live.eventKey);
+        });
+        expect(await store.live.get(live.eventKey)).toBeNull();
+        expect((await store.live.get("msg:D1:3.3"))?.mode).toBe("update");
+        await store.live.remove("msg:nothing");
+      });
+    });
+
     describe("usage", () => {
       test("folding old records keeps the totals", async () => {
         for (let i = 0; i < 10; i++) await store.usage.record({ provider: "anthropic", model: "m1", inputTokens: 10, outputTokens: 2, latencyMs: 5 }, 1000 + i);

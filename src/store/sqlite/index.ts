@@ -8,6 +8,7 @@ import { join } from "node:path";
 import {
   type ApprovalsRepo,
   type EventsRepo,
+  type LiveRepo,
   type LogsRepo,
   type OutboxRepo,
   type SettingsRepo,
@@ -21,6 +22,7 @@ import { SqliteApprovals } from "./approvals.ts";
 import { type BackgroundCheckpoints, checkpointInBackground } from "./checkpoints.ts";
 import { sqliteDiagnostics } from "./diagnostics.ts";
 import { SqliteEvents } from "./events.ts";
+import { SqliteLive } from "./live.ts";
 import { ConnectionLock } from "./lock.ts";
 import { SqliteLogs } from "./logs.ts";
 import { schemaVersion } from "./migrations.ts";
@@ -71,6 +73,7 @@ interface Tables {
   approvals: SqliteApprovals;
   usage: SqliteUsage;
   logs: SqliteLogs;
+  live: SqliteLive;
 }
 
 function facade(t: Tables, run: Run): StoreTx {
@@ -81,6 +84,7 @@ function facade(t: Tables, run: Run): StoreTx {
     approvals: wrap(t.approvals, run),
     usage: wrap(t.usage, run),
     logs: wrap(t.logs, run),
+    live: wrap(t.live, run),
   };
 }
 
@@ -92,6 +96,7 @@ export class SqliteStore implements Store {
   readonly approvals: ApprovalsRepo;
   readonly usage: UsageRepo;
   readonly logs: LogsRepo;
+  readonly live: LiveRepo;
   private readonly lock: ConnectionLock;
   /** The transaction's handle: the same tables, called directly (the lock is held). */
   private readonly inTx: StoreTx;
@@ -115,6 +120,7 @@ export class SqliteStore implements Store {
       approvals: new SqliteApprovals(db),
       usage: new SqliteUsage(db),
       logs: new SqliteLogs(db, opts.logRetentionBytes ?? 20 * 1024 * 1024),
+      live: new SqliteLive(db),
     };
     const root = facade(tables, (fn) => this.lock.run(fn));
     this.settings = root.settings;
@@ -123,6 +129,7 @@ export class SqliteStore implements Store {
     this.approvals = root.approvals;
     this.usage = root.usage;
     this.logs = root.logs;
+    this.live = root.live;
     this.inTx = facade(tables, (fn) => {
       if (!this.lock.inTransaction) return Promise.reject(new StoreError(location, "was used through a transaction's handle after the transaction ended"));
       try {

@@ -148,6 +148,18 @@ const steps: string[] = [
   INSERT INTO approval_cards (approval_id, seq, channel, thread_ts, card_ts) SELECT id, 0, channel, thread_ts, card_ts FROM approvals;
   ALTER TABLE approvals ADD COLUMN decided_in TEXT;
   `,
+  // 6: the message an answer grows in while the agent works (a stream, or a message updated),
+  // until its final answer is queued: what a restart after a crash finishes.
+  `
+  CREATE TABLE live_messages (
+    event_key TEXT PRIMARY KEY,
+    channel TEXT NOT NULL,
+    thread_ts TEXT,
+    ts TEXT,
+    mode TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+  );
+  `,
 ];
 
 
