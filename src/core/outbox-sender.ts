@@ -312,12 +312,17 @@ export class OutboxSender {
     // commits leaves it `sending`, and the next attempt finds it in the conversation instead of
     // posting again). The other ops are not looked up, so theirs commits at once.
     const commit = row.op === "post" || row.op === "upload" ? this.commit.later : this.commit;
-    await commit((t) => t.outbox.markSent(row.id, ts, now));
+    // What follows a delivery (a sign cleared, a card's ts kept) does not wait for the mark.
+    const [mark] = await Promise.allSettled([commit((t) => t.outbox.markSent(row.id, ts, now)), this.afterSent(row, ts)]);
+    if (mark.status === "rejected") throw mark.reason;
     this.sent++;
+  }
+
+  private async afterSent(row: OutboxItem, ts: string | null): Promise<void> {
     try {
       await this.o.onSent?.(row, ts);
     } catch (err) {
-      // The message is in Slack and marked sent: a failing follow-up must not send it again.
+      // The message is in Slack: a failing follow-up must not send it again.
       this.o.log.error(`outbox: after sending #${row.id}: ${String(err)}`);
     }
   }
