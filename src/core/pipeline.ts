@@ -128,7 +128,7 @@ export class Pipeline {
     if (this.stopping) return;
     // Before the wait for a slot: however busy the agent is, the user sees within a second
     // that the message was taken up.
-    await this.showSign(key);
+    await this.showSign(key, recorded);
     // A burst must not start a thousand agent processes at once: wait for a slot first,
     // and claim after (unless most of the lease taken at record is left), so the lease
     // covers the work from when it really starts.
@@ -167,11 +167,11 @@ export class Pipeline {
   }
 
   /** A DM, a mention or a /claw question gets the sign of life; notices and subcommands answer at once. */
-  private async showSign(key: string): Promise<void> {
+  private async showSign(key: string, recorded?: InboundEvent): Promise<void> {
     const { signs, store } = this.o;
     if (!signs) return;
     try {
-      const row = await store.events.get(key);
+      const row = recorded ?? (await store.events.get(key));
       if (row?.status !== "received" || !row.channel || row.detail === "paused") return;
       let target: SignTarget;
       if (row.kind === "dm" || row.kind === "mention") {
