@@ -8,6 +8,8 @@ import { join } from "node:path";
 import {
   type ApprovalsRepo,
   type EventsRepo,
+  type InstancesRepo,
+  type LeasesRepo,
   type LogsRepo,
   type OutboxRepo,
   type SettingsRepo,
@@ -18,6 +20,7 @@ import {
 } from "../../core/store.ts";
 import { SqliteApprovals } from "./approvals.ts";
 import { SqliteEvents } from "./events.ts";
+import { SqliteInstances, SqliteLeases } from "./instances.ts";
 import { ConnectionLock } from "./lock.ts";
 import { SqliteLogs } from "./logs.ts";
 import { schemaVersion } from "./migrations.ts";
@@ -66,6 +69,8 @@ interface Tables {
   approvals: SqliteApprovals;
   usage: SqliteUsage;
   logs: SqliteLogs;
+  instances: SqliteInstances;
+  leases: SqliteLeases;
 }
 
 function facade(t: Tables, run: Run): StoreTx {
@@ -76,6 +81,8 @@ function facade(t: Tables, run: Run): StoreTx {
     approvals: wrap(t.approvals, run),
     usage: wrap(t.usage, run),
     logs: wrap(t.logs, run),
+    instances: wrap(t.instances, run),
+    leases: wrap(t.leases, run),
   };
 }
 
@@ -87,6 +94,8 @@ export class SqliteStore implements Store {
   readonly approvals: ApprovalsRepo;
   readonly usage: UsageRepo;
   readonly logs: LogsRepo;
+  readonly instances: InstancesRepo;
+  readonly leases: LeasesRepo;
   private readonly lock: ConnectionLock;
   /** The transaction's handle: the same tables, called directly (the lock is held). */
   private readonly inTx: StoreTx;
@@ -109,6 +118,8 @@ export class SqliteStore implements Store {
       approvals: new SqliteApprovals(db),
       usage: new SqliteUsage(db),
       logs: new SqliteLogs(db, opts.logRetentionBytes ?? 20 * 1024 * 1024),
+      instances: new SqliteInstances(db),
+      leases: new SqliteLeases(db),
     };
     const root = facade(tables, (fn) => this.lock.run(fn));
     this.settings = root.settings;
@@ -117,6 +128,8 @@ export class SqliteStore implements Store {
     this.approvals = root.approvals;
     this.usage = root.usage;
     this.logs = root.logs;
+    this.instances = root.instances;
+    this.leases = root.leases;
     this.inTx = facade(tables, (fn) => {
       if (!this.lock.inTransaction) return Promise.reject(new StoreError(location, "was used through a transaction's handle after the transaction ended"));
       try {
