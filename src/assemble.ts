@@ -74,6 +74,7 @@ export function buildCore(p: CoreParts) {
     // Job output is redacted before it leaves src/jobs: what a job prints is stored, posted and given to the agent.
     jobs: localJobs({ cwd: config.execCwd, timeoutMs: config.execTimeoutMs, codeCommand: config.codeCommand, redact: makeRedactor(secretsOf(config)) }),
     runsJobs: p.runsJobs,
+    owner,
     recordUsage: (u, latencyMs, eventKey) => store.usage.record({ ...u, latencyMs, eventKey }, clock.now()),
     kick,
   });

@@ -19,6 +19,10 @@ export interface BootstrapOptions {
   consoleLevel?: number;
   /** Override for the logger (tests). */
   log?: Logger;
+  /** How this process names itself in leases: the instance id (`run`); host:pid by default (`replay`). */
+  owner?: string;
+  /** A store other than the configured one (`replay --db`). */
+  location?: string;
 }
 
 export interface Base {
@@ -36,8 +40,8 @@ export async function bootstrap(config: Config, o: BootstrapOptions): Promise<Ba
   const redact = makeRedactor(secretsOf(config));
   const runtimeLog = o.log ? null : createLogger({ redact, consoleLevel: o.consoleLevel, now: () => o.clock.now() });
   const log: Logger = o.log ?? (runtimeLog as Logger);
-  const owner = leaseOwner();
-  const store = await openStore(storeLocation(config), { logRetentionBytes: config.logRetentionBytes });
+  const owner = o.owner ?? leaseOwner();
+  const store = await openStore(o.location ?? storeLocation(config), { logRetentionBytes: config.logRetentionBytes });
   try {
     runtimeLog?.attach(store);
     const released = await releaseDeadLeases(store, owner);

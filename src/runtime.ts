@@ -6,8 +6,10 @@ import type { Config } from "./config.ts";
 import { catchUp, storeParticipation } from "./core/catchup.ts";
 import { type Clock, systemClock } from "./core/clock.ts";
 import type { HealthSnapshot } from "./core/health-types.ts";
+import { hostname } from "node:os";
 import { Heartbeat } from "./core/heartbeat.ts";
 import type { Logger } from "./core/logger.ts";
+import { Presence } from "./core/presence.ts";
 import { Receiver } from "./core/receiver.ts";
 import { SlackCallError } from "./core/slack-port.ts";
 import type { Store } from "./core/store.ts";
@@ -50,7 +52,8 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
   // Scheduler started one while the first still runs) stops here, before it touches Slack
   // or the store. Until the core is up they answer "starting".
   let current: (() => Promise<HealthSnapshot>) | null = null;
-  const view = () => current?.() ?? startingSnapshot(Math.floor((clock.now() - startedAt) / 1000), config.mode, VERSION);
+  const who = { instance: config.instanceId, store: config.databaseUrl ? ("postgres" as const) : ("sqlite" as const) };
+  const view = () => current?.() ?? startingSnapshot(Math.floor((clock.now() - startedAt) / 1000), config.mode, VERSION, who);
   let onSlackEvent: ((req: Request) => Promise<Response>) | null = null;
   const servers: RunningServer[] = [];
   let base: Base;
@@ -64,7 +67,7 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
       });
       servers.push(startHealthServer(events, "0.0.0.0", config.httpPort, "CLAWDBOT_HTTP_PORT"));
     }
-    base = await bootstrap(config, { clock, consoleLevel: opts.consoleLevel, log: opts.log });
+    base = await bootstrap(config, { clock, consoleLevel: opts.consoleLevel, log: opts.log, owner: config.instanceId });
   } catch (err) {
     await Promise.all(servers.map((s) => s.stop()));
     throw err;
@@ -95,6 +98,22 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
     botId: () => identity.botId,
     status: async () => statusLine(await snapshot()),
     onRevoked: revoke,
+  });
+
+  // The instances sharing the store: a dead one's running jobs are reported, its events answered.
+  const presence = new Presence({
+    store,
+    clock,
+    log,
+    id: owner,
+    host: hostname(),
+    timeoutMs: config.instanceTimeoutMs,
+    exclusive: store.kind === "sqlite",
+    takenOver: async () => {
+      await approvals.interruptOrphans((row) => presence.jobPlace(row));
+      kick();
+      pipeline.recover().catch((err) => log.error(`answering the events of a dead instance failed: ${errText(err)}`));
+    },
   });
 
   const heartbeat = new Heartbeat({
@@ -156,6 +175,7 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
       await t.outbox.purge(before);
       await t.approvals.purge(before);
       await t.usage.fold(before);
+      await t.instances.purge(before);
     });
   });
   // Expired cards are closed; approved jobs nobody started (a `replay` recorded the click,
@@ -189,7 +209,9 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
   if (config.heartbeatChannel) workers.add("heartbeat", config.heartbeatIntervalMs, () => heartbeat.beat());
 
   // Work left by the previous process: replies to send, events to answer, jobs to report.
-  await approvals.recover();
+  await presence.start();
+  workers.add("presence", config.tuning.presenceIntervalMs, () => presence.tick());
+  await approvals.recover((row) => presence.jobPlace(row));
   kick();
 
   if (config.mode === "socket") {
@@ -285,6 +307,8 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
       outbox_failed: counts.failed,
       relay_failures: relay?.failures ?? 0,
       version: VERSION,
+      ...who,
+      cluster_instances: presence.live,
       mode: config.mode,
       reason: reason ? redact(reason) : undefined,
       connection_failures: supervisor?.failuresTotal ?? 0,
@@ -315,6 +339,8 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
       await approvals.stop(Math.min(1000, left() / 4));
       await outbox.stop(left() / 2);
       await relay?.flush(Math.min(1000, left()));
+      // The others (or the next start) take over what is left at once.
+      await presence.stop().catch((err) => log.warn(`could not record this instance's stop: ${errText(err)}`));
       await health.stop();
       log.info("stopped");
       await store.close();

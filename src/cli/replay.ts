@@ -6,6 +6,7 @@ import { type Base, bootstrap } from "../bootstrap.ts";
 import { type Config, ConfigError, gatherEnv, loadConfig } from "../config.ts";
 import { systemClock } from "../core/clock.ts";
 import { describe, replay, type ReplaySummary, selectWork } from "../core/replay.ts";
+import { isPostgresUrl } from "../store/postgres/url.ts";
 import { storeExists, storeLocation } from "../store/index.ts";
 import { envFileArg } from "./_shared.ts";
 import { CliExit } from "./exit.ts";
@@ -16,21 +17,26 @@ export default defineCommand({
     "dry-run": { type: "boolean", description: "list what would be delivered; send nothing" },
     id: { type: "string", description: "only this outbox id or event key" },
     json: { type: "boolean", description: "print JSON" },
+    db: { type: "string", description: "a postgres:// URL or the path of clawdbot.db (default: $CLAWDBOT_DATABASE_URL, else the data dir's)" },
     ...envFileArg,
   },
   async run({ args }) {
     let config: Config;
     try {
-      config = loadConfig(gatherEnv(process.env, args["env-file"]));
+      const env = gatherEnv(process.env, args["env-file"]);
+      // A URL goes through the setting's checks, and its password becomes a secret to redact.
+      if (args.db && isPostgresUrl(args.db)) env.CLAWDBOT_DATABASE_URL = args.db;
+      config = loadConfig(env);
     } catch (err) {
       if (err instanceof ConfigError) throw new CliExit(2, `clawdbot: configuration error: ${err.message}`);
       throw err;
     }
-    if (!storeExists(storeLocation(config))) return print(emptySummary(!!args["dry-run"]), !!args.json);
+    const location = args.db && !isPostgresUrl(args.db) ? args.db : storeLocation(config);
+    if (!storeExists(location)) return print(emptySummary(!!args["dry-run"]), !!args.json);
     let base: Base;
     try {
       // With --json, stdout is the summary alone: log only warnings and errors (to stderr).
-      base = await bootstrap(config, { clock: systemClock, consoleLevel: args.json ? 1 : undefined });
+      base = await bootstrap(config, { clock: systemClock, consoleLevel: args.json ? 1 : undefined, location });
     } catch (err) {
       throw new CliExit(2, `clawdbot: cannot open the store: ${(err as Error).message}`);
     }

@@ -3,7 +3,7 @@
 import { defineCommand } from "citty";
 import { defaultDataDir, gatherEnv } from "../config.ts";
 import { type Store, StoreError } from "../core/store.ts";
-import { openStore, storeExists, storeLocation } from "../store/index.ts";
+import { openStore, shownLocation, storeExists, storeLocation } from "../store/index.ts";
 import { CliExit } from "./exit.ts";
 
 const TEXT_PREVIEW = 200;
@@ -42,15 +42,21 @@ export interface StateDump {
   };
   usage: { provider: string; model: string; calls: number; input_tokens: number; output_tokens: number }[];
   events: Record<string, number>;
+  /** The processes sharing the store; alive: renewing within CLAWDBOT_INSTANCE_TIMEOUT and not stopped. */
+  instances: { id: string; host: string; started_at: string; last_seen_at: string; alive: boolean }[];
   schema_version: number;
   db: string;
 }
 
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
 
+/** The contract's default CLAWDBOT_INSTANCE_TIMEOUT. */
+const INSTANCE_TIMEOUT_MS = 30_000;
+
 /** Everything in one read, so counts and lists agree with each other. */
-export async function collectState(store: Store): Promise<StateDump> {
+export async function collectState(store: Store, o: { now?: number; instanceTimeoutMs?: number } = {}): Promise<StateDump> {
   const schemaVersion = await store.schemaVersion();
+  const cutoff = (o.now ?? Date.now()) - (o.instanceTimeoutMs ?? INSTANCE_TIMEOUT_MS);
   return store.read(async (t) => {
     const outboxCounts = await t.outbox.counts();
     return {
@@ -89,6 +95,13 @@ export async function collectState(store: Store): Promise<StateDump> {
         output_tokens: u.outputTokens ?? 0,
       })),
       events: { ...Object.fromEntries(EVENT_STATUSES.map((s) => [s, 0])), ...(await t.events.counts()) },
+      instances: (await t.instances.list()).map((i) => ({
+        id: i.id,
+        host: i.host,
+        started_at: iso(i.startedAt) as string,
+        last_seen_at: iso(i.lastSeenAt) as string,
+        alive: i.stoppedAt === null && i.takenOverBy === null && i.lastSeenAt >= cutoff,
+      })),
       schema_version: schemaVersion,
       db: store.location,
     };
@@ -153,41 +166,65 @@ export function renderState(d: StateDump): string {
 
   out.push("Events");
   out.push(...table(["STATUS", "COUNT"], Object.entries(d.events).map(([s, n]) => [s, n])));
+  out.push("");
+
+  out.push(`Instances: ${d.instances.filter((i) => i.alive).length} alive`);
+  if (d.instances.length === 0) out.push("  none on record");
+  else
+    out.push(
+      ...table(
+        ["ID", "HOST", "STARTED", "LAST_SEEN", "ALIVE"],
+        d.instances.map((i) => [i.id, i.host, shortTime(i.started_at), shortTime(i.last_seen_at), i.alive ? "yes" : "no"]),
+      ),
+    );
   return out.join("\n");
 }
 
 // --- command ---
 
-function defaultDbPath(): string {
-  let env: Record<string, string | undefined> = process.env;
+function settings(): Record<string, string | undefined> {
   try {
-    env = gatherEnv(process.env); // also reads clawdbot.env beside the executable
+    return gatherEnv(process.env); // also reads clawdbot.env beside the executable
   } catch {
-    // unreadable clawdbot.env: the process environment still applies
+    return process.env; // unreadable clawdbot.env: the process environment still applies
   }
+}
+
+/** CLAWDBOT_DATABASE_URL, else clawdbot.db in the data dir. */
+function defaultStore(env: Record<string, string | undefined>): string {
   const dir = env.CLAWDBOT_DATA_DIR?.trim() || defaultDataDir(env);
-  return storeLocation({ dataDir: dir });
+  return storeLocation({ dataDir: dir, databaseUrl: env.CLAWDBOT_DATABASE_URL?.trim() || undefined });
+}
+
+function instanceTimeoutMs(env: Record<string, string | undefined>): number {
+  const s = Number(env.CLAWDBOT_INSTANCE_TIMEOUT?.trim() || Number.NaN);
+  return Number.isFinite(s) && s > 0 ? s * 1000 : INSTANCE_TIMEOUT_MS;
 }
 
 const dump = defineCommand({
   meta: { name: "dump", description: "Print the store's state (read-only; safe while clawdbot run is running)." },
   args: {
     json: { type: "boolean", description: "one JSON object instead of tables", default: false },
-    db: { type: "string", description: "path of clawdbot.db (default: $CLAWDBOT_DATA_DIR/clawdbot.db)" },
+    db: {
+      type: "string",
+      description: "path of clawdbot.db, or a postgres:// URL (default: $CLAWDBOT_DATABASE_URL, else $CLAWDBOT_DATA_DIR/clawdbot.db)",
+    },
   },
   async run({ args }) {
-    const path = args.db || defaultDbPath();
+    const env = settings();
+    const path = args.db || defaultStore(env);
+    const shown = shownLocation(path);
     if (!storeExists(path)) {
-      throw new CliExit(2, `no store at ${path}: file does not exist (has clawdbot run here? set CLAWDBOT_DATA_DIR or pass --db)`);
+      throw new CliExit(2, `no store at ${shown}: file does not exist (has clawdbot run here? set CLAWDBOT_DATA_DIR or pass --db)`);
     }
     let state: StateDump;
     let store: Store | undefined;
     try {
       store = await openStore(path, { readonly: true });
-      state = await collectState(store);
+      state = await collectState(store, { instanceTimeoutMs: instanceTimeoutMs(env) });
     } catch (err) {
       const why = err instanceof StoreError ? `it ${err.problem}` : err instanceof Error ? err.message : String(err);
-      throw new CliExit(2, `no store at ${path}: ${why}`);
+      throw new CliExit(2, `no store at ${shown}: ${why}`);
     } finally {
       await store?.close();
     }

@@ -32,8 +32,15 @@ export function judgeStatus(i: StatusInputs): { status: HealthStatus; reason?: s
 }
 
 /** What health answers in the moments before the core is up. */
-export function startingSnapshot(uptimeS: number, mode: "socket" | "http", version: string): HealthSnapshot {
+export function startingSnapshot(
+  uptimeS: number,
+  mode: "socket" | "http",
+  version: string,
+  who: Pick<HealthSnapshot, "instance" | "store">,
+): HealthSnapshot {
   return {
+    ...who,
+    cluster_instances: 0,
     status: "starting",
     uptime_s: uptimeS,
     last_event_ago_s: uptimeS,
