@@ -1,7 +1,7 @@
 // Every setting of the contract, read in one place: typed, validated, resolved.
 // Sources, strongest first: the process environment, --env-file, clawdbot.env beside
-// the executable. A bad value throws ConfigError naming the setting and the fix.
-import { existsSync, readFileSync } from "node:fs";
+// the executable. A bad value is a ConfigError naming the setting and the fix.
+import { existsSync, readFileSync, statSync } from "node:fs";
 import { homedir, hostname } from "node:os";
 import { dirname, join } from "node:path";
 
@@ -61,6 +61,8 @@ export interface Tuning {
   slackCallTimeoutMs: number;
   /** How long `replay` keeps trying. */
   replayDeadlineMs: number;
+  /** Each of `doctor`'s checks gives up after this (the agent command's gets three times it). */
+  doctorCheckTimeoutMs: number;
   /** How often an instance renews its presence and looks for dead peers (well under the instance timeout). */
   presenceIntervalMs: number;
 }
@@ -106,15 +108,27 @@ export function parseEnvFile(text: string): Env {
   return env;
 }
 
+/** An env file's settings; a directory or an unreadable file is a ConfigError naming it. */
+function readEnvFile(path: string, setting: string): Env {
+  let bytes: Uint8Array;
+  try {
+    if (statSync(path).isDirectory()) throw new ConfigError(setting, `${path} is a directory; pass the path of a KEY=VALUE file`);
+    bytes = readFileSync(path);
+  } catch (err) {
+    if (err instanceof ConfigError) throw err;
+    const e = err as NodeJS.ErrnoException;
+    if (e.code === "ENOENT") throw new ConfigError(setting, `${path} does not exist; pass the path of a KEY=VALUE file`);
+    throw new ConfigError(setting, `cannot read ${path} (${e.code ?? e.message}); check its permissions`);
+  }
+  return parseEnvFile(decodeEnvFile(bytes));
+}
+
 /** The environment as the program sees it: process env over --env-file over clawdbot.env. */
 export function gatherEnv(processEnv: Env, envFile?: string, exeDir = dirname(process.execPath)): Env {
   let merged: Env = {};
   const besideExe = join(exeDir, "clawdbot.env");
-  if (existsSync(besideExe)) merged = { ...merged, ...parseEnvFile(decodeEnvFile(readFileSync(besideExe))) };
-  if (envFile) {
-    if (!existsSync(envFile)) throw new ConfigError("--env-file", `${envFile} does not exist; pass the path of a KEY=VALUE file`);
-    merged = { ...merged, ...parseEnvFile(decodeEnvFile(readFileSync(envFile))) };
-  }
+  if (existsSync(besideExe)) merged = { ...merged, ...readEnvFile(besideExe, "clawdbot.env") };
+  if (envFile) merged = { ...merged, ...readEnvFile(envFile, "--env-file") };
   // An empty variable in the environment (`set X=` in a Task Scheduler action) does not
   // blank out a value the env file gives: empty counts as unset everywhere.
   for (const [k, v] of Object.entries(processEnv)) if (v !== undefined && v.trim() !== "") merged[k] = v;
@@ -268,102 +282,131 @@ export interface ConfigOverrides {
 
 /** Resolves and validates the whole configuration, or throws the first ConfigError. */
 export function loadConfig(env: Env, overrides: ConfigOverrides = {}, platform = process.platform): Config {
-  const modeRaw = overrides.mode ?? str(env, "CLAWDBOT_MODE") ?? "socket";
-  if (modeRaw !== "socket" && modeRaw !== "http") {
-    throw new ConfigError(overrides.mode ? "--mode" : "CLAWDBOT_MODE", `"${modeRaw}" is not a mode; use socket or http`);
-  }
-  const mode: Mode = modeRaw;
+  const { config, problems } = checkConfig(env, overrides, platform);
+  if (problems[0]) throw problems[0];
+  return config;
+}
 
-  const slackBotToken = token(env, "SLACK_BOT_TOKEN", "xoxb-", true);
-  const slackAppToken = token(env, "SLACK_APP_TOKEN", "xapp-", mode === "socket");
+export interface ConfigCheck {
+  /** The configuration, with the default in place of every bad setting. */
+  config: Config;
+  /** Every bad setting, in the order loadConfig meets them (`doctor` shows them all). */
+  problems: ConfigError[];
+}
+
+/** Validates every setting, carrying on past a bad one with its default, so all problems are found at once. */
+export function checkConfig(env: Env, overrides: ConfigOverrides = {}, platform = process.platform): ConfigCheck {
+  const problems: ConfigError[] = [];
+  /** A validator's value; when it throws a ConfigError, the error is recorded and `fallback` used. */
+  const collect = <T>(fallback: T, read: () => T): T => {
+    try {
+      return read();
+    } catch (err) {
+      if (!(err instanceof ConfigError)) throw err;
+      problems.push(err);
+      return fallback;
+    }
+  };
+  const bad = (setting: string, problem: string) => void problems.push(new ConfigError(setting, problem));
+
+  let mode: Mode = "socket";
+  const modeRaw = overrides.mode ?? str(env, "CLAWDBOT_MODE") ?? "socket";
+  if (modeRaw === "socket" || modeRaw === "http") mode = modeRaw;
+  else bad(overrides.mode ? "--mode" : "CLAWDBOT_MODE", `"${modeRaw}" is not a mode; use socket or http`);
+
+  const slackBotToken = collect("", () => token(env, "SLACK_BOT_TOKEN", "xoxb-", true));
+  const slackAppToken = collect("", () => token(env, "SLACK_APP_TOKEN", "xapp-", mode === "socket"));
   const slackSigningSecret = str(env, "SLACK_SIGNING_SECRET") ?? "";
   if (mode === "http" && !slackSigningSecret) {
-    throw new ConfigError("SLACK_SIGNING_SECRET", "is required in http mode; copy it from your app's Basic Information page");
+    bad("SLACK_SIGNING_SECRET", "is required in http mode; copy it from your app's Basic Information page");
   }
-  let slackApiUrl = url(env, "SLACK_API_URL") ?? "https://slack.com/api/";
+  let slackApiUrl = collect(undefined, () => url(env, "SLACK_API_URL")) ?? "https://slack.com/api/";
   if (!slackApiUrl.endsWith("/")) slackApiUrl += "/";
 
   // 0 would make every retry immediate (doubling 0 stays 0): hammering Slack.
-  const reconnectInitialMs = seconds(env, "CLAWDBOT_RECONNECT_INITIAL", 5, { min: 0.001 });
-  const reconnectMaxMs = seconds(env, "CLAWDBOT_RECONNECT_MAX", 300, { min: 0.001 });
+  const reconnectInitialMs = collect(5000, () => seconds(env, "CLAWDBOT_RECONNECT_INITIAL", 5, { min: 0.001 }));
+  const reconnectMaxMs = collect(300_000, () => seconds(env, "CLAWDBOT_RECONNECT_MAX", 300, { min: 0.001 }));
   if (reconnectMaxMs < reconnectInitialMs) {
-    throw new ConfigError("CLAWDBOT_RECONNECT_MAX", "is smaller than CLAWDBOT_RECONNECT_INITIAL; make it at least as large");
+    bad("CLAWDBOT_RECONNECT_MAX", "is smaller than CLAWDBOT_RECONNECT_INITIAL; make it at least as large");
   }
 
-  const approvers = ids(env, "CLAWDBOT_APPROVERS") ?? [];
-  const admins = ids(env, "CLAWDBOT_ADMINS") ?? approvers;
+  const approvers = collect(undefined, () => ids(env, "CLAWDBOT_APPROVERS")) ?? [];
+  const admins = collect(undefined, () => ids(env, "CLAWDBOT_ADMINS")) ?? approvers;
 
   const anthropicApiKey = str(env, "ANTHROPIC_API_KEY");
   const agentCommand = str(env, "CLAWDBOT_AGENT_COMMAND");
+  let agent: AgentKind = "echo";
   const agentRaw = str(env, "CLAWDBOT_AGENT") ?? (anthropicApiKey ? "anthropic" : agentCommand ? "command" : "echo");
-  if (agentRaw !== "echo" && agentRaw !== "command" && agentRaw !== "anthropic") {
-    throw new ConfigError("CLAWDBOT_AGENT", `"${agentRaw}" is not an agent; use echo, command or anthropic`);
+  if (agentRaw === "echo" || agentRaw === "command" || agentRaw === "anthropic") agent = agentRaw;
+  else bad("CLAWDBOT_AGENT", `"${agentRaw}" is not an agent; use echo, command or anthropic`);
+  if (agent === "anthropic" && !anthropicApiKey) {
+    bad("ANTHROPIC_API_KEY", "is required by the anthropic agent; set it or choose CLAWDBOT_AGENT=echo|command");
   }
-  if (agentRaw === "anthropic" && !anthropicApiKey) {
-    throw new ConfigError("ANTHROPIC_API_KEY", "is required by the anthropic agent; set it or choose CLAWDBOT_AGENT=echo|command");
-  }
-  if (agentRaw === "command" && !agentCommand) {
-    throw new ConfigError("CLAWDBOT_AGENT_COMMAND", "is required by the command agent; set it to the command that answers");
+  if (agent === "command" && !agentCommand) {
+    bad("CLAWDBOT_AGENT_COMMAND", "is required by the command agent; set it to the command that answers");
   }
 
   const dataDir = str(env, "CLAWDBOT_DATA_DIR") ?? defaultDataDir(env, platform);
-  const retentionMb = Number(str(env, "CLAWDBOT_LOG_RETENTION_MB") ?? "20");
+  let retentionMb = Number(str(env, "CLAWDBOT_LOG_RETENTION_MB") ?? "20");
   if (!Number.isFinite(retentionMb) || retentionMb <= 0) {
-    throw new ConfigError("CLAWDBOT_LOG_RETENTION_MB", `"${env.CLAWDBOT_LOG_RETENTION_MB}" is not a positive number of megabytes; set it to e.g. 20`);
+    bad("CLAWDBOT_LOG_RETENTION_MB", `"${env.CLAWDBOT_LOG_RETENTION_MB}" is not a positive number of megabytes; set it to e.g. 20`);
+    retentionMb = 20;
   }
 
   const healthHost = str(env, "CLAWDBOT_HEALTH_HOST") ?? "127.0.0.1";
 
-  const instanceTimeoutMs = seconds(env, "CLAWDBOT_INSTANCE_TIMEOUT", 30, { min: 0.5 });
+  const instanceTimeoutMs = collect(30_000, () => seconds(env, "CLAWDBOT_INSTANCE_TIMEOUT", 30, { min: 0.5 }));
   // A renewal every few seconds, at least three per timeout, so one slow renewal is not death.
-  const presenceIntervalMs = millis(env, "CLAWDBOT_PRESENCE_MS", Math.min(5000, Math.floor(instanceTimeoutMs / 3)));
+  const presenceIntervalMs = collect(5000, () => millis(env, "CLAWDBOT_PRESENCE_MS", Math.min(5000, Math.floor(instanceTimeoutMs / 3))));
   if (presenceIntervalMs * 2 > instanceTimeoutMs) {
-    throw new ConfigError("CLAWDBOT_PRESENCE_MS", `${presenceIntervalMs} ms is more than half of CLAWDBOT_INSTANCE_TIMEOUT; renew at least twice per timeout`);
+    bad("CLAWDBOT_PRESENCE_MS", `${presenceIntervalMs} ms is more than half of CLAWDBOT_INSTANCE_TIMEOUT; renew at least twice per timeout`);
   }
 
-  return {
+  const config: Config = {
     slackBotToken,
     slackAppToken,
     slackSigningSecret,
     slackApiUrl,
     mode,
-    httpPort: port(env, "CLAWDBOT_HTTP_PORT", 3000),
+    httpPort: collect(3000, () => port(env, "CLAWDBOT_HTTP_PORT", 3000)),
     dataDir,
     healthHost,
-    healthPort: port(env, "CLAWDBOT_HEALTH_PORT", 8093),
-    staleAfterMs: seconds(env, "CLAWDBOT_STALE_AFTER", 600, { min: 0.001 }),
+    healthPort: collect(8093, () => port(env, "CLAWDBOT_HEALTH_PORT", 8093)),
+    staleAfterMs: collect(600_000, () => seconds(env, "CLAWDBOT_STALE_AFTER", 600, { min: 0.001 })),
     reconnectInitialMs,
     reconnectMaxMs,
-    livenessTimeoutMs: seconds(env, "CLAWDBOT_LIVENESS_TIMEOUT", 30, { min: 0.001 }),
+    livenessTimeoutMs: collect(30_000, () => seconds(env, "CLAWDBOT_LIVENESS_TIMEOUT", 30, { min: 0.001 })),
     heartbeatChannel: str(env, "CLAWDBOT_HEARTBEAT_CHANNEL"),
-    heartbeatIntervalMs: seconds(env, "CLAWDBOT_HEARTBEAT_INTERVAL", 900, { min: 0.001 }),
-    canaryTimeoutMs: seconds(env, "CLAWDBOT_CANARY_TIMEOUT", 30, { min: 0.001 }),
-    relayUrl: url(env, "CLAWDBOT_RELAY_URL") ?? url(env, "RELAY_URL"),
+    heartbeatIntervalMs: collect(900_000, () => seconds(env, "CLAWDBOT_HEARTBEAT_INTERVAL", 900, { min: 0.001 })),
+    canaryTimeoutMs: collect(30_000, () => seconds(env, "CLAWDBOT_CANARY_TIMEOUT", 30, { min: 0.001 })),
+    relayUrl: collect(undefined, () => url(env, "CLAWDBOT_RELAY_URL") ?? url(env, "RELAY_URL")),
     approvers,
     admins,
-    approvalTtlMs: seconds(env, "CLAWDBOT_APPROVAL_TTL", 86400, { min: 0.001 }),
-    agent: agentRaw,
+    approvalTtlMs: collect(86_400_000, () => seconds(env, "CLAWDBOT_APPROVAL_TTL", 86400, { min: 0.001 })),
+    agent,
     anthropicApiKey,
-    anthropicBaseUrl: url(env, "ANTHROPIC_BASE_URL"),
+    anthropicBaseUrl: collect(undefined, () => url(env, "ANTHROPIC_BASE_URL")),
     model: str(env, "CLAWDBOT_MODEL") ?? DEFAULT_MODEL,
     agentCommand,
-    agentTimeoutMs: seconds(env, "CLAWDBOT_AGENT_TIMEOUT", 120, { min: 0.001 }),
+    agentTimeoutMs: collect(120_000, () => seconds(env, "CLAWDBOT_AGENT_TIMEOUT", 120, { min: 0.001 })),
     codeCommand: str(env, "CLAWDBOT_CODE_COMMAND"),
-    execTimeoutMs: seconds(env, "CLAWDBOT_EXEC_TIMEOUT", 300, { min: 0.001 }),
+    execTimeoutMs: collect(300_000, () => seconds(env, "CLAWDBOT_EXEC_TIMEOUT", 300, { min: 0.001 })),
     execCwd: str(env, "CLAWDBOT_EXEC_CWD") ?? dataDir,
     logRetentionBytes: Math.round(retentionMb * 1024 * 1024),
-    databaseUrl: databaseUrl(env),
-    instanceId: instanceId(env),
+    databaseUrl: collect(undefined, () => databaseUrl(env)),
+    instanceId: collect(`${hostname()}:${process.pid}`, () => instanceId(env)),
     instanceTimeoutMs,
     tuning: {
-      outboxRetryInitialMs: millis(env, "CLAWDBOT_OUTBOX_RETRY_MS", 1000),
-      expiryCheckMs: millis(env, "CLAWDBOT_EXPIRY_CHECK_MS", 30_000),
-      relayTimeoutMs: millis(env, "CLAWDBOT_RELAY_TIMEOUT_MS", 6000),
-      slackCallTimeoutMs: millis(env, "CLAWDBOT_SLACK_CALL_TIMEOUT_MS", 10_000),
-      replayDeadlineMs: millis(env, "CLAWDBOT_REPLAY_DEADLINE_MS", 120_000),
+      outboxRetryInitialMs: collect(1000, () => millis(env, "CLAWDBOT_OUTBOX_RETRY_MS", 1000)),
+      expiryCheckMs: collect(30_000, () => millis(env, "CLAWDBOT_EXPIRY_CHECK_MS", 30_000)),
+      relayTimeoutMs: collect(6000, () => millis(env, "CLAWDBOT_RELAY_TIMEOUT_MS", 6000)),
+      slackCallTimeoutMs: collect(10_000, () => millis(env, "CLAWDBOT_SLACK_CALL_TIMEOUT_MS", 10_000)),
+      replayDeadlineMs: collect(120_000, () => millis(env, "CLAWDBOT_REPLAY_DEADLINE_MS", 120_000)),
+      doctorCheckTimeoutMs: collect(5000, () => millis(env, "CLAWDBOT_DOCTOR_TIMEOUT_MS", 5000)),
       presenceIntervalMs,
     },
   };
+  return { config, problems };
 }
 
 /** The secrets of a config, for the redactor. */
@@ -380,12 +423,16 @@ export function secretsOf(c: Config): string[] {
   ].filter((s) => s.length >= 6);
 }
 
-const LOOPBACK = new Set(["127.0.0.1", "::1", "[::1]", "localhost"]);
+/** 127/8, ::1 and localhost: a health server bound there is not reachable from other machines. */
+export function isLoopbackHost(host: string): boolean {
+  const h = host.toLowerCase();
+  return h === "localhost" || h === "::1" || h === "[::1]" || h.startsWith("127.");
+}
 
 /** Allowed but worth a line at start-up. */
 export function configWarnings(c: Config): string[] {
   const out: string[] = [];
-  if (!LOOPBACK.has(c.healthHost.toLowerCase()) && !c.healthHost.startsWith("127.")) {
+  if (!isLoopbackHost(c.healthHost)) {
     out.push(
       `CLAWDBOT_HEALTH_HOST is ${c.healthHost}: /health and /metrics (no secrets, but status and counts) are reachable from other machines; set it to 127.0.0.1 unless a remote monitor needs them`,
     );

@@ -2,7 +2,7 @@
 // (socket or http), serves health, starts the workers; and takes it all down in order.
 import { buildCore, INTERNAL } from "./assemble.ts";
 import { type Base, bootstrap } from "./bootstrap.ts";
-import type { Config } from "./config.ts";
+import { type Config, isLoopbackHost } from "./config.ts";
 import { catchUp, storeParticipation } from "./core/catchup.ts";
 import { type Clock, systemClock } from "./core/clock.ts";
 import type { HealthSnapshot } from "./core/health-types.ts";
@@ -15,7 +15,7 @@ import { SlackCallError } from "./core/slack-port.ts";
 import type { Store } from "./core/store.ts";
 import { Supervisor, errText } from "./core/supervisor.ts";
 import { Workers } from "./core/workers.ts";
-import { createHealthApp, type RunningServer, startHealthServer } from "./health/app.ts";
+import { createEventsApp, createHealthApp, type RunningServer, startHealthServer } from "./health/app.ts";
 import { judgeStatus, startingSnapshot } from "./health/status.ts";
 import { BoltRouter } from "./slack/bolt-router.ts";
 import { slackEventsHandler } from "./slack/http-events.ts";
@@ -26,7 +26,7 @@ import { VERSION } from "./version.ts";
 export interface RuntimeOptions {
   config: Config;
   clock?: Clock;
-  /** consola level for the console (the sandbox keeps it quiet). */
+  /** Console threshold, CLAWDBOT_CONSOLE_LEVEL's numbers (the sandbox keeps it quiet). */
   consoleLevel?: number;
   /** Override for the logger (tests). */
   log?: Logger;
@@ -58,13 +58,11 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
   const servers: RunningServer[] = [];
   let base: Base;
   try {
-    servers.push(startHealthServer(createHealthApp({ snapshot: view }), config.healthHost, config.healthPort));
+    const healthApp = createHealthApp({ snapshot: view, loopbackOnly: isLoopbackHost(config.healthHost) });
+    servers.push(startHealthServer(healthApp, config.healthHost, config.healthPort));
     if (config.mode === "http") {
-      const events = createHealthApp({
-        snapshot: view,
-        // 503 while starting: Slack retries, nothing is lost.
-        slackEvents: (req) => onSlackEvent?.(req) ?? Promise.resolve(new Response("starting\n", { status: 503 })),
-      });
+      // 503 while starting: Slack retries, nothing is lost.
+      const events = createEventsApp((req) => onSlackEvent?.(req) ?? Promise.resolve(new Response("starting\n", { status: 503 })));
       servers.push(startHealthServer(events, "0.0.0.0", config.httpPort, "CLAWDBOT_HTTP_PORT"));
     }
     base = await bootstrap(config, { clock, consoleLevel: opts.consoleLevel, log: opts.log, owner: config.instanceId });

@@ -11,5 +11,9 @@ export const cli = defineCommand({
     state: () => import("./state.ts").then((m) => m.default),
     replay: () => import("./replay.ts").then((m) => m.default),
     sandbox: () => import("./sandbox.ts").then((m) => m.default),
+    doctor: () => import("./doctor.ts").then((m) => m.default),
+    manifest: () => import("./manifest.ts").then((m) => m.default),
+    logs: () => import("./logs.ts").then((m) => m.default),
+    task: () => import("./task.ts").then((m) => m.default),
   },
 });

@@ -6,9 +6,11 @@ import { type Base, bootstrap } from "../bootstrap.ts";
 import { type Config, ConfigError, gatherEnv, loadConfig } from "../config.ts";
 import { systemClock } from "../core/clock.ts";
 import { describe, replay, type ReplaySummary, selectWork } from "../core/replay.ts";
+import type { Store } from "../core/store.ts";
+import { openStore, storeExists, storeLocation } from "../store/index.ts";
 import { isPostgresUrl } from "../store/postgres/url.ts";
-import { storeExists, storeLocation } from "../store/index.ts";
 import { envFileArg } from "./_shared.ts";
+import { dbArg, defaultDbPath, noStore } from "./_store.ts";
 import { CliExit } from "./exit.ts";
 
 export default defineCommand({
@@ -17,10 +19,12 @@ export default defineCommand({
     "dry-run": { type: "boolean", description: "list what would be delivered; send nothing" },
     id: { type: "string", description: "only this outbox id or event key" },
     json: { type: "boolean", description: "print JSON" },
-    db: { type: "string", description: "a postgres:// URL or the path of clawdbot.db (default: $CLAWDBOT_DATABASE_URL, else the data dir's)" },
+    ...dbArg,
     ...envFileArg,
   },
   async run({ args }) {
+    // A dry run sends nothing: it needs the store, not the Slack tokens.
+    if (args["dry-run"]) return dryRun(args.db || defaultDbPath(args["env-file"]), args.id, !!args.json);
     let config: Config;
     try {
       const env = gatherEnv(process.env, args["env-file"]);
@@ -32,7 +36,7 @@ export default defineCommand({
       throw err;
     }
     const location = args.db && !isPostgresUrl(args.db) ? args.db : storeLocation(config);
-    if (!storeExists(location)) return print(emptySummary(!!args["dry-run"]), !!args.json);
+    if (!storeExists(location)) throw noStore(location);
     let base: Base;
     try {
       // With --json, stdout is the summary alone: log only warnings and errors (to stderr).
@@ -41,7 +45,7 @@ export default defineCommand({
       throw new CliExit(2, `clawdbot: cannot open the store: ${(err as Error).message}`);
     }
     try {
-      const summary = await runReplay(config, base, { dryRun: !!args["dry-run"], id: args.id });
+      const summary = await runReplay(config, base, args.id);
       print(summary, !!args.json);
       if (summary.not_delivered.length) throw new CliExit(1, `clawdbot replay: ${summary.not_delivered.length} still not delivered`);
     } finally {
@@ -50,12 +54,26 @@ export default defineCommand({
   },
 });
 
-async function runReplay(config: Config, base: Base, a: { dryRun: boolean; id?: string }): Promise<ReplaySummary> {
-  const { store, log, owner, slack, relay } = base;
-  const work = await selectWork(store, a.id);
-  if (a.dryRun || (work.outbox.length === 0 && work.events.length === 0)) {
-    return { ...emptySummary(a.dryRun), items: describe(work) };
+/** Lists what replay would deliver, from a read-only handle: nothing sent, nothing written. */
+async function dryRun(location: string, id: string | undefined, json: boolean): Promise<void> {
+  if (!storeExists(location)) throw noStore(location);
+  let store: Store | undefined;
+  let items: ReplaySummary["items"];
+  try {
+    store = await openStore(location, { readonly: true });
+    items = describe(await selectWork(store, id));
+  } catch (err) {
+    throw noStore(location, err instanceof Error ? err.message : String(err));
+  } finally {
+    await store?.close();
   }
+  print({ ...emptySummary(true), items }, json);
+}
+
+async function runReplay(config: Config, base: Base, id: string | undefined): Promise<ReplaySummary> {
+  const { store, log, owner, slack, relay } = base;
+  const work = await selectWork(store, id);
+  if (work.outbox.length === 0 && work.events.length === 0) return emptySummary(false);
   const identity: { botUserId?: string } = {};
   if (work.events.length) {
     try {

@@ -1,10 +1,9 @@
 // `clawdbot state dump`: what the store holds, read-only. Safe while `run` writes: the
 // store's read gives this reader one consistent snapshot without blocking the bot.
 import { defineCommand } from "citty";
-import { defaultDataDir, gatherEnv } from "../config.ts";
 import { type Store, StoreError } from "../core/store.ts";
-import { openStore, shownLocation, storeExists, storeLocation } from "../store/index.ts";
-import { CliExit } from "./exit.ts";
+import { openStore, storeExists } from "../store/index.ts";
+import { dbArg, defaultDbPath, instanceTimeoutMs, noStore } from "./_store.ts";
 
 const TEXT_PREVIEW = 200;
 const EVENT_STATUSES = ["received", "answered", "ignored", "failed"];
@@ -182,49 +181,24 @@ export function renderState(d: StateDump): string {
 
 // --- command ---
 
-function settings(): Record<string, string | undefined> {
-  try {
-    return gatherEnv(process.env); // also reads clawdbot.env beside the executable
-  } catch {
-    return process.env; // unreadable clawdbot.env: the process environment still applies
-  }
-}
-
-/** CLAWDBOT_DATABASE_URL, else clawdbot.db in the data dir. */
-function defaultStore(env: Record<string, string | undefined>): string {
-  const dir = env.CLAWDBOT_DATA_DIR?.trim() || defaultDataDir(env);
-  return storeLocation({ dataDir: dir, databaseUrl: env.CLAWDBOT_DATABASE_URL?.trim() || undefined });
-}
-
-function instanceTimeoutMs(env: Record<string, string | undefined>): number {
-  const s = Number(env.CLAWDBOT_INSTANCE_TIMEOUT?.trim() || Number.NaN);
-  return Number.isFinite(s) && s > 0 ? s * 1000 : INSTANCE_TIMEOUT_MS;
-}
-
 const dump = defineCommand({
   meta: { name: "dump", description: "Print the store's state (read-only; safe while clawdbot run is running)." },
   args: {
     json: { type: "boolean", description: "one JSON object instead of tables", default: false },
-    db: {
-      type: "string",
-      description: "path of clawdbot.db, or a postgres:// URL (default: $CLAWDBOT_DATABASE_URL, else $CLAWDBOT_DATA_DIR/clawdbot.db)",
-    },
+    ...dbArg,
   },
   async run({ args }) {
-    const env = settings();
-    const path = args.db || defaultStore(env);
-    const shown = shownLocation(path);
+    const path = args.db || defaultDbPath();
     if (!storeExists(path)) {
-      throw new CliExit(2, `no store at ${shown}: file does not exist (has clawdbot run here? set CLAWDBOT_DATA_DIR or pass --db)`);
+      throw noStore(path);
     }
     let state: StateDump;
     let store: Store | undefined;
     try {
       store = await openStore(path, { readonly: true });
-      state = await collectState(store, { instanceTimeoutMs: instanceTimeoutMs(env) });
+      state = await collectState(store, { instanceTimeoutMs: instanceTimeoutMs() });
     } catch (err) {
-      const why = err instanceof StoreError ? `it ${err.problem}` : err instanceof Error ? err.message : String(err);
-      throw new CliExit(2, `no store at ${shown}: ${why}`);
+      throw noStore(path, err instanceof StoreError ? `it ${err.problem}` : err instanceof Error ? err.message : String(err));
     } finally {
       await store?.close();
     }

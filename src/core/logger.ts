@@ -1,5 +1,5 @@
-// The logging seam the core writes to. The runtime's implementation prints through
-// consola, appends to the store's bounded log, and redacts secrets; tests can collect lines.
+// The logging seam the core writes to. The runtime's implementation prints to the
+// console, appends to the store's bounded log, and redacts secrets; tests can collect lines.
 export type Level = "debug" | "info" | "warn" | "error" | "critical";
 
 export type Fields = Record<string, unknown>;

@@ -197,6 +197,20 @@ export interface LogEntry {
   fields: string | null;
 }
 
+/** What `clawdbot logs` asks for: a page of entries by id, optionally from a time and of some levels. */
+export interface LogQuery {
+  /** Entries with a larger id only (what arrived since the last page). */
+  afterId?: number;
+  /** Entries with a smaller id only (paging back from the newest). */
+  beforeId?: number;
+  /** Entries logged at or after this time (ms since the epoch). */
+  since?: number;
+  levels?: readonly string[];
+  limit: number;
+  /** Newest first (paging back); else oldest first. */
+  newestFirst?: boolean;
+}
+
 export interface SettingsRepo {
   get(key: string): Promise<string | undefined>;
   set(key: string, value: string, now: number): Promise<void>;
@@ -313,6 +327,8 @@ export interface LogsRepo {
   usedBytes(): Promise<number>;
   /** The newest `limit` entries, oldest first. */
   tail(limit?: number): Promise<LogEntry[]>;
+  /** A page of entries as `q` says. */
+  select(q: LogQuery): Promise<LogEntry[]>;
   count(): Promise<number>;
 }
 
@@ -384,8 +400,19 @@ export interface Store extends StoreTx {
   read<T>(fn: (t: StoreTx) => Promise<T>): Promise<T>;
   /** The schema version the store is at. */
   schemaVersion(): Promise<number>;
+  /** What `doctor` asks of it; nothing there changes what the store holds. */
+  diagnostics(): StoreDiagnostics;
   /** Waits for calls in flight, then releases the store; nothing may use it after. */
   close(): Promise<void>;
+}
+
+export interface StoreDiagnostics {
+  /** What the store's own integrity check finds wrong; empty when it is sound. */
+  integrityProblems(): Promise<string[]>;
+  /** The newest schema version this build knows (what `run` would migrate it to). */
+  readonly latestSchemaVersion: number;
+  /** Takes a write transaction and writes in it, then rolls it back; throws if this process cannot write. */
+  probeWrite(): Promise<void>;
 }
 
 /** The store cannot be opened or used: `problem` says what is wrong with it and what to do. */

@@ -102,7 +102,7 @@ export class Supervisor<E> {
 
   start(): void {
     if (this.state !== "idle") return;
-    this.schedule(0, "start");
+    this.schedule(0);
   }
 
   /** Stops for good: cancels every timer, closes every socket; resolves once they are closed (bounded). */
@@ -143,14 +143,11 @@ export class Supervisor<E> {
     this.timer = this.livenessTimer = this.helloTimer = null;
   }
 
-  private schedule(delayMs: number, why: string): void {
+  private schedule(delayMs: number): void {
     if (this.state === "stopped" || this.state === "revoked") return;
     if (this.timer) this.d.clock.clearTimeout(this.timer);
     const gen = this.generation;
     this.state = delayMs > 0 ? "backoff" : "connecting";
-    if (delayMs > 0) {
-      this.d.log.info(`reconnecting to Slack in ${(delayMs / 1000).toFixed(1)} s (${why}; failures: ${this.failures})`);
-    }
     this.timer = this.d.clock.setTimeout(() => {
       this.timer = null;
       if (gen !== this.generation) return;
@@ -321,7 +318,7 @@ export class Supervisor<E> {
     if (this.active === conn) this.active = null;
     if (this.retiring === conn) this.retiring = null;
     this.d.log.warn(`Slack connection lost (${why}): reconnecting`, { connection: conn.id });
-    this.schedule(0, why);
+    this.schedule(0);
   }
 
   private failed(why: string): void {
@@ -329,17 +326,16 @@ export class Supervisor<E> {
     this.failures++;
     this.failuresTotal++;
     this.lastError = why;
-    this.d.log.warn(`Slack connection attempt failed: ${why} (failures: ${this.failures})`);
+    const delayMs = backoffDelay(this.failures, {
+      initialMs: this.d.reconnectInitialMs,
+      maxMs: this.d.reconnectMaxMs,
+      random: this.d.random,
+    });
+    // One line per failed attempt, with when the next one is.
+    this.d.log.warn(`Slack connection attempt failed: ${why} (failures: ${this.failures}); retrying in ${(delayMs / 1000).toFixed(1)} s`);
     this.generation++;
     this.clearTimers();
-    this.schedule(
-      backoffDelay(this.failures, {
-        initialMs: this.d.reconnectInitialMs,
-        maxMs: this.d.reconnectMaxMs,
-        random: this.d.random,
-      }),
-      why,
-    );
+    this.schedule(delayMs);
   }
 }
 

@@ -194,10 +194,12 @@ export class SlackEmulator {
     this.state.addChannel(channel, { botMember: member });
   }
 
-  addUser(id: string, opts: { name?: string; realName?: string } = {}): void {
+  addUser(id: string, opts: { name?: string; realName?: string; deleted?: boolean; isBot?: boolean } = {}): void {
     const u = this.state.ensureUser(id);
     if (opts.name) u.name = opts.name;
     if (opts.realName) u.real_name = opts.realName;
+    if (opts.deleted !== undefined) u.deleted = opts.deleted;
+    if (opts.isBot !== undefined) u.is_bot = opts.isBot;
   }
 
   imChannel(user: string): string {

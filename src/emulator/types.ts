@@ -137,6 +137,8 @@ export interface EmuUser {
   name: string;
   real_name: string;
   is_bot: boolean;
+  /** A deactivated account: users.info still finds it, with `deleted: true`. */
+  deleted?: boolean;
 }
 
 export interface ApiCall {

@@ -1,23 +1,51 @@
-// The HTTP face of the bot: GET /health, GET /metrics and, in http mode, POST /slack/events.
-// Built without listening so tests drive it with app.handle(new Request(...)).
+// The HTTP faces of the bot, built without listening so tests drive them with
+// app.handle(new Request(...)): the health server (GET /health, GET /metrics; loopback by
+// default) and, in http mode, the public events port (POST /slack/events and nothing else).
 import { Elysia } from "elysia";
 import type { HealthSnapshot } from "../core/health-types.ts";
 import { METRICS_CONTENT_TYPE, renderMetrics } from "./metrics.ts";
 
 export interface HealthAppDeps {
   snapshot: () => HealthSnapshot | Promise<HealthSnapshot>;
-  /** http mode: receives the untouched Request (raw body needed for signature checking). */
-  slackEvents?: (req: Request) => Promise<Response>;
+  /**
+   * The server is bound to a loopback address: answer only requests whose Host is a loopback
+   * name, so a web page whose DNS name was rebound to 127.0.0.1 cannot read it from a browser.
+   */
+  loopbackOnly?: boolean;
 }
 
 const noStore = { "cache-control": "no-store" };
+const text = (body: string, status: number) => new Response(body, { status, headers: { "content-type": "text/plain" } });
+
+function withNotFound(app: Elysia): Elysia {
+  app.onError(({ code }) => {
+    if (code === "NOT_FOUND") return text("not found\n", 404);
+  });
+  return app;
+}
+
+/** localhost, [::1] and 127/8 literals (CLAWDBOT_HEALTH_HOST may be 127.0.0.2): never a name an attacker's DNS controls. */
+const isLoopbackName = (host: string) => host === "localhost" || host === "[::1]" || /^127(\.\d{1,3}){3}$/.test(host);
+
+/** The request's Host without its port, from the header (a real socket) or the URL (app.handle). */
+function requestHost(req: Request): string | null {
+  const header = req.headers.get("host");
+  const raw = header ?? (URL.canParse(req.url) ? new URL(req.url).host : null);
+  if (!raw) return null;
+  const m = /^(\[[^\]]*\]|[^:]*)(?::\d*)?$/.exec(raw.trim().toLowerCase());
+  return m?.[1] ?? null;
+}
 
 export function createHealthApp(deps: HealthAppDeps): Elysia {
   // Registered one call at a time (Elysia registers in place), so the result is a plain Elysia.
-  const app = new Elysia();
-  app.onError(({ code }) => {
-    if (code === "NOT_FOUND") return new Response("not found\n", { status: 404, headers: { "content-type": "text/plain" } });
-  });
+  const app = withNotFound(new Elysia());
+  if (deps.loopbackOnly) {
+    // 421 Misdirected Request: this server does not answer for that name (RFC 9110 15.5.20).
+    app.onRequest(({ request }) => {
+      const host = requestHost(request);
+      if (!host || !isLoopbackName(host)) return text("misdirected request: the health server answers only 127.0.0.1, localhost and [::1]\n", 421);
+    });
+  }
 
   // Not ok answers 503, so plain HTTP checkers (load balancers, uptime monitors) see
   // the difference without parsing JSON; the body is the same JSON either way.
@@ -33,13 +61,18 @@ export function createHealthApp(deps: HealthAppDeps): Elysia {
     "/metrics",
     async () => new Response(renderMetrics(await deps.snapshot()), { headers: { "content-type": METRICS_CONTENT_TYPE, ...noStore } }),
   );
+  return app;
+}
 
-  const slackEvents = deps.slackEvents;
-  if (slackEvents) {
-    // parse: "none" keeps Elysia's hands off the body: the signature covers the exact bytes.
-    app.post("/slack/events", ({ request }) => slackEvents(request), { parse: "none" });
-  }
-
+/**
+ * The public events port of http mode: `POST /slack/events` and nothing else (health and
+ * metrics stay on the loopback health server). The handler gets the untouched Request: the
+ * signature covers the raw body.
+ */
+export function createEventsApp(slackEvents: (req: Request) => Promise<Response>): Elysia {
+  const app = withNotFound(new Elysia());
+  // parse: "none" keeps Elysia's hands off the body.
+  app.post("/slack/events", ({ request }) => slackEvents(request), { parse: "none" });
   return app;
 }
 

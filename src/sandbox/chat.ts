@@ -2,21 +2,26 @@
 // chat. A typed line is a DM to the bot; `/claw ...` is the slash command; cards can be
 // approved with `/approve [id]` or denied with `/deny [id]` (no id: the newest open card).
 // No Slack tokens needed.
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadConfig } from "../config.ts";
-import { SlackEmulator, unescapeText } from "../emulator/index.ts";
+import { SlackEmulator } from "../emulator/index.ts";
 import { startRuntime } from "../runtime.ts";
+import { renderSlackText } from "./render.ts";
 
 const YOU = "USANDBOX";
 const CHANNEL = "CSANDBOX";
+
+const PROMPT = "you> ";
 
 export async function runSandbox(): Promise<void> {
   const emu = new SlackEmulator({ pingIntervalMs: 5000 });
   await emu.start();
   emu.addUser(YOU, { name: "you" });
   emu.addChannel(CHANNEL, { name: "sandbox", members: [YOU], botMember: true });
+  // A data dir of our own is the sandbox's to remove on the way out (Ctrl+C included).
+  const ownDir = !process.env.CLAWDBOT_DATA_DIR;
   const dataDir = process.env.CLAWDBOT_DATA_DIR ?? mkdtempSync(join(tmpdir(), "clawdbot-sandbox-"));
   const env: Record<string, string | undefined> = {
     ...process.env,
@@ -30,10 +35,25 @@ export async function runSandbox(): Promise<void> {
   };
   const rt = await startRuntime({ config: loadConfig(env), consoleLevel: 1 });
   const dm = emu.imChannel(YOU);
-  const say = (s: string) => process.stdout.write(`${s}\n`);
-  say(`clawdbot sandbox: you are ${YOU}, chatting with the bot in a DM. Data in ${dataDir}`);
+  const names = { [YOU]: "you", [emu.options.botUserId]: "clawdbot" };
+
+  // The prompt stays the last thing on screen: a message arriving meanwhile is written over
+  // it (on a terminal) or after it (in a pipe), and the prompt shown again.
+  const tty = process.stdout.isTTY === true;
+  let prompted = false;
+  const prompt = () => {
+    process.stdout.write(PROMPT);
+    prompted = true;
+  };
+  const say = (s: string) => {
+    if (prompted) process.stdout.write(tty ? "\r\u001b[K" : "\n");
+    process.stdout.write(`${s}\n`);
+    if (prompted) prompt();
+  };
+  say(`clawdbot sandbox: you are @you (${YOU}), chatting with the bot in a DM. Data in ${dataDir}${ownDir ? " (removed on exit)" : ""}`);
   say(`health: http://127.0.0.1:${rt.healthPort}/health`);
-  say("Type a message. /claw help, /claw exec <command>, /approve [id], /deny [id], /quit.");
+  say("Type a message. /claw help, /claw exec <command>, /approve [id], /deny [id], /quit (or Ctrl+C).");
+  prompt();
 
   // Print what the bot says, new messages and card updates alike.
   const seen = new Map<string, string>();
@@ -41,7 +61,7 @@ export async function runSandbox(): Promise<void> {
     for (const m of emu.messages()) {
       if (!m.bot_id && m.user !== emu.options.botUserId) continue;
       const key = `${m.channel}:${m.ts}`;
-      const text = renderMessage(m);
+      const text = renderMessage(m, names);
       if (seen.get(key) === text) continue;
       const updated = seen.has(key);
       seen.set(key, text);
@@ -49,41 +69,79 @@ export async function runSandbox(): Promise<void> {
     }
   }, 50);
 
-  for await (const line of stdinLines()) {
-    const text = line.trim();
-    if (!text) continue;
-    if (text === "/quit" || text === "/exit") break;
+  const input = stdinLines();
+  const signals = ["SIGINT", "SIGTERM", "SIGHUP", "SIGBREAK"] as const;
+  let onSignal = () => {};
+  const interrupted = new Promise<"quit">((resolve) => {
+    onSignal = () => resolve("quit");
+  });
+  for (const sig of signals) process.on(sig, onSignal);
+  try {
+    for (;;) {
+      const next = await Promise.race([input.next(), interrupted]);
+      if (next === "quit" || next.done) break;
+      prompted = false;
+      const text = next.value.trim();
+      if (text === "/quit" || text === "/exit") break;
+      if (text) handle(text);
+      prompt();
+    }
+    // Let the last answers arrive before leaving.
+    await Bun.sleep(300);
+  } finally {
+    input.close();
+    for (const sig of signals) process.off(sig, onSignal);
+    clearInterval(show);
+    if (prompted) process.stdout.write("\n");
+    await rt.stop();
+    await emu.stop();
+    if (ownDir) rmSync(dataDir, { recursive: true, force: true });
+  }
+
+  function handle(text: string): void {
     const decision = /^\/(approve|deny)(?:\s+(\S+))?$/.exec(text);
     if (decision) {
       const found = findCard(emu.messages(), decision[2]);
       if (!found) say(decision[2] ? `no card with id ${decision[2]}` : "no open card to decide on");
       else emu.click(YOU, found.card.channel, found.card.ts, decision[1] === "approve" ? "approval_approve" : "approval_deny", found.id);
-      continue;
+      return;
     }
     if (text.startsWith("/claw")) emu.slash(YOU, CHANNEL, text.slice(5).trim());
     else emu.dm(YOU, text);
   }
-  // Let the last answers arrive before leaving.
-  await Bun.sleep(300);
-  clearInterval(show);
-  await rt.stop();
-  await emu.stop();
 }
 
-/** Lines from stdin; Bun.stdin works where node:readline fails (Windows pipes under Wine). */
-async function* stdinLines(): AsyncGenerator<string> {
+/**
+ * Lines from stdin; Bun.stdin works where node:readline fails (Windows pipes under Wine).
+ * close() cancels the read, so a Ctrl+C does not leave the process waiting on stdin.
+ */
+function stdinLines(): { next(): Promise<IteratorResult<string>>; close(): void } {
+  const reader = Bun.stdin.stream().getReader();
   const decoder = new TextDecoder();
+  const ready: string[] = [];
   let buf = "";
-  for await (const chunk of Bun.stdin.stream()) {
-    buf += decoder.decode(chunk, { stream: true });
-    let nl = buf.indexOf("\n");
-    while (nl >= 0) {
-      yield buf.slice(0, nl).replace(/\r$/, "");
-      buf = buf.slice(nl + 1);
-      nl = buf.indexOf("\n");
-    }
-  }
-  if (buf) yield buf;
+  let ended = false;
+  return {
+    async next() {
+      while (ready.length === 0 && !ended) {
+        const { done, value } = await reader.read();
+        if (done) {
+          ended = true;
+          if (buf) ready.push(buf);
+          break;
+        }
+        buf += decoder.decode(value, { stream: true });
+        const parts = buf.split("\n");
+        buf = parts.pop() ?? "";
+        ready.push(...parts.map((l) => l.replace(/\r$/, "")));
+      }
+      const line = ready.shift();
+      return line === undefined ? { done: true, value: undefined } : { done: false, value: line };
+    },
+    close() {
+      reader.cancel().catch(() => {});
+    },
+  };
 }
 
 type Shown = { channel: string; ts: string; text: string; blocks?: unknown[] };
@@ -98,15 +156,15 @@ function findCard(messages: Shown[], id: string | undefined): { card: Shown; id:
   return undefined;
 }
 
-function renderMessage(m: { text: string; blocks?: unknown[] }): string {
+function renderMessage(m: { text: string; blocks?: unknown[] }, names: Record<string, string>): string {
   const blocks = JSON.stringify(m.blocks ?? []);
   const id = /"value":"(ap_[a-z0-9]+)"/.exec(blocks)?.[1];
-  // Slack shows escaped text unescaped; so does the terminal.
-  const text = unescapeText(m.text);
+  // What the Slack client would show: mentions by name, emoji, unescaped text.
+  const text = renderSlackText(m.text, names);
   if (id) return `${text}\n    [card ${id}: /approve ${id} or /deny ${id}]`;
   // A decided card has no buttons: show its status line instead.
   const status = cardStatus(m.blocks);
-  return status ? `${text}\n    [${unescapeText(status)}]` : text;
+  return status ? `${text}\n    [${renderSlackText(status, names)}]` : text;
 }
 
 function cardStatus(blocks: unknown[] | undefined): string | undefined {

@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
-import { writeFileSync } from "node:fs";
-import { ConfigError, defaultDataDir, gatherEnv, loadConfig, parseEnvFile } from "../../src/config.ts";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { checkConfig, ConfigError, defaultDataDir, gatherEnv, loadConfig, parseEnvFile } from "../../src/config.ts";
 import { spawnBot, tempDir } from "../helpers/bot.ts";
 
 const base = { SLACK_BOT_TOKEN: "xoxb-1", SLACK_APP_TOKEN: "xapp-1", CLAWDBOT_DATA_DIR: "/tmp/x" };
@@ -60,6 +60,35 @@ describe("loadConfig", () => {
     });
   }
 
+  test("checkConfig finds every bad setting at once; loadConfig throws the first of them", () => {
+    const env = {
+      ...base,
+      SLACK_BOT_TOKEN: "xapp-swapped",
+      CLAWDBOT_HEALTH_PORT: "99999",
+      CLAWDBOT_STALE_AFTER: "soon",
+      CLAWDBOT_APPROVERS: "bob",
+      CLAWDBOT_AGENT: "parrot",
+      CLAWDBOT_LOG_RETENTION_MB: "-1",
+    };
+    const { config, problems } = checkConfig(env);
+    expect(problems.map((p) => p.setting)).toEqual([
+      "SLACK_BOT_TOKEN",
+      "CLAWDBOT_APPROVERS",
+      "CLAWDBOT_AGENT",
+      "CLAWDBOT_LOG_RETENTION_MB",
+      "CLAWDBOT_HEALTH_PORT",
+      "CLAWDBOT_STALE_AFTER",
+    ]);
+    // The defaults stand in for the bad values, so the rest of the configuration is usable.
+    expect(config.healthPort).toBe(8093);
+    expect(config.staleAfterMs).toBe(600_000);
+    expect(config.agent).toBe("echo");
+    expect(config.logRetentionBytes).toBe(20 * 1024 * 1024);
+    expect(config.slackAppToken).toBe("xapp-1");
+    expect(() => loadConfig(env)).toThrow(problems[0]?.message);
+    expect(checkConfig(base).problems).toEqual([]);
+  });
+
   test("an empty environment variable does not blank out the env file's value", () => {
     const dir = tempDir();
     const file = `${dir}/my.env`;
@@ -101,6 +130,22 @@ describe("clawdbot run with a bad configuration (compiled)", () => {
     const bot = await spawnBot(["run", "--env-file", "/nonexistent/clawdbot.env"], full);
     expect(await bot.exited).toBe(2);
     expect(bot.output()).toContain("--env-file");
+  });
+  test("--env-file naming a directory: exit 2, one line naming it and what is wrong", async () => {
+    const dir = tempDir();
+    const bot = await spawnBot(["run", "--env-file", dir], full);
+    expect(await bot.exited).toBe(2);
+    const lines = bot.output().trim().split("\n");
+    expect(lines).toEqual([`clawdbot: configuration error: --env-file: ${dir} is a directory; pass the path of a KEY=VALUE file`]);
+  });
+  test("--env-file that cannot be read: exit 2, one line naming it", async () => {
+    // A path through a plain file fails to open even for root (ENOTDIR), as EACCES does for others.
+    const file = `${tempDir()}/plain`;
+    writeFileSync(file, "");
+    const bot = await spawnBot(["run", "--env-file", `${file}/clawdbot.env`], full);
+    expect(await bot.exited).toBe(2);
+    const lines = bot.output().trim().split("\n");
+    expect(lines).toEqual([`clawdbot: configuration error: --env-file: cannot read ${file}/clawdbot.env (ENOTDIR); check its permissions`]);
   });
 });
 
@@ -205,4 +250,10 @@ describe("config audit fixes", () => {
     expect(w).toHaveLength(1);
     expect(w[0]).toContain("CLAWDBOT_HEALTH_HOST");
   });
+});
+
+test("a clawdbot.env beside the executable that is a directory is named", () => {
+  const dir = tempDir();
+  mkdirSync(`${dir}/clawdbot.env`);
+  expect(() => gatherEnv({}, undefined, dir)).toThrow(`clawdbot.env: ${dir}/clawdbot.env is a directory`);
 });

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import type { HealthSnapshot } from "../../src/core/health-types.ts";
-import { createHealthApp, startHealthServer, type RunningServer } from "../../src/health/app.ts";
+import { createEventsApp, createHealthApp, startHealthServer, type RunningServer } from "../../src/health/app.ts";
 import { snapshot } from "./snapshot.ts";
 
 const get = (path: string) => new Request(`http://localhost${path}`);
@@ -45,7 +45,7 @@ describe("routing", () => {
     expect((await app.handle(get("/"))).status).toBe(404);
   });
 
-  test("without slackEvents, POST /slack/events is 404", async () => {
+  test("the health app has no POST /slack/events: 404", async () => {
     const app = createHealthApp({ snapshot: () => snapshot() });
     const res = await app.handle(new Request("http://localhost/slack/events", { method: "POST", body: "{}" }));
     expect(res.status).toBe(404);
@@ -62,12 +62,9 @@ describe("POST /slack/events", () => {
   for (const [type, body] of cases) {
     test(`the handler gets the raw ${type} body byte for byte`, async () => {
       let seen: { body: string; headers: Headers; method: string } | undefined;
-      const app = createHealthApp({
-        snapshot: () => snapshot(),
-        slackEvents: async (req) => {
-          seen = { body: await req.text(), headers: req.headers, method: req.method };
-          return new Response("handled", { status: 202 });
-        },
+      const app = createEventsApp(async (req) => {
+        seen = { body: await req.text(), headers: req.headers, method: req.method };
+        return new Response("handled", { status: 202 });
       });
       const res = await app.handle(
         new Request("http://localhost/slack/events", {
@@ -86,12 +83,9 @@ describe("POST /slack/events", () => {
 
   test("raw bytes survive over a real socket too", async () => {
     let got: Uint8Array | undefined;
-    const app = createHealthApp({
-      snapshot: () => snapshot(),
-      slackEvents: async (req) => {
-        got = new Uint8Array(await req.arrayBuffer());
-        return new Response("", { status: 200 });
-      },
+    const app = createEventsApp(async (req) => {
+      got = new Uint8Array(await req.arrayBuffer());
+      return new Response("", { status: 200 });
     });
     const srv = startHealthServer(app, "127.0.0.1", 0);
     try {

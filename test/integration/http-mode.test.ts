@@ -103,3 +103,12 @@ test("a retry (X-Slack-Retry-Num) of a processed event is acknowledged and not p
   await waitFor(async () => (await bot.rt.snapshot()).outbox_pending === 0, "outbox drained");
   expect(answered("retried over http")).toBe(1);
 });
+
+test("the public events port serves POST /slack/events only: health, metrics and the rest are 404", async () => {
+  const base = `http://127.0.0.1:${bot.rt.httpPort}`;
+  for (const path of ["/health", "/metrics", "/", "/slack/events"]) {
+    expect({ path, status: (await fetch(base + path)).status }).toEqual({ path, status: 404 });
+  }
+  // The loopback health server still answers them.
+  expect((await fetch(`http://127.0.0.1:${bot.rt.healthPort}/health`)).status).toBe(200);
+});

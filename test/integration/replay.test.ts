@@ -49,6 +49,7 @@ const count = (t: string) => emu.botMessages().filter((m) => m.text.includes(t))
 
 describe("clawdbot replay", () => {
   test("nothing to do: exit 0", async () => {
+    seed(0, 0);
     const r = await replay();
     expect(r.code).toBe(0);
     expect(r.out).toContain("nothing to deliver");

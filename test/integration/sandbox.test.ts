@@ -34,3 +34,64 @@ test("sandbox: chat, a card approved from the terminal, a clean exit", async () 
   proc.stdin.end();
   expect(await proc.exited).toBe(0);
 });
+
+/** The compiled sandbox with its temp files under `tmp`; returns what it printed so far and helpers. */
+function sandbox(tmp: string) {
+  const proc = Bun.spawn([BINARY, "sandbox"], {
+    env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", TMPDIR: tmp },
+    stdin: "pipe",
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  const o = { out: "" };
+  void (async () => {
+    const dec = new TextDecoder();
+    for await (const chunk of proc.stdout) o.out += dec.decode(chunk, { stream: true });
+  })();
+  const type = (line: string) => {
+    proc.stdin.write(`${line}\n`);
+    proc.stdin.flush();
+  };
+  return { proc, o, type };
+}
+
+const leftovers = (tmp: string) => [...new Bun.Glob("clawdbot-sandbox-*").scanSync({ cwd: tmp, onlyFiles: false })];
+
+test("sandbox: a prompt marker, Slack markup shown as Slack shows it, its temp dir removed on /quit", async () => {
+  await ensureBinary();
+  const tmp = tempDir();
+  try {
+    const { proc, o, type } = sandbox(tmp);
+    await waitFor(() => o.out.endsWith("you> "), "the prompt marker");
+    expect(leftovers(tmp)).toHaveLength(1);
+    type("/claw pause");
+    await waitFor(() => o.out.includes("Paused by @you."), "the pause notice, rendered");
+    expect(o.out).toContain("bot in #CSANDBOX: ⏸ Paused by @you.");
+    expect(o.out).not.toContain(":double_vertical_bar:");
+    expect(o.out).not.toContain("<@USANDBOX>");
+    type("/claw resume");
+    await waitFor(() => o.out.includes("▶ Resumed by @you."), "the resume notice");
+    type("/quit");
+    proc.stdin.end();
+    expect(await proc.exited).toBe(0);
+    expect(leftovers(tmp)).toEqual([]);
+  } finally {
+    cleanup(tmp);
+  }
+});
+
+test("sandbox: Ctrl+C (SIGINT) exits 0 and removes its temp dir too", async () => {
+  await ensureBinary();
+  const tmp = tempDir();
+  try {
+    const { proc, o, type } = sandbox(tmp);
+    await waitFor(() => o.out.endsWith("you> "), "the prompt marker");
+    type("hello");
+    await waitFor(() => o.out.includes("bot: echo: hello"), "the answer");
+    proc.kill("SIGINT");
+    expect(await proc.exited).toBe(0);
+    expect(leftovers(tmp)).toEqual([]);
+  } finally {
+    cleanup(tmp);
+  }
+});

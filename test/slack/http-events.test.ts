@@ -1,9 +1,8 @@
 import { describe, expect, test } from "bun:test";
 import { memoryLogger } from "../../src/core/logger.ts";
-import { createHealthApp, startHealthServer } from "../../src/health/app.ts";
+import { createEventsApp, startHealthServer } from "../../src/health/app.ts";
 import { readBodyLimited, slackEventsHandler } from "../../src/slack/http-events.ts";
 import { slackSignature } from "../../src/slack/signature.ts";
-import { snapshot } from "../health/snapshot.ts";
 
 const secret = "0123456789abcdef0123456789abcdef";
 const NOW = 1_700_000_000_000;
@@ -85,7 +84,7 @@ describe("POST /slack/events handler", () => {
 
   test("the real server refuses a huge POST with 413", async () => {
     const { h, delivered } = handler();
-    const srv = startHealthServer(createHealthApp({ snapshot: () => snapshot(), slackEvents: h }), "127.0.0.1", 0);
+    const srv = startHealthServer(createEventsApp(h), "127.0.0.1", 0);
     try {
       const res = await fetch(`http://127.0.0.1:${srv.port}/slack/events`, {
         method: "POST",

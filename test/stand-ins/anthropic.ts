@@ -1,6 +1,8 @@
 // A Messages API stand-in on loopback: answers POST /v1/messages from a script (a queue
 // of text, tool_use or error answers) and records every request, headers included, so
 // tests can check what the agent sent (tool_result, x-api-key) without the real API.
+// GET /v1/models/{id} answers as the Models API does (doctor's key check); with `apiKey`
+// set, any other key gets the API's 401 authentication_error.
 
 export interface ScriptedUsage {
   input_tokens: number;
@@ -39,7 +41,12 @@ export interface AnthropicStandIn {
   stop(): void;
 }
 
-export function startAnthropicStandIn(): AnthropicStandIn {
+export interface AnthropicStandInOptions {
+  /** The one key accepted; unset: any key. */
+  apiKey?: string;
+}
+
+export function startAnthropicStandIn(opts: AnthropicStandInOptions = {}): AnthropicStandIn {
   const queue: ScriptedResponse[] = [];
   const requests: RecordedRequest[] = [];
   let ids = 0;
@@ -51,6 +58,17 @@ export function startAnthropicStandIn(): AnthropicStandIn {
       const path = new URL(req.url).pathname;
       const body = (await req.json().catch(() => null)) as RecordedRequest["body"];
       requests.push({ path, headers: Object.fromEntries(req.headers.entries()), body });
+      // SDK 1.14 presents the key as `Authorization: Bearer`; older ones as x-api-key.
+      const key = req.headers.get("x-api-key") ?? req.headers.get("authorization")?.replace(/^Bearer /, "");
+      if (opts.apiKey !== undefined && key !== opts.apiKey) {
+        return apiError(401, "authentication_error", "invalid x-api-key");
+      }
+      const model = /^\/v1\/models\/([^/]+)$/.exec(path);
+      if (req.method === "GET" && model) {
+        const id = decodeURIComponent(model[1] as string);
+        if (!id.startsWith("claude-")) return apiError(404, "not_found_error", `model: ${id}`);
+        return Response.json({ type: "model", id, display_name: id, created_at: "2025-01-01T00:00:00Z" });
+      }
       if (req.method !== "POST" || path !== "/v1/messages") {
         return apiError(404, "not_found_error", `stand-in: no route ${req.method} ${path}`);
       }

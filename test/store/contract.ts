@@ -546,6 +546,20 @@ export function testStore(name: string, open: (opts?: OpenOptions) => Promise<Op
         expect(await store.logs.usedBytes()).toBeGreaterThan(0);
       });
 
+      test("select pages by id either way, from a time, of some levels (clawdbot logs)", async () => {
+        const levels = ["debug", "info", "warn", "error", "critical"];
+        for (let i = 0; i < 10; i++) await store.logs.append(1000 + i, levels[i % 5] as string, `line ${i}`);
+        const msgs = (rows: { msg: string }[]) => rows.map((r) => r.msg);
+        expect(msgs(await store.logs.select({ limit: 3, newestFirst: true }))).toEqual(["line 9", "line 8", "line 7"]);
+        expect(msgs(await store.logs.select({ limit: 2 }))).toEqual(["line 0", "line 1"]);
+        const third = (await store.logs.select({ limit: 3 }))[2]?.id as number;
+        expect(msgs(await store.logs.select({ afterId: third, limit: 2 }))).toEqual(["line 3", "line 4"]);
+        expect(msgs(await store.logs.select({ beforeId: third, limit: 5, newestFirst: true }))).toEqual(["line 1", "line 0"]);
+        expect(msgs(await store.logs.select({ since: 1007, limit: 10 }))).toEqual(["line 7", "line 8", "line 9"]);
+        expect(msgs(await store.logs.select({ levels: ["error", "critical"], limit: 10 }))).toEqual(["line 3", "line 4", "line 8", "line 9"]);
+        expect(await store.logs.select({ levels: [], limit: 10 })).toEqual([]);
+      });
+
       test("stays under the retention bound after writing 3x the bound, newest lines kept", async () => {
         const bound = 256 * 1024;
         const small = await open({ logRetentionBytes: bound });

@@ -144,7 +144,7 @@ function usersInfo(ctx: CallContext, a: Args): Result {
       team_id: ctx.opts.teamId,
       name: u.name,
       real_name: u.real_name,
-      deleted: false,
+      deleted: u.deleted ?? false,
       is_bot: u.is_bot,
       is_admin: false,
       tz: "UTC",

@@ -14,6 +14,7 @@ import {
   type OutboxRepo,
   type SettingsRepo,
   type Store,
+  type StoreDiagnostics,
   StoreError,
   type StoreTx,
   StoreUnreachable,
@@ -23,7 +24,7 @@ import { PgApprovals } from "./approvals.ts";
 import { PgEvents } from "./events.ts";
 import { PgInstances, PgLeases } from "./instances.ts";
 import { PgLogs } from "./logs.ts";
-import { migrate, schemaVersion } from "./migrations.ts";
+import { migrate, schemaVersion, steps } from "./migrations.ts";
 import { PgOutbox } from "./outbox.ts";
 import { PgSettings } from "./settings.ts";
 import type { Sql } from "./sql.ts";
@@ -205,6 +206,27 @@ export class PostgresStore implements Store {
 
   schemaVersion(): Promise<number> {
     return this.call(() => schemaVersion(this.sql));
+  }
+
+  diagnostics(): StoreDiagnostics {
+    return {
+      latestSchemaVersion: steps.length,
+      // PostgreSQL checks its own pages (checksums, WAL); there is no cheap whole-database check to run from here.
+      integrityProblems: async () => [],
+      probeWrite: () =>
+        this.call(async () => {
+          // Written and rolled back: proves this login may write, leaves nothing.
+          const rolledBack = new Error("probe rolled back");
+          await this.sql
+            .begin("read write", async (tx) => {
+              await tx`INSERT INTO settings (key, value, updated_at) VALUES ('doctor.probe', '', 0) ON CONFLICT (key) DO NOTHING`;
+              throw rolledBack;
+            })
+            .catch((err) => {
+              if (err !== rolledBack) throw err;
+            });
+        }),
+    };
   }
 
   async close(): Promise<void> {

@@ -1,7 +1,7 @@
 // The bounded, append-only log. An append is one statement (the row and the running size);
 // past the bound, one more statement trims the oldest rows down to a share of it, so trims
 // are rare and an append costs the same however big the log is.
-import type { LogEntry, LogsRepo } from "../../core/store.ts";
+import type { LogEntry, LogQuery, LogsRepo } from "../../core/store.ts";
 import { rows, type Sql, text } from "./sql.ts";
 
 /** Row overhead in PostgreSQL's pages, so the budget bounds the table, not just the text. */
@@ -48,6 +48,17 @@ export class PgLogs implements LogsRepo {
   async tail(limit = 100): Promise<LogEntry[]> {
     const r = rows<LogEntry>(await this.sql`SELECT id, at, level, msg, fields FROM logs ORDER BY id DESC LIMIT ${limit}`, ["id", "at"]);
     return r.reverse();
+  }
+
+  async select(q: LogQuery): Promise<LogEntry[]> {
+    const sql = this.sql;
+    const where = [sql`TRUE`];
+    if (q.afterId !== undefined) where.push(sql`AND id > ${q.afterId}`);
+    if (q.beforeId !== undefined) where.push(sql`AND id < ${q.beforeId}`);
+    if (q.since !== undefined) where.push(sql`AND at >= ${q.since}`);
+    if (q.levels) where.push(sql`AND level = ANY(${sql.array([...q.levels], "TEXT")})`);
+    const order = q.newestFirst ? sql`ORDER BY id DESC` : sql`ORDER BY id ASC`;
+    return rows<LogEntry>(await sql`SELECT id, at, level, msg, fields FROM logs WHERE ${where} ${order} LIMIT ${q.limit}`, ["id", "at"]);
   }
 
   async count(): Promise<number> {

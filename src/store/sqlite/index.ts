@@ -15,10 +15,12 @@ import {
   type SettingsRepo,
   type Store,
   StoreError,
+  type StoreDiagnostics,
   type StoreTx,
   type UsageRepo,
 } from "../../core/store.ts";
 import { SqliteApprovals } from "./approvals.ts";
+import { sqliteDiagnostics } from "./diagnostics.ts";
 import { SqliteEvents } from "./events.ts";
 import { SqliteInstances, SqliteLeases } from "./instances.ts";
 import { ConnectionLock } from "./lock.ts";
@@ -175,6 +177,10 @@ export class SqliteStore implements Store {
 
   schemaVersion(): Promise<number> {
     return this.lock.run(() => schemaVersion(this.db));
+  }
+
+  diagnostics(): StoreDiagnostics {
+    return sqliteDiagnostics(this.db, this.lock);
   }
 
   async close(): Promise<void> {

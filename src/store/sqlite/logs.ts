@@ -3,7 +3,7 @@
 // not depend on the log's size, and concurrent writers (the bot, a CLI command) serialise
 // on SQLite's lock instead of corrupting each other.
 import type { Database, Statement } from "bun:sqlite";
-import type { LogEntry } from "../../core/store.ts";
+import type { LogEntry, LogQuery } from "../../core/store.ts";
 
 /** Row overhead in SQLite pages, so the budget bounds the file, not just the text. */
 const ROW_OVERHEAD = 48;
@@ -70,6 +70,22 @@ export class SqliteLogs {
       .query<LogEntry, [number]>("SELECT id, at, level, msg, fields FROM logs ORDER BY id DESC LIMIT ?")
       .all(limit)
       .reverse();
+  }
+
+  select(q: LogQuery): LogEntry[] {
+    const where: string[] = [];
+    const params: (number | string)[] = [];
+    const add = (clause: string, ...values: (number | string)[]) => {
+      where.push(clause);
+      params.push(...values);
+    };
+    if (q.afterId !== undefined) add("id > ?", q.afterId);
+    if (q.beforeId !== undefined) add("id < ?", q.beforeId);
+    if (q.since !== undefined) add("at >= ?", q.since);
+    if (q.levels) add(`level IN (${q.levels.map(() => "?").join(", ") || "NULL"})`, ...q.levels);
+    const filter = where.length ? ` WHERE ${where.join(" AND ")}` : "";
+    const sql = `SELECT id, at, level, msg, fields FROM logs${filter} ORDER BY id ${q.newestFirst ? "DESC" : "ASC"} LIMIT ?`;
+    return this.db.query<LogEntry, (number | string)[]>(sql).all(...params, q.limit);
   }
 
   count(): number {

@@ -159,6 +159,9 @@ export function schemaVersion(db: Database): number {
   return db.query<{ user_version: number }, []>("PRAGMA user_version").get()?.user_version ?? 0;
 }
 
+/** The schema version this build migrates to. */
+export const LATEST_SCHEMA_VERSION = steps.length;
+
 export function migrate(db: Database): void {
   db.transaction(() => {
     const current = schemaVersion(db);
