@@ -9,7 +9,7 @@ import type { Clock } from "./clock.ts";
 import { handleSlashCommand, type StatusSource } from "./commands.ts";
 import type { Logger } from "./logger.ts";
 import { queueReply } from "./replies.ts";
-import type { EventKind, InboundEvent, Store } from "./store.ts";
+import type { EventKind, InboundEvent, Store, StoreTx } from "./store.ts";
 import { formatAnswer, stripMention, unescapeSlack } from "./text.ts";
 import { settleWithin } from "./wait.ts";
 
@@ -108,11 +108,31 @@ export class Pipeline {
     }
   }
 
+  /** Lease long enough for the agent's timeout and the relay, so `replay` and the other instances leave it alone. */
+  private claim(t: StoreTx, key: string): Promise<boolean> {
+    const now = this.o.clock.now();
+    return t.events.claim(key, this.o.owner, now, now + this.o.agentTimeoutMs + 60_000);
+  }
+
+  /**
+   * Commits an answer only while this instance still holds the event: an instance the
+   * cluster took for dead (cut off longer than the instance timeout) finds another took
+   * the event over, and its answer is dropped instead of sent twice.
+   */
+  private async commitAnswer(key: string, write: (t: StoreTx) => Promise<void>): Promise<boolean> {
+    const held = await this.o.store.tx(async (t) => {
+      if (!(await this.claim(t, key))) return false;
+      await write(t);
+      return true;
+    });
+    if (!held) this.o.log.warn(`${key} was taken over by another instance while this one answered it: this answer is dropped`, { event: key });
+    return held;
+  }
+
   private async answer(key: string): Promise<void> {
     const { store, clock } = this.o;
     const now = clock.now();
-    // Lease long enough for the agent's timeout and the relay, so `replay` leaves it alone.
-    if (!(await store.events.claim(key, this.o.owner, now, now + this.o.agentTimeoutMs + 60_000))) return;
+    if (!(await this.claim(store, key))) return;
     const row = await store.events.get(key);
     if (row?.status !== "received") return;
     switch (row.kind) {
@@ -166,10 +186,11 @@ export class Pipeline {
     const text = textOverride ?? unescapeSlack(stripMention(row.text ?? "", this.o.botUserId()));
     // Notices and errors answer each message: the same words twice are still two answers.
     const reply = async (replyText: string, detail: string) => {
-      await store.tx(async (t) => {
+      const held = await this.commitAnswer(row.key, async (t) => {
         await queueReply(t, { eventKey: row.key, channel, threadTs, text: replyText, noDedupe: true }, clock.now());
         await t.events.setStatus(row.key, "answered", clock.now(), detail);
       });
+      if (!held) return;
       relay?.log({ direction: "out", event_id: row.key, channel, ts: null, thread_ts: threadTs, user: null, text: replyText });
       this.o.kick();
     };
@@ -194,11 +215,12 @@ export class Pipeline {
       await store.usage.record({ ...answer.usage, latencyMs: clock.now() - started, eventKey: row.key }, clock.now());
     }
     const body = answer.reply.trim() || (answer.jobs.length ? "" : "(the agent gave an empty answer)");
-    await store.tx(async (t) => {
+    const held = await this.commitAnswer(row.key, async (t) => {
       if (body) await queueReply(t, { eventKey: row.key, channel, threadTs, text: formatAnswer(body) }, clock.now());
       for (const job of answer.jobs) await this.o.approvals.request(t, job, { requestedBy: user, channel, threadTs, eventKey: row.key });
       await t.events.setStatus(row.key, "answered", clock.now());
     });
+    if (!held) return;
     if (body) relay?.log({ direction: "out", event_id: row.key, channel, ts: null, thread_ts: threadTs, user: null, text: body });
     this.o.kick();
   }
