@@ -5,14 +5,13 @@ import { CommandAgent } from "./agents/command.ts";
 import { EchoAgent } from "./agents/echo.ts";
 import { threadContext } from "./agents/thread-context.ts";
 import type { Agent } from "./agents/types.ts";
-import { type Config, secretsOf } from "./config.ts";
+import type { Config } from "./config.ts";
 import { Approvals, CARD_KEY_PREFIX } from "./core/approvals.ts";
 import type { Clock } from "./core/clock.ts";
 import type { StatusSource } from "./core/commands.ts";
 import type { Logger } from "./core/logger.ts";
 import { OutboxSender } from "./core/outbox-sender.ts";
 import { type ContextSource, Pipeline } from "./core/pipeline.ts";
-import { makeRedactor } from "./core/redact.ts";
 import type { SlackPort } from "./core/slack-port.ts";
 import type { Store } from "./core/store.ts";
 import { localJobs } from "./jobs/local.ts";
@@ -41,6 +40,8 @@ export interface CoreParts {
   onRevoked(reason: string): void;
   /** False in `replay`: approvals are recorded, the bot runs the jobs. */
   runsJobs?: boolean;
+  /** Takes the configured secrets out of text (bootstrap's redactor). */
+  redact(text: string): string;
 }
 
 /** The answering core (agent, outbox sender, approvals, pipeline): shared by `run` and `replay`. */
@@ -67,12 +68,13 @@ export function buildCore(p: CoreParts) {
     clock,
     log,
     approvers: config.approvers,
+    selfApproval: config.selfApproval,
     approvalTtlMs: config.approvalTtlMs,
     codeCommandSet: !!config.codeCommand,
     agent,
     agentTimeoutMs: config.agentTimeoutMs,
     // Job output is redacted before it leaves src/jobs: what a job prints is stored, posted and given to the agent.
-    jobs: localJobs({ cwd: config.execCwd, timeoutMs: config.execTimeoutMs, codeCommand: config.codeCommand, redact: makeRedactor(secretsOf(config)) }),
+    jobs: localJobs({ cwd: config.execCwd, timeoutMs: config.execTimeoutMs, codeCommand: config.codeCommand, redact: p.redact }),
     runsJobs: p.runsJobs,
     owner,
     recordUsage: (u, latencyMs, eventKey) => store.usage.record({ ...u, latencyMs, eventKey }, clock.now()),
@@ -93,6 +95,7 @@ export function buildCore(p: CoreParts) {
     context: conversationContext(p, agent),
     status: p.status,
     kick,
+    redact: p.redact,
   });
   return { agent, outbox, approvals, pipeline, kick };
 }

@@ -29,6 +29,8 @@ export interface Config {
   relayUrl: string | undefined;
   approvers: string[];
   admins: string[];
+  /** CLAWDBOT_SELF_APPROVAL: false means nobody approves a job they requested themselves. */
+  selfApproval: boolean;
   approvalTtlMs: number;
   agent: AgentKind;
   anthropicApiKey: string | undefined;
@@ -187,6 +189,14 @@ function ids(env: Env, name: string): string[] | undefined {
     }
   }
   return list;
+}
+
+function onOff(env: Env, name: string, fallback: boolean): boolean {
+  const v = str(env, name);
+  if (v === undefined) return fallback;
+  if (v.toLowerCase() === "on") return true;
+  if (v.toLowerCase() === "off") return false;
+  throw new ConfigError(name, `"${v}" is not on or off; set it to on or off (default ${fallback ? "on" : "off"})`);
 }
 
 function url(env: Env, name: string): string | undefined {
@@ -382,6 +392,7 @@ export function checkConfig(env: Env, overrides: ConfigOverrides = {}, platform 
     relayUrl: collect(undefined, () => url(env, "CLAWDBOT_RELAY_URL") ?? url(env, "RELAY_URL")),
     approvers,
     admins,
+    selfApproval: collect(true, () => onOff(env, "CLAWDBOT_SELF_APPROVAL", true)),
     approvalTtlMs: collect(86_400_000, () => seconds(env, "CLAWDBOT_APPROVAL_TTL", 86400, { min: 0.001 })),
     agent,
     anthropicApiKey,

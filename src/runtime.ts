@@ -45,7 +45,8 @@ export interface Runtime {
 export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
   const { config } = opts;
   const clock = opts.clock ?? systemClock;
-  const startedAt = clock.now();
+  // Uptime is an interval: measured on the monotonic clock.
+  const startedAt = clock.mono();
   const stopHooks: (() => void)[] = [];
 
   // The ports are bound before anything else starts: a second clawdbot on this host (Task
@@ -53,7 +54,7 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
   // or the store. Until the core is up they answer "starting".
   let current: (() => Promise<HealthSnapshot>) | null = null;
   const who = { instance: config.instanceId, store: config.databaseUrl ? ("postgres" as const) : ("sqlite" as const) };
-  const view = () => current?.() ?? startingSnapshot(Math.floor((clock.now() - startedAt) / 1000), config.mode, VERSION, who);
+  const view = () => current?.() ?? startingSnapshot(Math.floor((clock.mono() - startedAt) / 1000), config.mode, VERSION, who);
   let onSlackEvent: ((req: Request) => Promise<Response>) | null = null;
   const servers: RunningServer[] = [];
   let base: Base;
@@ -96,6 +97,7 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
     botId: () => identity.botId,
     status: async () => statusLine(await snapshot()),
     onRevoked: revoke,
+    redact,
   });
 
   // The instances sharing the store: a dead one's running jobs are reported, its events answered.
@@ -198,6 +200,7 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
       since: caughtUpFrom,
       log,
       now: () => clock.now(),
+      mono: () => clock.mono(),
       botUserId: () => identity.botUserId,
       // Not `deliver`: what catch-up finds says nothing about whether the socket hears events.
       deliver: (type, payload) => receiver.handle(type, payload, () => {}),
@@ -280,11 +283,11 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
       safe(store.outbox.counts(), { pending: 0, failed: 0, sent: 0, suppressed: 0 }),
       safe(store.approvals.countByStatus(), {} as Record<string, number>),
     ]);
-    const now = clock.now();
+    const now = clock.mono();
     const lastEventAt = receiver.lastEventAt ?? startedAt;
     const connected = supervisor ? supervisor.connected : !!identity.botUserId && !revokedReason;
     const { status, reason } = judgeStatus({
-      now,
+      mono: now,
       staleAfterMs: config.staleAfterMs,
       revokedReason: revokedReason ?? supervisor?.revokedReason ?? null,
       socket: supervisor,
@@ -324,8 +327,8 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
   const stop = () => {
     stopping ??= (async () => {
       log.info("shutting down");
-      const deadline = clock.now() + INTERNAL.shutdownBudgetMs;
-      const left = () => Math.max(100, deadline - clock.now());
+      const deadline = clock.mono() + INTERNAL.shutdownBudgetMs;
+      const left = () => Math.max(100, deadline - clock.mono());
       for (const h of stopHooks) h();
       // Sockets closed first: no new work arrives while the rest drains.
       await supervisor?.stop();

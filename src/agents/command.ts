@@ -57,9 +57,15 @@ export class CommandAgent implements Agent {
   }
 }
 
+/** What of an error line is kept; the pipeline redacts it and shows less. */
+const ERROR_LINE_CHARS = 1000;
+
 function firstLine(text: string): string {
-  const line = text.split(/\r?\n/).find((l) => l.trim() !== "") ?? "";
-  return line.trim().slice(0, 200);
+  const line = (text.split(/\r?\n/).find((l) => l.trim() !== "") ?? "").trim();
+  if (line.length <= ERROR_LINE_CHARS) return line;
+  // Cut between words: a secret is kept whole or dropped whole, so the redactor still knows it.
+  const cut = line.slice(0, ERROR_LINE_CHARS + 1).search(/\s\S*$/);
+  return cut > 0 ? `${line.slice(0, cut)} …` : "";
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {

@@ -94,9 +94,10 @@ async function runReplay(config: Config, base: Base, id: string | undefined): Pr
     status: async () => "clawdbot replay is delivering what was not delivered; ask again in a moment for the bot's status",
     onRevoked: (reason) => log.critical(`Slack access revoked (${reason}): fix the app's tokens, then replay again`),
     runsJobs: false,
+    redact: base.redact,
   });
   try {
-    return await replay({ store, pipeline: core.pipeline, outbox: core.outbox, now: () => systemClock.now(), deadlineMs: config.tuning.replayDeadlineMs }, work);
+    return await replay({ store, pipeline: core.pipeline, outbox: core.outbox, clock: systemClock, deadlineMs: config.tuning.replayDeadlineMs }, work);
   } finally {
     await core.pipeline.stop(1000);
     // Replay starts no job, so nothing of approvals' is in flight: a short bound.

@@ -15,6 +15,8 @@ export interface ApprovalsOptions {
   clock: Clock;
   log: Logger;
   approvers: string[];
+  /** False (CLAWDBOT_SELF_APPROVAL=off): nobody approves a job they requested themselves. Default true. */
+  selfApproval?: boolean;
   approvalTtlMs: number;
   codeCommandSet: boolean;
   agent: Agent;
@@ -78,6 +80,45 @@ function interruptedText(row: Approval, left: OrphanOutcome | "elsewhere"): stri
 }
 
 const NOT_RUN = { exitCode: null, output: "" };
+
+/** A click on Approve or Deny, and the message its button is on (as Slack says in the payload). */
+export interface Decision {
+  approvalId: string;
+  user: string;
+  approve: boolean;
+  /** The conversation of the clicked message (the payload's container). */
+  channel: string;
+  messageTs?: string;
+  /** The clicked message's blocks. */
+  messageBlocks?: unknown[];
+  eventKey: string;
+}
+
+/** Where a card is shown, as recorded when it was posted. Card copies (one per approver's DM) add theirs here. */
+function cardPlaces(row: Approval): { channel: string; ts: string }[] {
+  return row.cardTs ? [{ channel: row.channel, ts: row.cardTs }] : [];
+}
+
+/**
+ * Whether a click came from the approval's card: "card" when its channel and message ts are
+ * a recorded place of the card. Until the card's ts is recorded (the click raced the post's
+ * answer, or a crash came between them) it is "first-sight" if the clicked message is in the
+ * card's conversation and carries this approval's buttons; the ts is then recorded.
+ */
+function clickedCard(row: Approval, a: Decision): "card" | "first-sight" | "elsewhere" {
+  const places = cardPlaces(row);
+  if (places.some((p) => p.channel === a.channel && p.ts === a.messageTs)) return "card";
+  if (places.length > 0 || a.channel !== row.channel || !a.messageTs) return "elsewhere";
+  return hasButtonsOf(a.messageBlocks, row.id) ? "first-sight" : "elsewhere";
+}
+
+/** The card's actions block, as buildCard makes it: block_id `approval:<id>`, buttons valued with the id. */
+function hasButtonsOf(blocks: unknown[] | undefined, id: string): boolean {
+  return (blocks ?? []).some((b) => {
+    const block = b as { type?: string; block_id?: string; elements?: { action_id?: string; value?: string }[] };
+    return block.type === "actions" && block.block_id === `approval:${id}` && !!block.elements?.some((e) => e.action_id === "approval_approve" && e.value === id);
+  });
+}
 
 /** Where a card's outbox item says which approval it shows. */
 export const CARD_KEY_PREFIX = "card:";
@@ -152,26 +193,36 @@ export class Approvals {
    * that transaction committed (start the job, tell the agent): never on a decision that
    * could still roll back. The job itself runs in the background.
    */
-  async decide(
-    t: StoreTx,
-    a: { approvalId: string; user: string; approve: boolean; channel: string; messageTs?: string; eventKey: string },
-  ): Promise<AfterDecision> {
+  async decide(t: StoreTx, a: Decision): Promise<AfterDecision> {
     const { clock, log } = this.o;
     const now = clock.now();
     const tell = async (text: string): Promise<undefined> => {
       await queueEphemeral(t, { channel: a.channel, user: a.user, text, eventKey: a.eventKey }, now);
     };
-    const row = await t.approvals.get(a.approvalId);
-    if (!row) return tell(`There is no approval ${a.approvalId}.`);
-    if (row.cardTs === null && a.messageTs) await t.approvals.setCard(row.id, a.messageTs);
+    // Who first: anyone else gets the same refusal whatever the id, and learns nothing of it.
     if (!this.o.approvers.includes(a.user)) {
-      log.warn(`approval ${row.id}: ${a.user} is not an approver; refused`, { approval: row.id, user: a.user });
+      log.warn(`approval click by ${a.user}, who is not an approver; refused`, { approval: a.approvalId.slice(0, 40), user: a.user });
       return tell("Only the configured approvers can decide on this job. Nothing was changed.");
     }
+    const row = await t.approvals.get(a.approvalId);
+    if (!row) return tell(`There is no approval ${a.approvalId}.`);
+    // A decision counts only from the card: the same id on any other message decides nothing.
+    const from = clickedCard(row, a);
+    if (from === "elsewhere") {
+      log.warn(`approval ${row.id}: a click by ${a.user} came from ${a.channel}/${a.messageTs ?? "?"}, not from its card; refused`, { approval: row.id, user: a.user });
+      return tell(`That button is not on the card of ${row.id}: decide on the card itself. Nothing was changed.`);
+    }
+    if (from === "first-sight" && a.messageTs) await t.approvals.setCard(row.id, a.messageTs);
+    // Wall time, as stored when the card was made: the TTL must hold across restarts.
     if (row.status === "pending" && row.expiresAt <= now) {
       const expired = await this.expire(t, row);
       await tell("This approval has expired; nothing will run.");
       return expired ? () => void this.finishWithAgent(row.id, { status: "expired", ...NOT_RUN }) : undefined;
+    }
+    // The two-person rule. Withdrawing one's own request (Deny) harms nobody: it stays allowed.
+    if (a.approve && this.o.selfApproval === false && row.requestedBy === a.user && row.status === "pending") {
+      log.warn(`approval ${row.id}: ${a.user} may not approve their own request; refused`, { approval: row.id, user: a.user });
+      return tell("You requested this job yourself, and self-approval is off (CLAWDBOT_SELF_APPROVAL=off): another approver must approve it. The card stays open.");
     }
     // The kill switch: no job starts while paused. Deny still works; the card stays open.
     if (a.approve && (await t.settings.isPaused())) {
@@ -296,9 +347,9 @@ export class Approvals {
     try {
       const row = await store.approvals.get(id);
       if (!row?.resume || !agent.resume) return this.o.kick();
-      const started = clock.now();
+      const started = clock.mono();
       const reply = await agent.resume(JSON.parse(row.resume), outcome, AbortSignal.timeout(this.o.agentTimeoutMs));
-      if (reply.usage) await this.o.recordUsage(reply.usage, clock.now() - started, row.eventKey ?? undefined);
+      if (reply.usage) await this.o.recordUsage(reply.usage, clock.mono() - started, row.eventKey ?? undefined);
       await store.tx(async (t) => {
         const thread = row.threadTs ?? undefined;
         if (reply.reply.trim()) await queueReply(t, { channel: row.channel, threadTs: thread, text: formatAnswer(reply.reply), noDedupe: true }, clock.now());

@@ -42,7 +42,10 @@ export interface CatchupOptions {
   /** When the previous successful run of this process started (ms), to read only what is new. */
   since?: number;
   log: Logger;
+  /** Wall time: what Slack's ts are compared with. */
   now(): number;
+  /** The monotonic clock (default performance.now): the run's budget is an interval. */
+  mono?(): number;
   sleep?(ms: number): Promise<void>;
   botUserId(): string | undefined;
   /** Takes a found message in as if delivered live; resolves once it is recorded. */
@@ -54,6 +57,8 @@ export async function catchUp(o: CatchupOptions): Promise<number> {
   if (!me) return 0;
   const sleep = o.sleep ?? ((ms: number) => new Promise((r) => setTimeout(r, ms)));
   const start = o.now();
+  const mono = o.mono ?? (() => performance.now());
+  const startMono = mono();
   const from = Math.max(start - CATCHUP_WINDOW_MS, o.since === undefined ? 0 : o.since - OVERLAP_MS);
   const oldest = (from / 1000).toFixed(6);
   const channels = new Set(await o.conversations(start - CATCHUP_CONVERSATIONS_MS));
@@ -61,7 +66,7 @@ export async function catchUp(o: CatchupOptions): Promise<number> {
 
   /** Calls Slack, waiting out rate limits within the run's budget; null when it cannot. */
   const read = async (what: string, call: () => Promise<HistoryMessage[]>, quiet: string[] = []): Promise<HistoryMessage[] | null> => {
-    while (o.now() - start < RUN_BUDGET_MS) {
+    while (mono() - startMono < RUN_BUDGET_MS) {
       try {
         return await call();
       } catch (err) {

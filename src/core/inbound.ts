@@ -1,5 +1,6 @@
 // Turns what Slack delivered (a Socket Mode envelope or an HTTP request, same payloads)
 // into the inbound record: its dedupe key, its kind, and what it is about. Pure.
+import { createHash } from "node:crypto";
 import type { NewEvent } from "./store.ts";
 
 export interface Classified {
@@ -25,11 +26,19 @@ export function classify(type: string, payload: Obj, me: Identity): Classified {
   return { event: { key: `other:${crypto.randomUUID()}`, kind: "other", payload: "{}", status: "ignored" } };
 }
 
+/**
+ * The key of a payload that carries no id of Slack's: a hash of what was delivered, so a
+ * replayed request (same signed body) is one record, not one per copy. Two real commands
+ * differ at least in their response_url.
+ */
+function bodyKey(p: Obj): string {
+  return `body:${createHash("sha256").update(JSON.stringify(p)).digest("base64url").slice(0, 32)}`;
+}
+
 function slash(p: Obj): Classified {
-  const trigger = s(p.trigger_id) ?? crypto.randomUUID();
   return {
     event: {
-      key: `cmd:${trigger}`,
+      key: `cmd:${s(p.trigger_id) ?? bodyKey(p)}`,
       kind: "slash",
       channel: s(p.channel_id),
       user: s(p.user_id),
@@ -45,7 +54,9 @@ function interactive(p: Obj): Classified {
   const ours = p.type === "block_actions" && (a.action_id === "approval_approve" || a.action_id === "approval_deny");
   const channel = s((p.channel as Obj | undefined)?.id) ?? s((p.container as Obj | undefined)?.channel_id);
   const user = s((p.user as Obj | undefined)?.id);
-  const key = `act:${s(p.trigger_id) ?? ""}:${s(a.action_ts) ?? crypto.randomUUID()}`;
+  const trigger = s(p.trigger_id);
+  const actionTs = s(a.action_ts);
+  const key = trigger || actionTs ? `act:${trigger ?? ""}:${actionTs ?? ""}` : `act:${bodyKey(p)}`;
   return {
     event: {
       key,

@@ -59,8 +59,9 @@ export class OutboxSender {
    * to `timeoutMs`, then stops. Whatever is left stays in the outbox for the next start.
    */
   async stop(timeoutMs: number): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (!this.stopped && Date.now() < deadline) {
+    const { clock } = this.o;
+    const deadline = clock.mono() + timeoutMs;
+    while (!this.stopped && clock.mono() < deadline) {
       try {
         await this.pump();
       } catch (err) {
@@ -68,12 +69,12 @@ export class OutboxSender {
         break;
       }
       if (this.inFlight.size === 0) break;
-      await settleWithin([Promise.race(this.inFlight)], deadline - Date.now());
+      await settleWithin([Promise.race(this.inFlight)], deadline - clock.mono());
     }
     this.stopped = true;
     if (this.timer) this.o.clock.clearTimeout(this.timer);
     this.timer = null;
-    await settleWithin(this.inFlight, deadline - Date.now());
+    await settleWithin(this.inFlight, deadline - clock.mono());
   }
 
   /** Waits until nothing is in flight (tests, replay). */
@@ -85,6 +86,7 @@ export class OutboxSender {
    * Replay: sends these items now, outside the timer loop, waiting out rate limits and
    * retries until each is sent or failed or `deadline` passes. An item another process
    * holds (the running bot) is left to it and waited for. Returns the ids not delivered.
+   * `deadline` is a clock.mono() reading.
    */
   async deliverNow(ids: number[], deadline: number): Promise<number[]> {
     const { store, clock } = this.o;
@@ -93,7 +95,7 @@ export class OutboxSender {
       const now = clock.now();
       const rows = (await Promise.all(open.map((id) => store.outbox.get(id)))).filter((r): r is OutboxItem => r !== null);
       open = rows.filter((r) => r.status === "pending" || r.status === "sending").map((r) => r.id);
-      if (open.length === 0 || now >= deadline || this.revoked) break;
+      if (open.length === 0 || clock.mono() >= deadline || this.revoked) break;
       const due = rows.filter((r) => r.status === "pending" && r.nextAttemptAt <= now && (this.blockedUntil.get(r.channel) ?? 0) <= now);
       // One at a time per channel (order), channels in parallel.
       const byChannel = Map.groupBy(due, (r) => r.channel);
@@ -114,6 +116,11 @@ export class OutboxSender {
     return at - now;
   }
 
+  /**
+   * Wakes the pump at wall time `at`. Due times are the store's (an item's next attempt, a
+   * lease's end): wall-clock, because they outlive this process and other processes share
+   * them. A wall clock set back holds them longer; nothing is lost.
+   */
   private wakeAt(at: number): void {
     if (this.stopped) return;
     if (this.timer && at >= this.timerAt) return;

@@ -10,7 +10,7 @@ import { handleSlashCommand, type StatusSource } from "./commands.ts";
 import type { Logger } from "./logger.ts";
 import { queueReply } from "./replies.ts";
 import type { EventKind, InboundEvent, Store, StoreTx } from "./store.ts";
-import { formatAnswer, stripMention, unescapeSlack } from "./text.ts";
+import { escapeSlack, formatAnswer, stripMention, unescapeSlack } from "./text.ts";
 import { settleWithin } from "./wait.ts";
 
 /** The message being answered, as the conversation context port sees it. */
@@ -44,6 +44,8 @@ export interface PipelineOptions {
   context: ContextSource;
   status: StatusSource;
   kick(): void;
+  /** Takes every configured secret (and URL passwords) out of text from outside: agent errors, conversation context. */
+  redact(text: string): string;
 }
 
 /** Agent calls in parallel: enough to hide latency, few enough for a small Windows host. */
@@ -154,8 +156,8 @@ export class Pipeline {
   private async decide(row: InboundEvent): Promise<void> {
     const p = JSON.parse(row.payload) as {
       actions?: { action_id?: string; value?: string }[];
-      container?: { message_ts?: string };
-      message?: { ts?: string };
+      container?: { message_ts?: string; channel_id?: string };
+      message?: { ts?: string; blocks?: unknown[] };
     };
     const action = p.actions?.[0];
     const then = await this.o.store.tx(async (t) => {
@@ -163,8 +165,9 @@ export class Pipeline {
         approvalId: action?.value ?? "",
         user: row.user ?? "",
         approve: action?.action_id === "approval_approve",
-        channel: row.channel ?? "",
+        channel: p.container?.channel_id ?? row.channel ?? "",
         messageTs: p.container?.message_ts ?? p.message?.ts,
+        messageBlocks: p.message?.blocks,
         eventKey: row.key,
       });
       await t.events.setStatus(row.key, "answered", this.o.clock.now());
@@ -199,20 +202,24 @@ export class Pipeline {
     if (row.detail === "paused" || (await store.settings.isPaused())) return reply(PAUSED_NOTICE, "paused");
     if (!text) return reply("Say something after the mention and I'll answer.", "empty");
 
-    const context = await this.o.context({ kind: row.kind, channel, ts: row.ts ?? undefined, threadTs: row.threadTs ?? undefined, user, text });
+    // The thread (or the relay) may hold what someone pasted: the agent gets it redacted, as it gets the message.
+    const context = (await this.o.context({ kind: row.kind, channel, ts: row.ts ?? undefined, threadTs: row.threadTs ?? undefined, user, text })).map(
+      (m) => ({ ...m, text: this.o.redact(m.text) }),
+    );
 
-    const started = clock.now();
+    const started = clock.mono();
     let answer: Awaited<ReturnType<Agent["answer"]>>;
     try {
       answer = await agent.answer({ text, user, channel, threadTs, context }, AbortSignal.timeout(this.o.agentTimeoutMs));
     } catch (err) {
       const msg = err instanceof Error ? err.message : String(err);
-      const why = (err as Error)?.name === "TimeoutError" ? `timed out after ${Math.round(this.o.agentTimeoutMs / 1000)} s` : msg;
+      // An agent's error may quote its stderr (a key, a token, a `<!channel>`): redacted, then shown as text.
+      const why = this.o.redact((err as Error)?.name === "TimeoutError" ? `timed out after ${Math.round(this.o.agentTimeoutMs / 1000)} s` : msg);
       log.error(`agent failed on ${row.key}: ${why}`, { event: row.key });
-      return reply(`:warning: Sorry, I couldn't get an answer (${why.slice(0, 200)}). Please try again.`, "agent_error");
+      return reply(`:warning: Sorry, I couldn't get an answer (${escapeSlack(why.slice(0, 200))}). Please try again.`, "agent_error");
     }
     if (answer.usage) {
-      await store.usage.record({ ...answer.usage, latencyMs: clock.now() - started, eventKey: row.key }, clock.now());
+      await store.usage.record({ ...answer.usage, latencyMs: clock.mono() - started, eventKey: row.key }, clock.now());
     }
     const body = answer.reply.trim() || (answer.jobs.length ? "" : "(the agent gave an empty answer)");
     const held = await this.commitAnswer(row.key, async (t) => {

@@ -20,6 +20,7 @@ export interface ReceiverOptions {
 
 export class Receiver {
   received = 0;
+  /** clock.mono() of the last event recorded. */
   lastEventAt: number | null = null;
 
   constructor(private readonly o: ReceiverOptions) {}
@@ -48,7 +49,7 @@ export class Receiver {
     }
     ack();
     this.received++;
-    this.lastEventAt = clock.now();
+    this.lastEventAt = clock.mono();
     if (c.terminal) this.o.onTerminal(c.terminal);
     if (c.canary) this.o.onCanary();
     if (!fresh) log.debug(`redelivery of ${c.event.key} ignored`);

@@ -1,6 +1,7 @@
 // `clawdbot replay`: delivers what was never delivered, with the bot's own classes, so a
 // running bot and a replay compete through the same claims and leases: one of them wins
 // each item and nothing is sent twice.
+import type { Clock } from "./clock.ts";
 import type { OutboxSender } from "./outbox-sender.ts";
 import type { Pipeline } from "./pipeline.ts";
 import type { InboundEvent, OutboxItem, Store } from "./store.ts";
@@ -58,7 +59,7 @@ export interface ReplayParts {
   store: Store;
   pipeline: Pipeline;
   outbox: OutboxSender;
-  now(): number;
+  clock: Clock;
   deadlineMs: number;
 }
 
@@ -68,15 +69,16 @@ export interface ReplayParts {
  */
 export async function replay(parts: ReplayParts, work: Work): Promise<ReplaySummary> {
   const { store, pipeline, outbox } = parts;
-  const deadline = parts.now() + parts.deadlineMs;
+  const { clock } = parts;
+  const deadline = clock.mono() + parts.deadlineMs;
   for (const r of work.outbox) {
-    if (r.status === "failed") await store.outbox.requeue(r.id, parts.now());
-    else if (r.status === "pending") await store.outbox.dueNow(r.id, parts.now());
+    if (r.status === "failed") await store.outbox.requeue(r.id, clock.now());
+    else if (r.status === "pending") await store.outbox.dueNow(r.id, clock.now());
   }
   const keys = work.events.map((e) => e.key);
   await Promise.all(keys.map((k) => pipeline.process(k)));
   // An event the running bot holds is its to answer: wait for that, then send its replies.
-  const unanswered = await waitForAnswers(store, keys, deadline);
+  const unanswered = await waitForAnswers(store, keys, deadline, clock);
   const produced = await Promise.all(keys.map((k) => store.outbox.idsForEvent(k)));
   const ids = [...new Set([...work.outbox.map((r) => r.id), ...produced.flat()])];
   const left = await outbox.deliverNow(ids, deadline);
@@ -89,11 +91,11 @@ export async function replay(parts: ReplayParts, work: Work): Promise<ReplaySumm
   };
 }
 
-async function waitForAnswers(store: Store, keys: string[], deadline: number): Promise<string[]> {
+async function waitForAnswers(store: Store, keys: string[], deadline: number, clock: Clock): Promise<string[]> {
   for (;;) {
     const open: string[] = [];
     for (const k of keys) if ((await store.events.get(k))?.status === "received") open.push(k);
-    if (open.length === 0 || Date.now() >= deadline) return open;
+    if (open.length === 0 || clock.mono() >= deadline) return open;
     await new Promise((r) => setTimeout(r, 50));
   }
 }

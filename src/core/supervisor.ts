@@ -13,7 +13,9 @@ import { settleWithin } from "./wait.ts";
 export interface Conn {
   readonly id: number;
   readonly isOpen: boolean;
+  /** clock.mono() of the last frame, ping or pong from Slack. */
   lastActivityAt: number;
+  /** clock.mono() of the hello. */
   helloAt: number | null;
   /** Settles once the socket is closed (or destroyed). */
   readonly closed: Promise<void>;
@@ -88,7 +90,7 @@ export class Supervisor<E> {
     return this.state === "connected" && this.active !== null;
   }
 
-  /** The last sign of life from Slack: hello, envelope, ping or pong. A quiet workspace still pongs. */
+  /** The last sign of life from Slack (clock.mono()): hello, envelope, ping or pong. A quiet workspace still pongs. */
   get lastActivityAt(): number | null {
     const conn = this.active?.lastActivityAt ?? null;
     if (conn === null) return this.lastSeenAt;
@@ -214,7 +216,7 @@ export class Supervisor<E> {
     this.helloTimer = null;
     const old = this.active;
     this.active = conn;
-    this.lastSeenAt = this.d.clock.now();
+    this.lastSeenAt = this.d.clock.mono();
     if (old && old !== conn) {
       // Make before break: the new socket is live, now the old one goes.
       old.close();
@@ -244,11 +246,11 @@ export class Supervisor<E> {
     const gen = this.generation;
     const limit = this.d.livenessTimeoutMs;
     const pingEvery = Math.max(5, Math.floor(limit / PINGS_PER_TIMEOUT));
-    let lastPingAt = this.d.clock.now();
+    let lastPingAt = this.d.clock.mono();
     const tick = () => {
       this.livenessTimer = null;
       if (gen !== this.generation || this.active !== conn) return;
-      const now = this.d.clock.now();
+      const now = this.d.clock.mono();
       const silentFor = now - conn.lastActivityAt;
       if (silentFor >= limit) {
         this.d.log.warn(`Slack connection silent for ${(silentFor / 1000).toFixed(1)} s: replacing it`, { connection: conn.id });
@@ -266,7 +268,7 @@ export class Supervisor<E> {
   }
 
   private onEnvelope(conn: Conn, env: E): void {
-    if (conn === this.active) this.lastSeenAt = this.d.clock.now();
+    if (conn === this.active) this.lastSeenAt = this.d.clock.mono();
     try {
       this.d.onEnvelope(env, (payload) => conn.ack((env as { envelope_id: string }).envelope_id, payload));
     } catch (err) {

@@ -157,8 +157,7 @@ export class SlackEmulator {
     this.delivery.stop();
     this.socketServer.stop();
     this.proxy?.stop();
-    for (const release of this.hangs) release();
-    this.hangs.clear();
+    this.releaseHangs();
     await this.server?.stop(true);
     this.server = undefined;
   }
@@ -420,6 +419,12 @@ export class SlackEmulator {
    */
   fault(method: string, spec: FaultSpec = {}): void {
     this.faults.add(method, spec);
+  }
+
+  /** Answers the calls held by `executeThenHang` now: Slack's answer, late. */
+  releaseHangs(): void {
+    for (const release of this.hangs) release();
+    this.hangs.clear();
   }
 
   clearFaults(): void {

@@ -5,7 +5,8 @@ import type { HealthSnapshot, HealthStatus } from "../core/health-types.ts";
 import type { CanaryState } from "../core/heartbeat.ts";
 
 export interface StatusInputs {
-  now: number;
+  /** clock.mono(), the reading lastActivityAt is in: staleness is an interval, not a date. */
+  mono: number;
   staleAfterMs: number;
   revokedReason: string | null;
   /** Socket mode: the supervisor's view; null in http mode. */
@@ -24,8 +25,8 @@ export function judgeStatus(i: StatusInputs): { status: HealthStatus; reason?: s
   }
   if (!s && !i.identityKnown) return { status: "starting", reason: "waiting for Slack's auth.test" };
   if (i.canary === "missed") return { status: "stale", reason: "heartbeat canary did not come back" };
-  if (s && s.lastActivityAt !== null && i.now - s.lastActivityAt > i.staleAfterMs) {
-    return { status: "stale", reason: `nothing received from Slack for ${Math.round((i.now - s.lastActivityAt) / 1000)} s` };
+  if (s && s.lastActivityAt !== null && i.mono - s.lastActivityAt > i.staleAfterMs) {
+    return { status: "stale", reason: `nothing received from Slack for ${Math.round((i.mono - s.lastActivityAt) / 1000)} s` };
   }
   // Failing workers do not make the bot unhealthy (it still answers), but they are named.
   return i.failingWorkers.length ? { status: "ok", reason: `workers failing: ${i.failingWorkers.join(", ")}` } : { status: "ok" };

@@ -45,7 +45,7 @@ export class SocketConnection {
     private readonly handlers: ConnectionHandlers,
     private readonly clock: Clock,
   ) {
-    this.lastActivityAt = clock.now();
+    this.lastActivityAt = clock.mono();
     this.closed = new Promise<void>((resolve) => {
       this.markClosed = resolve;
     });
@@ -62,7 +62,7 @@ export class SocketConnection {
   }
 
   private touch(): void {
-    this.lastActivityAt = this.clock.now();
+    this.lastActivityAt = this.clock.mono();
   }
 
   private onMessage(raw: string): void {
@@ -76,7 +76,7 @@ export class SocketConnection {
     // `null`, a number, an array: valid JSON but no frame of Slack's; reading .type would throw.
     if (typeof msg !== "object" || msg === null || Array.isArray(msg)) return;
     if (msg.type === "hello") {
-      this.helloAt = this.clock.now();
+      this.helloAt = this.clock.mono();
       this.handlers.hello(this);
     } else if (msg.type === "disconnect") {
       this.handlers.disconnectMessage(this, msg.reason ?? "unknown");

@@ -62,6 +62,14 @@ describe.skipIf(process.platform === "win32")("CommandAgent", () => {
     await expect(p).rejects.toThrow("exited with code 4: boom happened");
   });
 
+  test("a long stderr line is cut between words: a secret across the cut is dropped whole, never half kept", async () => {
+    const secret = "secret-value-abcdefghijklmnopqrstuvwxyz";
+    const line = `${"x".repeat(990)} ${secret} tail`;
+    const err = await agent(`echo '${line}' >&2; exit 1`).answer(req, never).catch((e: Error) => e);
+    expect((err as Error).message).toEndWith(`${"x".repeat(990)} …`);
+    expect((err as Error).message).not.toContain("secret-value");
+  });
+
   test("timeout is an AgentError", async () => {
     const p = agent("sleep 30", 200).answer(req, never);
     await expect(p).rejects.toBeInstanceOf(AgentError);

@@ -23,6 +23,12 @@ describe("loadConfig", () => {
     expect(c.execCwd).toBe("/tmp/x");
     expect(c.logRetentionBytes).toBe(20 * 1024 * 1024);
     expect(c.slackApiUrl).toBe("https://slack.com/api/");
+    expect(c.selfApproval).toBe(true);
+  });
+
+  test("CLAWDBOT_SELF_APPROVAL is on or off", () => {
+    expect(loadConfig({ ...base, CLAWDBOT_SELF_APPROVAL: "off" }).selfApproval).toBe(false);
+    expect(loadConfig({ ...base, CLAWDBOT_SELF_APPROVAL: "on" }).selfApproval).toBe(true);
   });
 
   test("agent choice follows the contract", () => {
@@ -47,6 +53,7 @@ describe("loadConfig", () => {
     [{ ...base, CLAWDBOT_AGENT: "anthropic" }, "ANTHROPIC_API_KEY"],
     [{ ...base, CLAWDBOT_MODE: "carrier-pigeon" }, "CLAWDBOT_MODE"],
     [{ ...base, SLACK_API_URL: "ftp://x" }, "SLACK_API_URL"],
+    [{ ...base, CLAWDBOT_SELF_APPROVAL: "no" }, "CLAWDBOT_SELF_APPROVAL"],
   ];
   for (const [env, setting] of bad) {
     test(`bad ${setting} names the setting`, () => {

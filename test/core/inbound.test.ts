@@ -57,3 +57,13 @@ test("slash commands and approval clicks", () => {
   const other = classify("interactive", { type: "block_actions", trigger_id: "T3", actions: [{ action_id: "something_else", action_ts: "1" }] }, me);
   expect(other.event.status).toBe("ignored");
 });
+
+test("a slash command or click without trigger_id is keyed by its body: a replay is the same record", () => {
+  const cmd = { command: "/claw", text: "exec echo hi", user_id: "U1", channel_id: "C1", response_url: "https://hooks/1" };
+  const key = classify("slash_commands", cmd, me).event.key;
+  expect(key).toStartWith("cmd:body:");
+  expect(classify("slash_commands", { ...cmd }, me).event.key).toBe(key);
+  expect(classify("slash_commands", { ...cmd, response_url: "https://hooks/2" }, me).event.key).not.toBe(key);
+  const click = { type: "block_actions", user: { id: "U1" }, actions: [{ action_id: "approval_deny", value: "ap_1" }] };
+  expect(classify("interactive", click, me).event.key).toBe(classify("interactive", structuredClone(click), me).event.key);
+});

@@ -13,7 +13,7 @@ const TIMEOUT = 2000;
 let dir: string;
 let store: Store;
 let now: number;
-const clock: Clock = { now: () => now, setTimeout, clearTimeout };
+const clock: Clock = { now: () => now, mono: () => now, setTimeout, clearTimeout };
 
 beforeEach(() => {
   dir = tempDir();

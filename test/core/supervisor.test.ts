@@ -4,12 +4,16 @@ import { expect, test } from "bun:test";
 import type { Clock, Timer } from "../../src/core/clock.ts";
 import type { Logger } from "../../src/core/logger.ts";
 import { type Conn, type ConnHandlers, Supervisor } from "../../src/core/supervisor.ts";
+import { judgeStatus } from "../../src/health/status.ts";
 
+/** `t` is the steady (monotonic) time timers run on; the wall clock is `t` plus `wallOffset`, which a test may jump. */
 class FakeClock implements Clock {
   t = 1_000_000;
+  wallOffset = 1_700_000_000_000;
   private timers: { at: number; fn: () => void; id: number }[] = [];
   private next = 1;
-  now = () => this.t;
+  now = () => this.t + this.wallOffset;
+  mono = () => this.t;
   setTimeout = (fn: () => void, ms: number): Timer => {
     const id = this.next++;
     this.timers.push({ at: this.t + ms, fn, id });
@@ -53,13 +57,13 @@ class FakeConn implements Conn {
     private readonly clock: FakeClock,
     readonly h: ConnHandlers<{ envelope_id: string }>,
   ) {
-    this.lastActivityAt = clock.now();
+    this.lastActivityAt = clock.mono();
     this.closed = new Promise((r) => {
       this.resolveClosed = r;
     });
   }
   hello(): void {
-    this.helloAt = this.lastActivityAt = this.clock.now();
+    this.helloAt = this.lastActivityAt = this.clock.mono();
     this.h.hello(this);
   }
   ack(): boolean {
@@ -67,7 +71,7 @@ class FakeConn implements Conn {
   }
   ping(): void {
     this.pings++;
-    if (this.pongs) this.lastActivityAt = this.clock.now();
+    if (this.pongs) this.lastActivityAt = this.clock.mono();
   }
   close(): void {
     this.end("closed");
@@ -128,6 +132,34 @@ test("a silent socket is replaced at the liveness timeout; one that pongs is kep
   expect(conns.length).toBe(2); // reconnected at once
   expect(live().length).toBe(1);
 });
+
+test("the wall clock jumping forward an hour replaces no live socket; after a jump back a silent one is replaced on time", async () => {
+  const { clock, conns, sup } = make();
+  sup.start();
+  await clock.advance(0);
+  conns[0]!.hello();
+  await clock.advance(1000);
+  clock.wallOffset += 60 * 60 * 1000;
+  await clock.advance(10_000);
+  expect(conns.length).toBe(1); // nothing fired early
+  expect(conns[0]!.state).toBe("open");
+  expect(health(clock, sup)).toBe("ok");
+
+  clock.wallOffset -= 2 * 60 * 60 * 1000;
+  conns[0]!.pongs = false;
+  const silentFrom = conns[0]!.lastActivityAt;
+  await clock.advance(2999 - (clock.t - silentFrom));
+  expect(conns[0]!.state).toBe("open");
+  expect(health(clock, sup)).toBe("stale"); // silent past CLAWDBOT_STALE_AFTER (2 s here), the jump notwithstanding
+  await clock.advance(1);
+  expect(conns[0]!.state).toBe("destroyed"); // at the liveness timeout, not an hour late
+  expect(conns.length).toBe(2);
+});
+
+/** What health says of the supervisor now, with a stale-after of 2 s. */
+function health(clock: FakeClock, sup: Supervisor<{ envelope_id: string }>): string {
+  return judgeStatus({ mono: clock.mono(), staleAfterMs: 2000, revokedReason: null, socket: sup, identityKnown: true, canary: "off", failingWorkers: [] }).status;
+}
 
 test("a timer of an old connection cannot start another; a straggler hello is destroyed", async () => {
   const { clock, conns, sup, live, opens } = make();

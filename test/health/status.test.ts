@@ -2,12 +2,12 @@ import { expect, test } from "bun:test";
 import { judgeStatus, type StatusInputs } from "../../src/health/status.ts";
 
 const up = { connected: true, connectedOnce: true, failuresTotal: 0, lastError: null, lastActivityAt: 1_000 };
-const base: StatusInputs = { now: 2_000, staleAfterMs: 600_000, revokedReason: null, socket: up, identityKnown: true, canary: "off", failingWorkers: [] };
+const base: StatusInputs = { mono: 2_000, staleAfterMs: 600_000, revokedReason: null, socket: up, identityKnown: true, canary: "off", failingWorkers: [] };
 const status = (over: Partial<StatusInputs>) => judgeStatus({ ...base, ...over }).status;
 
 test("connected and hearing Slack: ok", () => expect(status({})).toBe("ok"));
-test("a quiet workspace is ok while pings and pongs flow", () => expect(status({ now: 500_000 })).toBe("ok"));
-test("connected but nothing at all for CLAWDBOT_STALE_AFTER: stale", () => expect(status({ now: 700_000 })).toBe("stale"));
+test("a quiet workspace is ok while pings and pongs flow", () => expect(status({ mono: 500_000 })).toBe("ok"));
+test("connected but nothing at all for CLAWDBOT_STALE_AFTER: stale", () => expect(status({ mono: 700_000 })).toBe("stale"));
 test("missed canary: stale", () => expect(status({ canary: "missed" })).toBe("stale"));
 test("never connected yet: starting; after a failure or a drop: disconnected", () => {
   expect(status({ socket: { ...up, connected: false, connectedOnce: false } })).toBe("starting");

@@ -12,7 +12,7 @@ let url: string;
 
 beforeAll(async () => {
   emu = await startEmulator();
-  bot = await startBot(emu, { CLAWDBOT_MODE: "http", SLACK_SIGNING_SECRET: SECRET, CLAWDBOT_HTTP_PORT: "0" });
+  bot = await startBot(emu, { CLAWDBOT_MODE: "http", SLACK_SIGNING_SECRET: SECRET, CLAWDBOT_HTTP_PORT: "0", CLAWDBOT_APPROVERS: "U0HTTPAPP" });
   expect(bot.rt.httpPort).toBeGreaterThan(0);
   url = `http://127.0.0.1:${bot.rt.httpPort}/slack/events`;
   emu.useHttpDelivery(url, SECRET);
@@ -31,6 +31,11 @@ function answered(text: string): number {
 
 function post(body: string, headers: Record<string, string>): Promise<Response> {
   return fetch(url, { method: "POST", body, headers: { "Content-Type": "application/json", ...headers } });
+}
+
+function signedPost(body: string, contentType: string): Promise<Response> {
+  const ts = Math.floor(Date.now() / 1000);
+  return post(body, { "Content-Type": contentType, "X-Slack-Request-Timestamp": String(ts), "X-Slack-Signature": signRequest(SECRET, ts, body) });
 }
 
 const forgedTs: string[] = [];
@@ -102,6 +107,25 @@ test("a retry (X-Slack-Retry-Num) of a processed event is acknowledged and not p
   await waitFor(() => answered("control after retries"), "the control message");
   await waitFor(async () => (await bot.rt.snapshot()).outbox_pending === 0, "outbox drained");
   expect(answered("retried over http")).toBe(1);
+});
+
+test("a signed slash command replayed without trigger_id makes one approval, not one per copy", async () => {
+  const cards = (channel: string) => emu.botMessages(channel).filter((m) => JSON.stringify(m.blocks ?? []).includes("approval_approve")).length;
+  const channel = "C0HTTPREPLAY";
+  emu.addChannel(channel);
+  const d = emu.slash("U0HTTP003", channel, "exec echo replayed");
+  await waitFor(() => cards(channel) === 1, "the card of the real command");
+  // An attacker holding one signed request without trigger_id sends it three times, each within the signature's window.
+  const rec = emu.envelopes.find((e) => e.envelope_id === d.envelope_id)!;
+  const { trigger_id: _, ...payload } = rec.payload as Record<string, unknown>;
+  const body = new URLSearchParams(Object.entries(payload).map(([k, v]): [string, string] => [k, String(v)])).toString();
+  for (let i = 0; i < 3; i++) expect((await signedPost(body, "application/x-www-form-urlencoded")).status).toBe(200);
+  emu.dm("U0HTTP001", "control after replays");
+  await waitFor(() => answered("control after replays"), "the control message");
+  await waitFor(async () => (await bot.rt.store.events.unanswered()).length === 0, "every recorded event answered");
+  await waitFor(async () => (await bot.rt.snapshot()).outbox_pending === 0, "outbox drained");
+  expect(cards(channel)).toBe(2); // the real one and one for the replayed body
+  expect((await bot.rt.store.approvals.list()).filter((a) => a.text === "echo replayed")).toHaveLength(2);
 });
 
 test("the public events port serves POST /slack/events only: health, metrics and the rest are 404", async () => {
