@@ -3,7 +3,7 @@
 import { buildCore, INTERNAL } from "./assemble.ts";
 import { type Base, bootstrap } from "./bootstrap.ts";
 import { type Config, isLoopbackHost } from "./config.ts";
-import { catchUp, storeParticipation } from "./core/catchup.ts";
+import { catchUp, RUN_BUDGET_MS, storeParticipation } from "./core/catchup.ts";
 import { type Clock, systemClock } from "./core/clock.ts";
 import type { HealthSnapshot } from "./core/health-types.ts";
 import { hostname } from "node:os";
@@ -121,12 +121,19 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
     log,
     canaryTimeoutMs: config.canaryTimeoutMs,
     connected: () => (supervisor ? supervisor.connected : true),
-    post: async (text) => {
-      await slack.post({ channel: config.heartbeatChannel ?? "", text, outboxId: 0 });
+    post: async (text) => (await slack.post({ channel: config.heartbeatChannel ?? "", text, outboxId: 0 })).ts,
+    // One beat per interval for the cluster: the lease outlives two intervals, so its holder
+    // keeps beating (a late tick does not hand it over); a dead holder's is freed by its takeover.
+    leads: () => {
+      const now = clock.now();
+      return store.leases.acquire(HEARTBEAT_LEASE, owner, now, now + config.heartbeatIntervalMs * 2 + config.canaryTimeoutMs);
     },
+    echoedElsewhere: async (ts) => (await store.settings.get(HEARTBEAT_ECHO)) === ts,
     text: async () => {
       const s = await snapshot();
-      return `:heartbeat: clawdbot ${VERSION} up ${formatDuration(s.uptime_s)}; pending approvals ${s.pending_approvals}, outbox pending ${s.outbox_pending}, failed ${s.outbox_failed}`;
+      // In a cluster it says which instance beat (the one holding the heartbeat lease).
+      const who = store.kind === "postgres" ? ` (${owner})` : "";
+      return `:heartbeat: clawdbot ${VERSION}${who} up ${formatDuration(s.uptime_s)}; pending approvals ${s.pending_approvals}, outbox pending ${s.outbox_pending}, failed ${s.outbox_failed}`;
     },
     onDeaf: () => supervisor?.replace("heartbeat canary missed"),
   });
@@ -151,7 +158,14 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
         if (!routed) void pipeline.process(key);
       }),
     onTerminal: (reason) => revoke(reason),
-    onCanary: () => heartbeat.echoed(),
+    onCanary: (payload) => {
+      heartbeat.echoed();
+      // The instance that posted the beat may not be this one: tell it through the store.
+      const ev = (payload.event ?? {}) as { channel?: string; ts?: string };
+      if (store.kind === "postgres" && ev.ts && ev.channel === config.heartbeatChannel) {
+        store.settings.set(HEARTBEAT_ECHO, ev.ts, clock.now()).catch((err) => log.warn(`could not note the heartbeat's echo: ${errText(err)}`));
+      }
+    },
     redact,
   });
   const deliver = (type: string, payload: Record<string, unknown>, ack: () => void): Promise<boolean> => {
@@ -194,17 +208,27 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
   workers.add("catchup", 24 * 60 * 60 * 1000, async () => {
     if (!identity.botUserId) return;
     const started = clock.now();
-    await catchUp({
-      slack,
-      ...storeParticipation(store),
-      since: caughtUpFrom,
-      log,
-      now: () => clock.now(),
-      mono: () => clock.mono(),
-      botUserId: () => identity.botUserId,
-      // Not `deliver`: what catch-up finds says nothing about whether the socket hears events.
-      deliver: (type, payload) => receiver.handle(type, payload, () => {}),
-    });
+    // One instance at a time: what it reads (every conversation the cluster took part in) is
+    // the others' too, and Slack's history calls are rate limited per workspace.
+    if (!(await store.leases.acquire(CATCHUP_LEASE, owner, started, started + RUN_BUDGET_MS + 60_000))) {
+      log.debug("catch-up: another instance is catching up");
+      return;
+    }
+    try {
+      await catchUp({
+        slack,
+        ...storeParticipation(store),
+        since: caughtUpFrom,
+        log,
+        now: () => clock.now(),
+        mono: () => clock.mono(),
+        botUserId: () => identity.botUserId,
+        // Not `deliver`: what catch-up finds says nothing about whether the socket hears events.
+        deliver: (type, payload) => receiver.handle(type, payload, () => {}),
+      });
+    } finally {
+      await store.leases.release(CATCHUP_LEASE, owner).catch(() => {});
+    }
     caughtUpFrom = started;
   });
   if (config.heartbeatChannel) workers.add("heartbeat", config.heartbeatIntervalMs, () => heartbeat.beat());
@@ -363,6 +387,12 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
 function safe<T>(read: Promise<T>, fallback: T): Promise<T> {
   return read.catch(() => fallback);
 }
+
+/** The cluster's named leases. */
+const CATCHUP_LEASE = "catchup";
+const HEARTBEAT_LEASE = "heartbeat";
+/** Where the instance that received the heartbeat's echo notes its ts. */
+const HEARTBEAT_ECHO = "heartbeat.echo";
 
 export function formatDuration(s: number): string {
   if (s < 120) return `${s} s`;

@@ -20,7 +20,7 @@ export const CATCHUP_WINDOW_MS = 60 * 60 * 1000;
 /** The contract: conversations the bot took part in during the last 7 days. */
 export const CATCHUP_CONVERSATIONS_MS = 7 * 24 * 60 * 60 * 1000;
 /** One catch-up run gives up after this long (history is rate limited per workspace). */
-const RUN_BUDGET_MS = 5 * 60 * 1000;
+export const RUN_BUDGET_MS = 5 * 60 * 1000;
 /** Messages read per conversation at most. */
 const PER_CONVERSATION = 1000;
 /** A later run re-reads from a little before the previous one started (clock skew). */

@@ -13,7 +13,8 @@ export interface ReceiverOptions {
   /** Answers a freshly recorded event (routed through bolt in the runtime). */
   process(key: string, payload: Record<string, unknown>): void;
   onTerminal(reason: string): void;
-  onCanary(): void;
+  /** Our own message came back (the heartbeat's echo, among others); `payload` says which. */
+  onCanary(payload: Record<string, unknown>): void;
   /** Takes secrets out of what is stored (and so out of what the agent sees). */
   redact?(text: string): string;
 }
@@ -51,7 +52,7 @@ export class Receiver {
     this.received++;
     this.lastEventAt = clock.mono();
     if (c.terminal) this.o.onTerminal(c.terminal);
-    if (c.canary) this.o.onCanary();
+    if (c.canary) this.o.onCanary(payload);
     if (!fresh) log.debug(`redelivery of ${c.event.key} ignored`);
     else if (c.event.status !== "ignored") this.o.process(c.event.key, payload);
     else log.debug(`event ${c.event.text ?? type} acked, nothing to do`);
