@@ -24,6 +24,8 @@ export const INTERNAL = {
   outboxLeaseMs: 60_000,
   keepDoneMs: 7 * 24 * 60 * 60 * 1000,
   shutdownBudgetMs: 8000,
+  /** A health figure the store does not give by then shows as store_unavailable (health's own probe waits 5 s). */
+  healthReadMs: 2000,
 };
 
 export interface CoreParts {

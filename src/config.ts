@@ -67,6 +67,8 @@ export interface Tuning {
   doctorCheckTimeoutMs: number;
   /** How often an instance renews its presence and looks for dead peers (well under the instance timeout). */
   presenceIntervalMs: number;
+  /** SQLite: how long a write waits for another process's lock before it fails (the file locked for long). */
+  storeBusyMs: number;
 }
 
 export const DEFAULT_MODEL = "claude-sonnet-4-5";
@@ -415,6 +417,7 @@ export function checkConfig(env: Env, overrides: ConfigOverrides = {}, platform 
       replayDeadlineMs: collect(120_000, () => millis(env, "CLAWDBOT_REPLAY_DEADLINE_MS", 120_000)),
       doctorCheckTimeoutMs: collect(5000, () => millis(env, "CLAWDBOT_DOCTOR_TIMEOUT_MS", 5000)),
       presenceIntervalMs,
+      storeBusyMs: collect(5000, () => millis(env, "CLAWDBOT_STORE_BUSY_MS", 5000)),
     },
   };
   return { config, problems };

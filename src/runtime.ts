@@ -11,6 +11,7 @@ import { Heartbeat } from "./core/heartbeat.ts";
 import type { Logger } from "./core/logger.ts";
 import { Presence } from "./core/presence.ts";
 import { Receiver } from "./core/receiver.ts";
+import { StoreHealth } from "./core/store-health.ts";
 import { SlackCallError } from "./core/slack-port.ts";
 import type { Store } from "./core/store.ts";
 import { Supervisor, errText } from "./core/supervisor.ts";
@@ -30,6 +31,8 @@ export interface RuntimeOptions {
   consoleLevel?: number;
   /** Override for the logger (tests). */
   log?: Logger;
+  /** Aborted by a stop signal that comes while start-up still waits for the database. */
+  signal?: AbortSignal;
 }
 
 
@@ -54,7 +57,13 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
   // or the store. Until the core is up they answer "starting".
   let current: (() => Promise<HealthSnapshot>) | null = null;
   const who = { instance: config.instanceId, store: config.databaseUrl ? ("postgres" as const) : ("sqlite" as const) };
-  const view = () => current?.() ?? startingSnapshot(Math.floor((clock.mono() - startedAt) / 1000), config.mode, VERSION, who);
+  /** Why start-up waits for the database, while it does. */
+  let waitingForStore: string | null = null;
+  const view = () => {
+    if (current) return current();
+    const s = startingSnapshot(Math.floor((clock.mono() - startedAt) / 1000), config.mode, VERSION, who);
+    return waitingForStore ? { ...s, status: "store_unavailable" as const, reason: waitingForStore } : s;
+  };
   let onSlackEvent: ((req: Request) => Promise<Response>) | null = null;
   const servers: RunningServer[] = [];
   let base: Base;
@@ -66,7 +75,19 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
       const events = createEventsApp((req) => onSlackEvent?.(req) ?? Promise.resolve(new Response("starting\n", { status: 503 })));
       servers.push(startHealthServer(events, "0.0.0.0", config.httpPort, "CLAWDBOT_HTTP_PORT"));
     }
-    base = await bootstrap(config, { clock, consoleLevel: opts.consoleLevel, log: opts.log, owner: config.instanceId });
+    base = await bootstrap(config, {
+      clock,
+      consoleLevel: opts.consoleLevel,
+      log: opts.log,
+      owner: config.instanceId,
+      // An unreachable database is no reason to exit: it is waited for, health says so.
+      waitForStore: {
+        signal: opts.signal,
+        onWaiting: (reason) => void (waitingForStore = reason),
+        healthUrl: `http://${config.healthHost}:${servers[0]?.port}/health`,
+      },
+    });
+    waitingForStore = null;
   } catch (err) {
     await Promise.all(servers.map((s) => s.stop()));
     throw err;
@@ -98,6 +119,19 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
     status: async () => statusLine(await snapshot()),
     onRevoked: revoke,
     redact,
+  });
+
+  // Whether the store can be written. When it works again after failing, what arrived
+  // meanwhile is looked for: Slack's redeliveries gave up on what could not be recorded.
+  const storeHealth = new StoreHealth({
+    now: () => clock.mono(),
+    settleMs: config.tuning.presenceIntervalMs,
+    onRecovered: () => {
+      log.info("the store works again: answering what waited, looking for messages that came meanwhile");
+      workers.trigger("catchup");
+      pipeline.recover().catch((err) => log.error(`answering events after the store came back failed: ${errText(err)}`));
+      kick();
+    },
   });
 
   // The instances sharing the store: a dead one's running jobs are reported, its events answered.
@@ -158,6 +192,8 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
         if (!routed) void pipeline.process(key);
       }),
     onTerminal: (reason) => revoke(reason),
+    storeHealth,
+    refuse: (responseUrl, text) => slack.respond(responseUrl, { text, response_type: "ephemeral" }),
     onCanary: (payload) => {
       heartbeat.echoed();
       // The instance that posted the beat may not be this one: tell it through the store.
@@ -235,7 +271,16 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
 
   // Work left by the previous process: replies to send, events to answer, jobs to report.
   await presence.start();
-  workers.add("presence", config.tuning.presenceIntervalMs, () => presence.tick());
+  // The renewal is a write every few seconds: it also tells whether the store can be written.
+  workers.add("presence", config.tuning.presenceIntervalMs, async () => {
+    try {
+      await presence.tick();
+    } catch (err) {
+      storeHealth.failed(err);
+      throw err;
+    }
+    storeHealth.wrote();
+  });
   await approvals.recover((row) => presence.jobPlace(row));
   kick();
 
@@ -302,10 +347,18 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
   stopHooks.push(() => process.off("unhandledRejection", onStray));
 
   async function snapshot(): Promise<HealthSnapshot> {
+    // Each figure within a bound: a hung database shows as store_unavailable, never a hung /health.
+    let readProblem: string | null = null;
+    const figure = <T>(read: Promise<T>, fallback: T): Promise<T> =>
+      within(read, INTERNAL.healthReadMs).catch((err) => {
+        readProblem = errText(err);
+        storeHealth.failed(err);
+        return fallback;
+      });
     const [paused, counts, byStatus] = await Promise.all([
-      safe(store.settings.isPaused(), false),
-      safe(store.outbox.counts(), { pending: 0, failed: 0, sent: 0, suppressed: 0 }),
-      safe(store.approvals.countByStatus(), {} as Record<string, number>),
+      figure(store.settings.isPaused(), false),
+      figure(store.outbox.counts(), { pending: 0, failed: 0, sent: 0, suppressed: 0 }),
+      figure(store.approvals.countByStatus(), {} as Record<string, number>),
     ]);
     const now = clock.mono();
     const lastEventAt = receiver.lastEventAt ?? startedAt;
@@ -318,6 +371,7 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
       identityKnown: !!identity.botUserId,
       canary: heartbeat.state,
       failingWorkers: workers.failing(),
+      storeProblem: storeHealth.unavailable ?? readProblem,
     });
     return {
       status,
@@ -383,9 +437,21 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
   };
 }
 
-/** A figure for health: the fallback if the store cannot give it (health must answer). */
-function safe<T>(read: Promise<T>, fallback: T): Promise<T> {
-  return read.catch(() => fallback);
+/** `p`, or a rejection after `ms`. */
+function within<T>(p: Promise<T>, ms: number): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`the store did not answer within ${ms / 1000} s`)), ms);
+    p.then(
+      (v) => {
+        clearTimeout(t);
+        resolve(v);
+      },
+      (err) => {
+        clearTimeout(t);
+        reject(err);
+      },
+    );
+  });
 }
 
 /** The cluster's named leases. */

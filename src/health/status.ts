@@ -15,10 +15,14 @@ export interface StatusInputs {
   identityKnown: boolean;
   canary: CanaryState;
   failingWorkers: string[];
+  /** Why the store cannot be written (or read), if it cannot. */
+  storeProblem?: string | null;
 }
 
 export function judgeStatus(i: StatusInputs): { status: HealthStatus; reason?: string } {
   if (i.revokedReason) return { status: "revoked", reason: `Slack access revoked: ${i.revokedReason}` };
+  // Nothing can be recorded: events are not acked (Slack redelivers), answers wait.
+  if (i.storeProblem) return { status: "store_unavailable", reason: `the store cannot be used: ${i.storeProblem}` };
   const s = i.socket;
   if (s && !s.connected) {
     return { status: s.connectedOnce || s.failuresTotal > 0 ? "disconnected" : "starting", reason: s.lastError ?? undefined };
