@@ -83,7 +83,9 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
       // An unreachable database is no reason to exit: it is waited for, health says so.
       waitForStore: {
         signal: opts.signal,
-        onWaiting: (reason) => void (waitingForStore = reason),
+        onWaiting: (reason) => {
+          waitingForStore = reason;
+        },
         healthUrl: `http://${config.healthHost}:${servers[0]?.port}/health`,
       },
     });

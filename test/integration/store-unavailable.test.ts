@@ -38,7 +38,8 @@ async function healthCommand(port: number): Promise<{ code: number; out: string 
 describe.skipIf(skipPostgres(import.meta.file) || process.platform === "win32")("the database unreachable (PostgreSQL behind a proxy)", () => {
   test("cut and restored: health store_unavailable meanwhile, nobody exits, what came meanwhile answered once, commands told nothing was done", async () => {
     // Slack gives up on an unacked envelope after a few retries: only catch-up can find those.
-    const e = (emu = await startEmulator({ ackTimeoutMs: 300, maxRetries: 2 }));
+    emu = await startEmulator({ ackTimeoutMs: 300, maxRetries: 2 });
+    const e = emu;
     e.addChannel("CJOBS", { botMember: true });
     const proxy = await TcpProxy.start(await serverPort());
     cleanups.push(() => proxy.stop());
@@ -83,7 +84,8 @@ describe.skipIf(skipPostgres(import.meta.file) || process.platform === "win32")(
   });
 
   test("a hung database: /health answers store_unavailable within its bound instead of hanging, and recovers", async () => {
-    const e = (emu = await startEmulator());
+    emu = await startEmulator();
+    const e = emu;
     const proxy = await TcpProxy.start(await serverPort());
     cleanups.push(() => proxy.stop());
     const url = new URL(await freshDatabase());
@@ -104,7 +106,8 @@ describe.skipIf(skipPostgres(import.meta.file) || process.platform === "win32")(
   });
 
   test("an instance started while the database is unreachable waits (store_unavailable), then runs; SIGTERM while waiting exits 0", async () => {
-    const e = (emu = await startEmulator());
+    emu = await startEmulator();
+    const e = emu;
     const proxy = await TcpProxy.start(await serverPort());
     cleanups.push(() => proxy.stop());
     const url = new URL(await freshDatabase());
@@ -131,7 +134,8 @@ describe.skipIf(skipPostgres(import.meta.file) || process.platform === "win32")(
 
 describe.skipIf(process.platform === "win32")("SQLite: the file locked for long", () => {
   test("another process holds the write lock: store_unavailable, DMs not acked, answered once after it lets go", async () => {
-    const e = (emu = await startEmulator({ ackTimeoutMs: 300, maxRetries: 2 }));
+    emu = await startEmulator({ ackTimeoutMs: 300, maxRetries: 2 });
+    const e = emu;
     const dir = tempDir();
     cleanups.push(() => cleanup(dir));
     // A write waits 300 ms for the lock, then fails: "locked for long" comes quickly in a test.
@@ -183,7 +187,8 @@ describe("SQLite: the disk full", () => {
   // then refuses to grow the file exactly as on a full disk (SQLITE_FULL, "database or disk
   // is full"), through the same code paths. A tiny tmpfs would need root; this needs nothing.
   test("writes refused for space: not acked, health store_unavailable, answered once when there is room again", async () => {
-    const e = (emu = await startEmulator({ ackTimeoutMs: 300, maxRetries: 2 }));
+    emu = await startEmulator({ ackTimeoutMs: 300, maxRetries: 2 });
+    const e = emu;
     const bot = await startBot(e, { CLAWDBOT_PRESENCE_MS: "100", CLAWDBOT_INSTANCE_TIMEOUT: "1" });
     cleanups.push(async () => {
       await bot.stop();
