@@ -7,15 +7,21 @@ import { threadContext } from "./agents/thread-context.ts";
 import type { Agent } from "./agents/types.ts";
 import type { Config } from "./config.ts";
 import { Approvals, CARD_KEY_PREFIX } from "./core/approvals.ts";
+import { readAttachments } from "./core/attachments.ts";
+import { CardRouter } from "./core/card-routes.ts";
 import type { Clock } from "./core/clock.ts";
 import type { StatusSource } from "./core/commands.ts";
 import type { Logger } from "./core/logger.ts";
+import { JobProgress } from "./core/job-progress.ts";
+import { LiveAnswer } from "./core/live-answer.ts";
 import { OutboxSender } from "./core/outbox-sender.ts";
 import { type ContextSource, Pipeline } from "./core/pipeline.ts";
+import { SignsOfLife } from "./core/sign-of-life.ts";
 import type { SlackPort } from "./core/slack-port.ts";
 import type { Store } from "./core/store.ts";
 import { localJobs } from "./jobs/local.ts";
 import type { RelayClient } from "./relay/client.ts";
+import { SlackFileDownloads } from "./slack/file-download.ts";
 
 /** Fixed limits (the tunable intervals are in config.tuning). */
 export const INTERNAL = {
@@ -42,6 +48,8 @@ export interface CoreParts {
   onRevoked(reason: string): void;
   /** False in `replay`: approvals are recorded, the bot runs the jobs. */
   runsJobs?: boolean;
+  /** False in `replay`: a backlog answered from the CLI has nobody waiting for a sign of life. */
+  showsSigns?: boolean;
   /** Takes the configured secrets out of text (bootstrap's redactor). */
   redact(text: string): string;
 }
@@ -50,6 +58,9 @@ export interface CoreParts {
 export function buildCore(p: CoreParts) {
   const { config, store, clock, log, owner } = p;
   const agent = makeAgent(config, log);
+  const signs = new SignsOfLife({ slack: p.slack, log, clock, afterMs: config.tuning.signAfterMs });
+  const downloads = new SlackFileDownloads(config.slackBotToken, config.slackApiUrl);
+  const cards = new CardRouter({ slack: p.slack, approvers: config.approvers, selfApproval: config.selfApproval, approvalChannel: config.approvalChannel, clock, log });
   const outbox = new OutboxSender({
     store,
     slack: p.slack,
@@ -60,7 +71,8 @@ export function buildCore(p: CoreParts) {
     retryMaxMs: INTERNAL.outboxRetryMaxMs,
     leaseMs: INTERNAL.outboxLeaseMs,
     onSent: async (row, ts) => {
-      if (row.eventKey?.startsWith(CARD_KEY_PREFIX)) await approvals.cardPosted(row.eventKey.slice(CARD_KEY_PREFIX.length), ts);
+      if (row.eventKey) signs.answered(row.eventKey);
+      if (row.op === "post" && row.eventKey?.startsWith(CARD_KEY_PREFIX)) await approvals.cardPosted(row.eventKey.slice(CARD_KEY_PREFIX.length), row.channel, ts);
     },
     onRevoked: p.onRevoked,
   });
@@ -79,6 +91,9 @@ export function buildCore(p: CoreParts) {
     jobs: localJobs({ cwd: config.execCwd, timeoutMs: config.execTimeoutMs, codeCommand: config.codeCommand, redact: p.redact }),
     runsJobs: p.runsJobs,
     owner,
+    route: (origin, requestedBy) => cards.route(origin, requestedBy),
+    progress: (target) =>
+      new JobProgress({ slack: p.slack, clock, log, afterMs: config.tuning.jobProgressAfterMs, everyMs: config.tuning.jobProgressEveryMs }, target),
     recordUsage: (u, latencyMs, eventKey) => store.usage.record({ ...u, latencyMs, eventKey }, clock.now()),
     kick,
   });
@@ -95,7 +110,24 @@ export function buildCore(p: CoreParts) {
     botUserId: p.botUserId,
     botId: p.botId,
     context: conversationContext(p, agent),
+    readFiles: (files) => readAttachments(files, { downloads, images: agent.seesImages === true }),
+    canPost: (channel) => cards.canPost(channel),
     status: p.status,
+    signs: p.showsSigns === false ? undefined : signs,
+    openLive: (target) =>
+      LiveAnswer.open(
+        {
+          slack: p.slack,
+          store,
+          clock,
+          log,
+          intervalMs: config.tuning.streamIntervalMs,
+          botUserId: p.botUserId,
+          botId: p.botId,
+          onVisible: (key) => signs.answered(key),
+        },
+        target,
+      ),
     kick,
     redact: p.redact,
   });

@@ -29,6 +29,8 @@ export interface Config {
   relayUrl: string | undefined;
   approvers: string[];
   admins: string[];
+  /** Where cards go that the conversation they were asked in would hide from the approvers. */
+  approvalChannel: string | undefined;
   /** CLAWDBOT_SELF_APPROVAL: false means nobody approves a job they requested themselves. */
   selfApproval: boolean;
   approvalTtlMs: number;
@@ -69,6 +71,16 @@ export interface Tuning {
   presenceIntervalMs: number;
   /** SQLite: how long a write waits for another process's lock before it fails (the file locked for long). */
   storeBusyMs: number;
+  /** When a catch-up run spent its budget of Slack calls, the next one starts this much later. */
+  catchupNextRunMs: number;
+  /** At most one Slack call per this long per answer shown as it grows. */
+  streamIntervalMs: number;
+  /** An answer not in Slack after this long gets a sign of life (an answer sooner needs none). */
+  signAfterMs: number;
+  /** A job running this long gets its latest output posted in the card's thread... */
+  jobProgressAfterMs: number;
+  /** ...updated in place at most this often. */
+  jobProgressEveryMs: number;
 }
 
 export const DEFAULT_MODEL = "claude-sonnet-4-5";
@@ -191,6 +203,14 @@ function ids(env: Env, name: string): string[] | undefined {
     }
   }
   return list;
+}
+
+function channelId(env: Env, name: string): string | undefined {
+  const v = str(env, name);
+  if (v !== undefined && !/^[CG][A-Z0-9]{2,}$/.test(v)) {
+    throw new ConfigError(name, `"${v}" is not a Slack channel ID (like C0123ABCD; a name like #ops will not do): copy it from the channel's details`);
+  }
+  return v;
 }
 
 function onOff(env: Env, name: string, fallback: boolean): boolean {
@@ -394,6 +414,7 @@ export function checkConfig(env: Env, overrides: ConfigOverrides = {}, platform 
     relayUrl: collect(undefined, () => url(env, "CLAWDBOT_RELAY_URL") ?? url(env, "RELAY_URL")),
     approvers,
     admins,
+    approvalChannel: collect(undefined, () => channelId(env, "CLAWDBOT_APPROVAL_CHANNEL")),
     selfApproval: collect(true, () => onOff(env, "CLAWDBOT_SELF_APPROVAL", true)),
     approvalTtlMs: collect(86_400_000, () => seconds(env, "CLAWDBOT_APPROVAL_TTL", 86400, { min: 0.001 })),
     agent,
@@ -418,6 +439,11 @@ export function checkConfig(env: Env, overrides: ConfigOverrides = {}, platform 
       doctorCheckTimeoutMs: collect(5000, () => millis(env, "CLAWDBOT_DOCTOR_TIMEOUT_MS", 5000)),
       presenceIntervalMs,
       storeBusyMs: collect(5000, () => millis(env, "CLAWDBOT_STORE_BUSY_MS", 5000)),
+      catchupNextRunMs: collect(60_000, () => millis(env, "CLAWDBOT_CATCHUP_NEXT_RUN_MS", 60_000)),
+      streamIntervalMs: collect(1000, () => millis(env, "CLAWDBOT_STREAM_INTERVAL_MS", 1000)),
+      signAfterMs: collect(300, () => millis(env, "CLAWDBOT_SIGN_AFTER_MS", 300)),
+      jobProgressAfterMs: collect(10_000, () => millis(env, "CLAWDBOT_JOB_PROGRESS_AFTER_MS", 10_000)),
+      jobProgressEveryMs: collect(5000, () => millis(env, "CLAWDBOT_JOB_PROGRESS_EVERY_MS", 5000)),
     },
   };
   return { config, problems };
@@ -448,7 +474,7 @@ export function configWarnings(c: Config): string[] {
   const out: string[] = [];
   if (!isLoopbackHost(c.healthHost)) {
     out.push(
-      `CLAWDBOT_HEALTH_HOST is ${c.healthHost}: /health and /metrics (no secrets, but status and counts) are reachable from other machines; set it to 127.0.0.1 unless a remote monitor needs them`,
+      `CLAWDBOT_HEALTH_HOST is ${c.healthHost}: /health, /metrics and the status page (no secrets, but status, counts, pending commands and recent errors) are reachable from other machines; set it to 127.0.0.1 unless a remote monitor needs them`,
     );
   }
   return out;

@@ -2,14 +2,17 @@
 // (socket or http), serves health, starts the workers; and takes it all down in order.
 import { buildCore, INTERNAL } from "./assemble.ts";
 import { type Base, bootstrap } from "./bootstrap.ts";
-import { type Config, isLoopbackHost } from "./config.ts";
-import { catchUp, RUN_BUDGET_MS, storeParticipation } from "./core/catchup.ts";
+import { type Config, isLoopbackHost, secretsOf } from "./config.ts";
+import { CatchupState, catchUp, RUN_BUDGET_MS, storeParticipation } from "./core/catchup.ts";
 import { type Clock, systemClock } from "./core/clock.ts";
+import { ConnectionHistory } from "./core/connection-history.ts";
+import { formatDuration } from "./core/duration.ts";
 import type { HealthSnapshot } from "./core/health-types.ts";
 import { hostname } from "node:os";
 import { Heartbeat } from "./core/heartbeat.ts";
 import type { Logger } from "./core/logger.ts";
 import { Presence } from "./core/presence.ts";
+import { makeRedactor } from "./core/redact.ts";
 import { Receiver } from "./core/receiver.ts";
 import { StoreHealth } from "./core/store-health.ts";
 import { SlackCallError } from "./core/slack-port.ts";
@@ -18,6 +21,8 @@ import { Supervisor, errText } from "./core/supervisor.ts";
 import { Workers } from "./core/workers.ts";
 import { createEventsApp, createHealthApp, type RunningServer, startHealthServer } from "./health/app.ts";
 import { judgeStatus, startingSnapshot } from "./health/status.ts";
+import { startingPageView, statusPageView } from "./health/status-data.ts";
+import { renderStatusPage } from "./health/status-page.ts";
 import { BoltRouter } from "./slack/bolt-router.ts";
 import { slackEventsHandler } from "./slack/http-events.ts";
 import { type Envelope, SocketConnection } from "./slack/socket-connection.ts";
@@ -64,11 +69,14 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
     const s = startingSnapshot(Math.floor((clock.mono() - startedAt) / 1000), config.mode, VERSION, who);
     return waitingForStore ? { ...s, status: "store_unavailable" as const, reason: waitingForStore } : s;
   };
+  let currentPage: (() => Promise<string>) | null = null;
+  const earlyRedact = makeRedactor(secretsOf(config));
+  const page = async () => currentPage?.() ?? renderStatusPage(startingPageView(await view(), clock.now(), config.instanceId), earlyRedact);
   let onSlackEvent: ((req: Request) => Promise<Response>) | null = null;
   const servers: RunningServer[] = [];
   let base: Base;
   try {
-    const healthApp = createHealthApp({ snapshot: view, loopbackOnly: isLoopbackHost(config.healthHost) });
+    const healthApp = createHealthApp({ snapshot: view, loopbackOnly: isLoopbackHost(config.healthHost), statusPage: page });
     servers.push(startHealthServer(healthApp, config.healthHost, config.healthPort));
     if (config.mode === "http") {
       // 503 while starting: Slack retries, nothing is lost.
@@ -242,7 +250,7 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
     { runNow: true },
   );
   workers.add("outbox", 30_000, kick, { runNow: true }); // a safety net: the sender also wakes itself
-  let caughtUpFrom: number | undefined;
+  const caughtUp = new CatchupState();
   workers.add("catchup", 24 * 60 * 60 * 1000, async () => {
     if (!identity.botUserId) return;
     const started = clock.now();
@@ -252,22 +260,24 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
       log.debug("catch-up: another instance is catching up");
       return;
     }
+    let left = 0;
     try {
-      await catchUp({
+      ({ left } = await catchUp({
         slack,
         ...storeParticipation(store),
-        since: caughtUpFrom,
+        state: caughtUp,
         log,
         now: () => clock.now(),
         mono: () => clock.mono(),
         botUserId: () => identity.botUserId,
         // Not `deliver`: what catch-up finds says nothing about whether the socket hears events.
         deliver: (type, payload) => receiver.handle(type, payload, () => {}),
-      });
+      }));
     } finally {
       await store.leases.release(CATCHUP_LEASE, owner).catch(() => {});
     }
-    caughtUpFrom = started;
+    // A run's budget spent: the rest once Slack's rate limit window has passed.
+    if (left) workers.trigger("catchup", config.tuning.catchupNextRunMs);
   });
   if (config.heartbeatChannel) workers.add("heartbeat", config.heartbeatIntervalMs, () => heartbeat.beat());
 
@@ -286,6 +296,7 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
   await approvals.recover((row) => presence.jobPlace(row));
   kick();
 
+  const history = new ConnectionHistory(clock);
   if (config.mode === "socket") {
     const appPort = new WebPort(config.slackAppToken, config.slackApiUrl, { timeoutMs: config.tuning.slackCallTimeoutMs });
     supervisor = new Supervisor<Envelope>({
@@ -294,6 +305,7 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
       reconnectInitialMs: config.reconnectInitialMs,
       reconnectMaxMs: config.reconnectMaxMs,
       livenessTimeoutMs: config.livenessTimeoutMs,
+      history,
       openUrl: async () => {
         await ensureIdentity();
         try {
@@ -305,8 +317,13 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
         }
       },
       connect: (url, handlers) => new SocketConnection(url, handlers, clock),
-      // Each (re)connection: look for what arrived while we were away.
-      onConnected: () => workers.trigger("catchup"),
+      // Each (re)connection: look for what arrived while we were away; a refresh that left no gap missed nothing.
+      onConnected: ({ gapless }) => {
+        if (gapless) log.debug("refresh handover left no gap: no catch-up");
+        else workers.trigger("catchup");
+      },
+      // In a cluster every instance holds a connection of the same app.
+      sharedApp: store.kind === "postgres",
       onEnvelope: (env, ack) => {
         deliver(env.type, env.payload, () => ack()).catch((err) => log.error(`envelope handler failed: ${errText(err)}`));
       },
@@ -401,6 +418,11 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
   }
 
   current = snapshot;
+  currentPage = async () =>
+    renderStatusPage(
+      await statusPageView({ clock, store, instance: owner, snapshot, connection: supervisor && { supervisor, history } }),
+      redact,
+    );
   log.info(`clawdbot ${VERSION} started (${config.mode} mode, agent ${agent.kind}); health on http://${config.healthHost}:${health.port}/health`);
 
   let stopping: Promise<void> | null = null;
@@ -461,12 +483,6 @@ const CATCHUP_LEASE = "catchup";
 const HEARTBEAT_LEASE = "heartbeat";
 /** Where the instance that received the heartbeat's echo notes its ts. */
 const HEARTBEAT_ECHO = "heartbeat.echo";
-
-export function formatDuration(s: number): string {
-  if (s < 120) return `${s} s`;
-  if (s < 7200) return `${Math.round(s / 60)} min`;
-  return `${(s / 3600).toFixed(1)} h`;
-}
 
 export function statusLine(s: HealthSnapshot): string {
   return [

@@ -16,8 +16,8 @@ import Anthropic, {
 import type {
   ContentBlockParam,
   Message,
-  MessageCreateParamsNonStreaming,
   MessageParam,
+  MessageStreamParams,
   Tool,
   ToolResultBlockParam,
 } from "@anthropic-ai/sdk/resources/messages/messages";
@@ -25,12 +25,14 @@ import type { AgentKind } from "../config.ts";
 import type { Logger } from "../core/logger.ts";
 import {
   type Agent,
+  type AgentFile,
   type AgentReply,
   type AgentRequest,
   type ContextMessage,
   AgentError,
   type JobOutcome,
   type JobRequest,
+  type OnDelta,
 } from "./types.ts";
 
 export interface AnthropicAgentOptions {
@@ -93,6 +95,7 @@ const NOT_RUN = "not run: only one job per turn; ask again for it if it is still
 
 export class AnthropicAgent implements Agent {
   readonly kind: AgentKind = "anthropic";
+  readonly seesImages = true;
   private readonly client: Anthropic;
   private readonly model: string;
   private readonly maxTokens: number;
@@ -114,9 +117,9 @@ export class AnthropicAgent implements Agent {
     });
   }
 
-  async answer(req: AgentRequest, signal: AbortSignal): Promise<AgentReply> {
-    const messages = buildMessages(req.context, req.text);
-    return this.turn(messages, signal);
+  async answer(req: AgentRequest, signal: AbortSignal, onDelta?: OnDelta): Promise<AgentReply> {
+    const messages = buildMessages(req.context, req.text, req.files);
+    return this.turn(messages, signal, onDelta);
   }
 
   async resume(state: unknown, outcome: JobOutcome, signal: AbortSignal): Promise<AgentReply> {
@@ -129,9 +132,12 @@ export class AnthropicAgent implements Agent {
     return this.turn([...s.messages, { role: "user", content: results }], signal);
   }
 
-  /** One Messages API call; turns the answer into a reply and at most one job. */
-  private async turn(messages: MessageParam[], signal: AbortSignal): Promise<AgentReply> {
-    const params: MessageCreateParamsNonStreaming = {
+  /**
+   * One Messages API call, streamed (the SDK's stream helper): its text goes to `onDelta` as
+   * it comes; the finished message becomes the reply and at most one job.
+   */
+  private async turn(messages: MessageParam[], signal: AbortSignal, onDelta?: OnDelta): Promise<AgentReply> {
+    const params: MessageStreamParams = {
       model: this.model,
       max_tokens: this.maxTokens,
       system: SYSTEM_PROMPT,
@@ -140,7 +146,16 @@ export class AnthropicAgent implements Agent {
     };
     let res: Message;
     try {
-      res = await this.client.messages.create(params, { signal });
+      const stream = this.client.messages.stream(params, { signal });
+      if (onDelta) {
+        // Text blocks are joined by a line break in the reply; the preview does the same.
+        let textBlocks = 0;
+        stream.on("streamEvent", (e) => {
+          if (e.type === "content_block_start" && e.content_block.type === "text" && textBlocks++ > 0) onDelta("\n");
+        });
+        stream.on("text", (delta) => onDelta(delta));
+      }
+      res = await stream.finalMessage();
     } catch (err) {
       throw new AgentError(this.describeError(err, signal));
     }
@@ -240,11 +255,12 @@ function toJob(name: string, input: unknown): Omit<JobRequest, "resume"> | undef
  * with the bot gets a short user turn before it; a context whose last turn is the new
  * message itself (the relay may already have it) does not repeat it.
  */
-export function buildMessages(context: ContextMessage[], text: string): MessageParam[] {
+export function buildMessages(context: ContextMessage[], text: string, files: AgentFile[] = []): MessageParam[] {
   const turns: ContextMessage[] = context.filter((m) => m.text.trim() !== "");
   const last = turns.at(-1);
   if (last && last.role === "user" && last.text.trim() === text.trim()) turns.pop();
-  turns.push({ role: "user", text: text.trim() === "" ? "(empty message)" : text });
+  const empty = files.length ? "(no text: only the attached files)" : "(empty message)";
+  turns.push({ role: "user", text: text.trim() === "" ? empty : text });
 
   const merged: ContextMessage[] = [];
   for (const t of turns) {
@@ -253,7 +269,26 @@ export function buildMessages(context: ContextMessage[], text: string): MessageP
     else merged.push({ ...t });
   }
   if (merged[0]?.role === "assistant") merged.unshift({ role: "user", text: "(earlier in this conversation)" });
-  return merged.map((m) => ({ role: m.role, content: m.text }));
+  const out: MessageParam[] = merged.map((m) => ({ role: m.role, content: m.text }));
+  const newest = out.at(-1) as MessageParam;
+  if (files.length) newest.content = [...fileBlocks(files), { type: "text", text: newest.content as string }];
+  return out;
+}
+
+/** The message's files as content blocks: text files as text, images as images, the rest by name. */
+function fileBlocks(files: AgentFile[]): ContentBlockParam[] {
+  const blocks: ContentBlockParam[] = [];
+  const named: string[] = [];
+  for (const f of files) {
+    const what = `${f.name} (${f.mimetype}, ${f.size} bytes)`;
+    if (f.text !== undefined) blocks.push({ type: "text", text: `Attached file ${what}:\n\n${f.text}` });
+    else if (f.image) {
+      blocks.push({ type: "text", text: `Attached image ${what}:` });
+      blocks.push({ type: "image", source: { type: "base64", media_type: f.image.mediaType as "image/png", data: f.image.base64 } });
+    } else named.push(what);
+  }
+  if (named.length) blocks.push({ type: "text", text: `Attached, but not readable here (only the name is known): ${named.join("; ")}` });
+  return blocks;
 }
 
 /** The tool_result text: status, exit code, output (head and tail kept when long). */

@@ -1,11 +1,12 @@
 // The command agent: an operator-supplied program answers each message. It gets the
-// message as JSON on stdin and answers on stdout, as plain text or as JSON with jobs.
-import { formatSeconds } from "../jobs/exec.ts";
+// message as JSON on stdin and answers on stdout, as plain text or as JSON with jobs. It may
+// stream: each stdout line `{"delta": "..."}` is text of the answer as it grows (README).
+import { formatSeconds } from "../core/text.ts";
 import { jobEnv } from "../jobs/job-env.ts";
 import { runProcess, type RunResult } from "../jobs/run-process.ts";
 import { shellArgv } from "../jobs/shell.ts";
 import { describeTree } from "../jobs/tree.ts";
-import { AgentError, type Agent, type AgentReply, type AgentRequest, type JobRequest, type Usage } from "./types.ts";
+import { AgentError, type Agent, type AgentReply, type AgentRequest, type JobRequest, type OnDelta, type Usage } from "./types.ts";
 
 /** A reply longer than this is a runaway program, not an answer. */
 const MAX_REPLY_BYTES = 1024 * 1024;
@@ -21,13 +22,15 @@ export class CommandAgent implements Agent {
 
   constructor(private readonly opts: CommandAgentOptions) {}
 
-  async answer(req: AgentRequest, signal: AbortSignal): Promise<AgentReply> {
+  async answer(req: AgentRequest, signal: AbortSignal, onDelta?: OnDelta): Promise<AgentReply> {
     const input = JSON.stringify({
       text: req.text,
       user: req.user,
       channel: req.channel,
       thread_ts: req.threadTs ?? null,
       context: req.context,
+      // Contract: each {name, mimetype, size, text?}; images are not given to a command.
+      files: (req.files ?? []).map(({ name, mimetype, size, text }) => (text === undefined ? { name, mimetype, size } : { name, mimetype, size, text })),
     });
     let r: RunResult;
     try {
@@ -40,6 +43,7 @@ export class CommandAgent implements Agent {
         // A job's environment: none of the bot's tokens, keys or URLs with passwords.
         env: jobEnv(),
         maxOutputBytes: MAX_REPLY_BYTES,
+        onOutput: onDelta && deltaLines(onDelta),
       });
     } catch (err) {
       throw new AgentError(`agent command could not start: ${err instanceof Error ? err.message : String(err)}`);
@@ -53,8 +57,54 @@ export class CommandAgent implements Agent {
       throw new AgentError(`agent command ${how}${why ? `: ${why}` : ""}`);
     }
     if (r.truncatedBytes > 0) throw new AgentError(`agent reply is over ${MAX_REPLY_BYTES} bytes`);
-    return parseAgentOutput(r.stdout);
+    return parseStreamedOutput(r.stdout);
   }
+}
+
+/** The text of a `{"delta": "..."}` line (an object with that one string field), else undefined. */
+function deltaOf(line: string): string | undefined {
+  const t = line.trim();
+  if (!t.startsWith("{") || !t.endsWith("}")) return undefined;
+  try {
+    const v = JSON.parse(t) as unknown;
+    return isObject(v) && typeof v.delta === "string" && Object.keys(v).length === 1 ? v.delta : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** stdout as it arrives, cut into lines; each delta line's text goes to `onDelta`. */
+function deltaLines(onDelta: OnDelta): (text: string, stream: "stdout" | "stderr") => void {
+  let partial = "";
+  return (text, stream) => {
+    if (stream !== "stdout") return;
+    const lines = (partial + text).split("\n");
+    partial = lines.pop() ?? "";
+    for (const line of lines) {
+      const d = deltaOf(line);
+      if (d !== undefined) onDelta(d);
+    }
+  };
+}
+
+/**
+ * The whole stdout: delta lines are the streamed answer; what else it printed is the reply
+ * (text or JSON, as without streaming), or, when there is nothing else, the deltas joined.
+ */
+export function parseStreamedOutput(stdout: string): AgentReply {
+  const deltas: string[] = [];
+  const rest: string[] = [];
+  for (const line of stdout.split("\n")) {
+    const d = deltaOf(line);
+    if (d === undefined) rest.push(line);
+    else deltas.push(d);
+  }
+  if (deltas.length === 0) return parseAgentOutput(stdout);
+  const other = rest.join("\n");
+  if (other.trim()) return parseAgentOutput(other);
+  const reply = deltas.join("");
+  if (!reply.trim()) throw new AgentError("agent command streamed an empty reply");
+  return { reply, jobs: [] };
 }
 
 /** What of an error line is kept; the pipeline redacts it and shows less. */

@@ -1,7 +1,8 @@
 // Conversation context from the Slack thread, for when there is no relay (contract:
 // "conversation context from the relay or the Slack thread"). Bounded and never throwing:
 // without context the agent still answers.
-import type { SlackPort } from "../core/slack-port.ts";
+import { ANSWERED_SUBTYPES } from "../core/inbound.ts";
+import type { HistoryMessage, SlackPort } from "../core/slack-port.ts";
 import { stripMention, unescapeSlack } from "../core/text.ts";
 import type { ContextMessage } from "./types.ts";
 
@@ -33,15 +34,25 @@ export async function threadContext(o: ThreadContextOptions): Promise<ContextMes
   }
   const turns: ContextMessage[] = [];
   for (const m of msgs) {
-    if (m.ts === o.currentTs || !m.text) continue;
-    if (m.subtype && m.subtype !== "thread_broadcast" && m.subtype !== "bot_message") continue;
+    // Not the message itself, nor what came after it (its own answer being written, or the
+    // half answer a crash left, when it is answered again).
+    if (m.ts === o.currentTs || (o.currentTs !== undefined && Number(m.ts) > Number(o.currentTs))) continue;
+    // Messages with files, /me and broadcasts are turns like any other.
+    if (m.subtype && !ANSWERED_SUBTYPES.has(m.subtype) && m.subtype !== "bot_message") continue;
     const mine = (o.botId !== undefined && m.bot_id === o.botId) || (o.botUserId !== undefined && m.user === o.botUserId);
     // Other bots' chatter is not the conversation with us.
     if (!mine && m.bot_id) continue;
-    const text = unescapeSlack(mine ? m.text : stripMention(m.text, o.botUserId)).trim();
+    const said = unescapeSlack(mine ? (m.text ?? "") : stripMention(m.text ?? "", o.botUserId)).trim();
+    const text = [said, attachedLine(m)].filter(Boolean).join("\n");
     if (text) turns.push({ role: mine ? "assistant" : "user", text });
   }
   return bound(turns, o.maxMessages ?? 30, o.maxChars ?? 20_000);
+}
+
+/** A turn's files by name (their content is read only for the message being answered). */
+function attachedLine(m: HistoryMessage): string {
+  const names = (m.files ?? []).flatMap((f) => (f.name ?? f.title ? [f.name ?? f.title] : []));
+  return names.length ? `[attached: ${names.join(", ")}]` : "";
 }
 
 /** Newest turns first to fit, returned oldest first. */

@@ -7,6 +7,18 @@ export interface ContextMessage {
   text: string;
 }
 
+/** A file attached to the message (contract, Agent: `files`). */
+export interface AgentFile {
+  name: string;
+  mimetype: string;
+  /** Bytes, as Slack reports them. */
+  size: number;
+  /** The content of a text file up to 100 kB. */
+  text?: string;
+  /** An image's content, for an agent that sees images (Agent.seesImages). */
+  image?: { mediaType: string; base64: string };
+}
+
 export interface AgentRequest {
   /** Already unescaped: what the user typed. */
   text: string;
@@ -14,6 +26,8 @@ export interface AgentRequest {
   channel: string;
   threadTs: string | undefined;
   context: ContextMessage[];
+  /** The message's attachments; none when absent. */
+  files?: AgentFile[];
 }
 
 /** A job the agent asks for; it becomes an approval card, never runs by itself. */
@@ -49,9 +63,17 @@ export interface JobOutcome {
   output: string;
 }
 
+/**
+ * Text of the reply as the agent produces it, piece by piece: what the user sees grow. Only
+ * a preview: the reply `answer` resolves to is the answer.
+ */
+export type OnDelta = (text: string) => void;
+
 export interface Agent {
   readonly kind: AgentKind;
-  answer(req: AgentRequest, signal: AbortSignal): Promise<AgentReply>;
+  /** Whether images reach it as images (else only their names): they are downloaded only then. */
+  readonly seesImages?: boolean;
+  answer(req: AgentRequest, signal: AbortSignal, onDelta?: OnDelta): Promise<AgentReply>;
   /** Feeds a finished job back for a final answer; agents without memory leave it out. */
   resume?(state: unknown, outcome: JobOutcome, signal: AbortSignal): Promise<AgentReply>;
 }

@@ -94,6 +94,7 @@ async function runReplay(config: Config, base: Base, id: string | undefined): Pr
     status: async () => "clawdbot replay is delivering what was not delivered; ask again in a moment for the bot's status",
     onRevoked: (reason) => log.critical(`Slack access revoked (${reason}): fix the app's tokens, then replay again`),
     runsJobs: false,
+    showsSigns: false,
     redact: base.redact,
   });
   try {

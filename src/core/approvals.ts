@@ -1,12 +1,14 @@
 // Approvals: jobs become cards, named approvers decide, the store's conditional updates
 // make every decision count once, and a job runs at most once whatever happens.
 import type { Agent, JobOutcome, JobRequest } from "../agents/types.ts";
+import { type CardRoute, routeHere, type Where } from "./card-routes.ts";
 import { buildCard } from "./cards.ts";
 import type { Clock } from "./clock.ts";
+import type { StartProgress } from "./job-progress.ts";
 import type { JobRun, Jobs, OrphanOutcome } from "./jobs.ts";
 import type { Logger } from "./logger.ts";
-import { queueEphemeral, queueReply, queueUpdate } from "./replies.ts";
-import type { Approval, ApprovalKind, Store, StoreTx } from "./store.ts";
+import { queueEphemeral, queueReply, queueUpdate, type ReplyTo } from "./replies.ts";
+import type { Approval, ApprovalKind, CardCopy, Store, StoreTx } from "./store.ts";
 import { escapeSlack, formatAnswer } from "./text.ts";
 import { settleWithin } from "./wait.ts";
 
@@ -25,6 +27,8 @@ export interface ApprovalsOptions {
   jobs: Jobs;
   /** This instance, recorded as the runner of the jobs it starts. */
   owner: string;
+  /** Shows a long job's latest output in the card's thread while it runs; none: only the result. */
+  progress?: StartProgress;
   recordUsage(u: NonNullable<Awaited<ReturnType<Agent["answer"]>>["usage"]>, latencyMs: number, eventKey?: string): Promise<void>;
   kick(): void;
   /**
@@ -32,13 +36,17 @@ export interface ApprovalsOptions {
    * looks for approved jobs) runs it. A short-lived replay must not own a running job.
    */
   runsJobs?: boolean;
+  /** Where a card goes (CardRouter.route); unset: where it was asked. */
+  route?(origin: Where, requestedBy: string): Promise<CardRoute>;
 }
 
 export interface JobOrigin {
   requestedBy: string;
-  channel: string;
-  threadTs?: string;
   eventKey?: string;
+  /** Where the card goes and where the requester hears the outcome: Approvals.route(), awaited before the transaction. */
+  route: CardRoute;
+  /** Where refusals and the note on where the card went go now; default the requester's conversation. */
+  tell?: ReplyTo;
 }
 
 /** What the caller of decide() does once its transaction committed. */
@@ -56,15 +64,18 @@ function resultMessage(result: JobRun): string {
 }
 
 /**
- * The card's thread: the thread the card was posted in, or the card's own. Slack wants
- * a thread's parent ts for replies, never a reply's, so a card inside a thread is not one.
+ * A copy's thread: the thread the card was posted in, or the card's own. Slack wants a
+ * thread's parent ts for replies, never a reply's, so a card inside a thread is not one.
  */
-function cardThread(row: Approval): string | undefined {
-  return row.threadTs ?? row.cardTs ?? undefined;
+function cardThread(c: CardCopy): string | undefined {
+  return c.threadTs ?? c.ts ?? undefined;
 }
 
 /** Where a running job's process was, for a job whose instance died: null while its instance lives. */
 export type JobPlace = (row: Approval) => "here" | "elsewhere" | null;
+/** What a requester whose card went elsewhere is told of a denial or an expiry. */
+const deniedText = (row: Approval) => `Approval ${row.id} was denied${row.decidedBy ? ` by <@${row.decidedBy}>` : ""}; nothing ran.`;
+const expiredText = (row: Approval) => `Nobody decided on approval ${row.id} in time; it did not run. Ask again if it is still needed.`;
 
 /** The thread's note on a job that was running when clawdbot stopped. */
 function interruptedText(row: Approval, left: OrphanOutcome | "elsewhere"): string {
@@ -94,22 +105,17 @@ export interface Decision {
   eventKey: string;
 }
 
-/** Where a card is shown, as recorded when it was posted. Card copies (one per approver's DM) add theirs here. */
-function cardPlaces(row: Approval): { channel: string; ts: string }[] {
-  return row.cardTs ? [{ channel: row.channel, ts: row.cardTs }] : [];
-}
-
 /**
- * Whether a click came from the approval's card: "card" when its channel and message ts are
- * a recorded place of the card. Until the card's ts is recorded (the click raced the post's
- * answer, or a crash came between them) it is "first-sight" if the clicked message is in the
- * card's conversation and carries this approval's buttons; the ts is then recorded.
+ * Whether a click came from one of the approval's card copies: "card" when its channel and
+ * message ts are a copy's as recorded. Until a copy's ts is recorded (the click raced the
+ * post's answer, or a crash came between them) it is "first-sight" if the clicked message is
+ * in that copy's conversation and carries this approval's buttons; the ts is then recorded.
  */
-function clickedCard(row: Approval, a: Decision): "card" | "first-sight" | "elsewhere" {
-  const places = cardPlaces(row);
-  if (places.some((p) => p.channel === a.channel && p.ts === a.messageTs)) return "card";
-  if (places.length > 0 || a.channel !== row.channel || !a.messageTs) return "elsewhere";
-  return hasButtonsOf(a.messageBlocks, row.id) ? "first-sight" : "elsewhere";
+function clickedCard(id: string, cards: CardCopy[], a: Decision): "card" | "first-sight" | "elsewhere" {
+  const copy = cards.find((c) => c.channel === a.channel);
+  if (copy && copy.ts !== null && copy.ts === a.messageTs) return "card";
+  if (!copy || copy.ts !== null || !a.messageTs) return "elsewhere";
+  return hasButtonsOf(a.messageBlocks, id) ? "first-sight" : "elsewhere";
 }
 
 /** The card's actions block, as buildCard makes it: block_id `approval:<id>`, buttons valued with the id. */
@@ -141,8 +147,9 @@ export class Approvals {
   async request(t: StoreTx, job: JobRequest, from: JobOrigin): Promise<string | null> {
     const { clock } = this.o;
     const now = clock.now();
+    const tell = from.tell ?? from.route.requester;
     const refuse = async (text: string) => {
-      await queueReply(t, { channel: from.channel, threadTs: from.threadTs, text, eventKey: from.eventKey, noDedupe: true }, now);
+      await queueReply(t, { ...tell, text, eventKey: from.eventKey, noDedupe: true }, now);
       return null;
     };
     if (this.o.approvers.length === 0) {
@@ -165,27 +172,55 @@ export class Approvals {
         text: job.text,
         reason: job.reason,
         requestedBy: from.requestedBy,
-        channel: from.channel,
-        threadTs: from.threadTs,
+        channel: from.route.requester.channel,
+        threadTs: from.route.requester.threadTs,
         eventKey: from.eventKey,
         resume: job.resume,
         expiresAt: now + this.o.approvalTtlMs,
+        cards: from.route.copies,
       },
       now,
     );
     const card = buildCard(row);
-    await queueReply(
-      t,
-      { eventKey: `${CARD_KEY_PREFIX}${id}`, channel: from.channel, threadTs: from.threadTs, text: card.text, blocks: card.blocks, noDedupe: true },
-      now,
-    );
-    this.o.log.info(`approval ${id} requested by ${from.requestedBy}: ${job.kind}`, { approval: id });
+    for (const copy of from.route.copies) {
+      await queueReply(t, { eventKey: `${CARD_KEY_PREFIX}${id}`, ...copy, text: card.text, blocks: card.blocks, noDedupe: true }, now);
+      // A command too long for a card: the whole of it beside the card, to read before approving.
+      if (card.commandFile) {
+        await t.outbox.enqueue(
+          {
+            op: "upload",
+            eventKey: `${CARD_KEY_PREFIX}${id}`,
+            ...copy,
+            text: `The whole command of ${id}: ${card.commandFile.content.length.toLocaleString("en-US")} characters.`,
+            content: card.commandFile.content,
+            fileName: card.commandFile.name,
+            fileTitle: card.commandFile.title,
+          },
+          now,
+        );
+      }
+    }
+    if (from.route.notice) await queueReply(t, { ...tell, text: `Approval ${id} requested; ${from.route.notice}.`, eventKey: from.eventKey, noDedupe: true }, now);
+    this.o.log.info(`approval ${id} requested by ${from.requestedBy}: ${job.kind} (card in ${from.route.copies.map((c) => c.channel).join(", ")})`, { approval: id });
     return id;
   }
 
-  /** A card reached Slack: remember where, so it can be updated. */
-  async cardPosted(approvalId: string, ts: string | null): Promise<void> {
-    if (ts) await this.o.store.approvals.setCard(approvalId, ts);
+  /** Where a job asked in `origin` has its card (Slack lookups: call it before the transaction). */
+  route(origin: Where, requestedBy: string): Promise<CardRoute> {
+    return this.o.route ? this.o.route(origin, requestedBy) : Promise.resolve(routeHere(origin));
+  }
+
+  /** A copy of a card reached Slack: remember where, so it can be updated; one decided meanwhile is updated now. */
+  async cardPosted(approvalId: string, channel: string, ts: string | null): Promise<void> {
+    if (!ts) return;
+    const late = await this.o.store.tx(async (t) => {
+      await t.approvals.setCard(approvalId, channel, ts);
+      const row = await t.approvals.get(approvalId);
+      if (!row || row.status === "pending") return false;
+      await this.updateCopies(t, row, (c) => c.channel === channel);
+      return true;
+    });
+    if (late) this.o.kick();
   }
 
   /**
@@ -207,12 +242,12 @@ export class Approvals {
     const row = await t.approvals.get(a.approvalId);
     if (!row) return tell(`There is no approval ${a.approvalId}.`);
     // A decision counts only from the card: the same id on any other message decides nothing.
-    const from = clickedCard(row, a);
+    const from = clickedCard(row.id, await t.approvals.cards(row.id), a);
     if (from === "elsewhere") {
       log.warn(`approval ${row.id}: a click by ${a.user} came from ${a.channel}/${a.messageTs ?? "?"}, not from its card; refused`, { approval: row.id, user: a.user });
       return tell(`That button is not on the card of ${row.id}: decide on the card itself. Nothing was changed.`);
     }
-    if (from === "first-sight" && a.messageTs) await t.approvals.setCard(row.id, a.messageTs);
+    if (from === "first-sight" && a.messageTs) await t.approvals.setCard(row.id, a.channel, a.messageTs);
     // Wall time, as stored when the card was made: the TTL must hold across restarts.
     if (row.status === "pending" && row.expiresAt <= now) {
       const expired = await this.expire(t, row);
@@ -230,12 +265,13 @@ export class Approvals {
       return tell("clawdbot is paused: no job starts. The card stays open; approve it again after an admin runs `/claw resume`.");
     }
     const to = a.approve ? "approved" : "denied";
-    if (!(await t.approvals.transition(row.id, ["pending"], to, { decidedBy: a.user, decidedAt: now }))) {
+    if (!(await t.approvals.transition(row.id, ["pending"], to, { decidedBy: a.user, decidedAt: now, decidedIn: a.channel }))) {
       const current = await t.approvals.get(row.id);
       return tell(`This job was already decided (${current?.status ?? "unknown"}); nothing more will happen.`);
     }
     log.info(`approval ${row.id} ${to} by ${a.user}`, { approval: row.id });
-    await this.updateCard(t, row.id);
+    const decided = await this.updateCard(t, row.id);
+    if (!a.approve && decided) await this.tellRequester(t, decided, deniedText(decided));
     // A crash before the start leaves it `approved` for recover().
     if (!a.approve) return () => void this.finishWithAgent(row.id, { status: "denied", ...NOT_RUN });
     if (this.o.runsJobs !== false) return () => void this.startSafely(row.id);
@@ -296,12 +332,17 @@ export class Approvals {
     const { store, clock, log } = this.o;
     const id = row.id;
     let result: JobRun;
+    // The live output goes where the result will: the thread of the copy it was decided through.
+    const shownIn = this.o.progress ? (await store.read((t) => this.resultPlaces(t, row)))[0] : undefined;
+    const progress = shownIn && this.o.progress?.({ approvalId: id, channel: shownIn.channel, threadTs: shownIn.threadTs });
     try {
-      result = await this.o.jobs.run(row, signal, (pid) => this.recordPid(id, pid));
+      result = await this.o.jobs.run(row, signal, (pid) => this.recordPid(id, pid), progress && ((latest) => progress.output(latest)));
     } catch (err) {
       const output = `could not run: ${(err as Error).message}`;
       result = { exitCode: null, output, timedOut: false, describe: () => output };
     }
+    // Before the result is queued, so the thread shows them in that order.
+    await progress?.finish(!signal.aborted);
     if (signal.aborted) return; // shutting down: recovery reports it as interrupted
     const ok = result.exitCode === 0 && !result.timedOut;
     const now = clock.now();
@@ -311,8 +352,10 @@ export class Approvals {
         exitCode: result.exitCode,
         output: result.output.slice(-100_000),
       });
-      await queueReply(t, { channel: row.channel, threadTs: cardThread(row), text: resultMessage(result), noDedupe: true }, now);
-      if (result.output.length > 3000) await this.queueFullOutput(t, row, result.output, now);
+      for (const to of await this.resultPlaces(t, row)) {
+        await queueReply(t, { ...to, text: resultMessage(result), noDedupe: true }, now);
+        if (result.output.length > 3000) await this.queueFullOutput(t, row, to, result.output, now);
+      }
       await this.updateCard(t, id);
     });
     log.info(`approval ${id} job ${ok ? "succeeded" : "failed"} (exit ${result.exitCode})`, { approval: id });
@@ -325,12 +368,12 @@ export class Approvals {
    * of hundreds of rate-limited messages. If Slack refuses files, the sender posts it as
    * numbered messages instead (see OutboxSender), so it is never cut silently either way.
    */
-  private async queueFullOutput(t: StoreTx, row: Approval, output: string, now: number): Promise<void> {
+  private async queueFullOutput(t: StoreTx, row: Approval, to: Where, output: string, now: number): Promise<void> {
     await t.outbox.enqueue(
       {
         op: "upload",
-        channel: row.channel,
-        threadTs: cardThread(row),
+        channel: to.channel,
+        threadTs: to.threadTs,
         text: `Full output of ${row.id}: ${output.length.toLocaleString("en-US")} characters.`,
         content: output,
         fileName: `${row.id}-output.txt`,
@@ -350,12 +393,11 @@ export class Approvals {
       const started = clock.mono();
       const reply = await agent.resume(JSON.parse(row.resume), outcome, AbortSignal.timeout(this.o.agentTimeoutMs));
       if (reply.usage) await this.o.recordUsage(reply.usage, clock.mono() - started, row.eventKey ?? undefined);
+      const here = { channel: row.channel, threadTs: row.threadTs ?? undefined };
+      const route = reply.jobs.length ? await this.route(here, row.requestedBy) : routeHere(here);
       await store.tx(async (t) => {
-        const thread = row.threadTs ?? undefined;
-        if (reply.reply.trim()) await queueReply(t, { channel: row.channel, threadTs: thread, text: formatAnswer(reply.reply), noDedupe: true }, clock.now());
-        for (const job of reply.jobs) {
-          await this.request(t, job, { requestedBy: row.requestedBy, channel: row.channel, threadTs: thread, eventKey: row.eventKey ?? undefined });
-        }
+        if (reply.reply.trim()) await queueReply(t, { ...here, text: formatAnswer(reply.reply), noDedupe: true }, clock.now());
+        for (const job of reply.jobs) await this.request(t, job, { requestedBy: row.requestedBy, eventKey: row.eventKey ?? undefined, route });
       });
     } catch (err) {
       log.error(`agent follow-up for ${id} failed: ${(err as Error).message}`, { approval: id });
@@ -368,6 +410,7 @@ export class Approvals {
     if (!(await t.approvals.transition(row.id, ["pending"], "expired", { decidedAt: this.o.clock.now() }))) return false;
     this.o.log.info(`approval ${row.id} expired`, { approval: row.id });
     await this.updateCard(t, row.id);
+    await this.tellRequester(t, row, expiredText(row));
     return true;
   }
 
@@ -408,7 +451,7 @@ export class Approvals {
       const left = row.pid === null ? "gone" : where === "here" ? this.stopOrphan(row) : "elsewhere";
       const interrupted = await store.tx(async (t) => {
         if (!(await t.approvals.transition(row.id, ["running"], "interrupted", { finishedAt: clock.now() }))) return false;
-        await queueReply(t, { channel: row.channel, threadTs: cardThread(row), text: interruptedText(row, left), noDedupe: true }, clock.now());
+        for (const to of await this.resultPlaces(t, row)) await queueReply(t, { ...to, text: interruptedText(row, left), noDedupe: true }, clock.now());
         await this.updateCard(t, row.id);
         return true;
       });
@@ -442,13 +485,36 @@ export class Approvals {
     await settleWithin(this.tasks, timeoutMs, this.o.clock);
   }
 
-  /** Queues the card's update (inside `t`) if the card is in Slack; returns the approval as it is now. */
+  /** Queues the update of every copy of the card in Slack (inside `t`); returns the approval as it is now. */
   private async updateCard(t: StoreTx, id: string): Promise<Approval | null> {
     const row = await t.approvals.get(id);
-    if (row?.cardTs) {
-      const card = buildCard(row);
-      await queueUpdate(t, { channel: row.channel, ts: row.cardTs, text: card.text, blocks: card.blocks }, this.o.clock.now());
-    }
+    if (row) await this.updateCopies(t, row, () => true);
     return row;
+  }
+
+  private async updateCopies(t: StoreTx, row: Approval, which: (c: CardCopy) => boolean): Promise<void> {
+    const card = buildCard(row);
+    for (const c of await t.approvals.cards(row.id)) {
+      if (c.ts && which(c)) await queueUpdate(t, { channel: c.channel, ts: c.ts, text: card.text, blocks: card.blocks }, this.o.clock.now());
+    }
+  }
+
+  /**
+   * Where a job's result goes: the thread of the copy it was decided through (the approver who
+   * decided reads it there), and the requester's conversation when no copy is there (the card
+   * went to an approval channel or to the approvers' DMs).
+   */
+  private async resultPlaces(t: StoreTx, row: Approval): Promise<Where[]> {
+    const cards = await t.approvals.cards(row.id);
+    const decided = cards.find((c) => c.channel === row.decidedIn) ?? cards[0];
+    const places: Where[] = decided ? [{ channel: decided.channel, threadTs: cardThread(decided) }] : [];
+    if (!cards.some((c) => c.channel === row.channel)) places.push({ channel: row.channel, threadTs: row.threadTs ?? undefined });
+    return places;
+  }
+
+  /** A note for the requester when their conversation has no copy of the card (it shows the outcome itself). */
+  private async tellRequester(t: StoreTx, row: Approval, text: string): Promise<void> {
+    if ((await t.approvals.cards(row.id)).some((c) => c.channel === row.channel)) return;
+    await queueReply(t, { channel: row.channel, threadTs: row.threadTs ?? undefined, text, noDedupe: true }, this.o.clock.now());
   }
 }

@@ -19,6 +19,14 @@ export interface Identity {
 type Obj = Record<string, unknown>;
 const s = (v: unknown): string | undefined => (typeof v === "string" && v !== "" ? v : undefined);
 
+/**
+ * Subtypes that are still a person talking to us: a message with files, a /me message, a
+ * thread reply also sent to the channel. Every other subtype (edits, deletions, joins, bot
+ * messages...) is noise.
+ */
+export const ANSWERED_SUBTYPES: ReadonlySet<string> = new Set(["file_share", "me_message", "thread_broadcast"]);
+const noise = (subtype: string | undefined) => subtype !== undefined && !ANSWERED_SUBTYPES.has(subtype);
+
 export function classify(type: string, payload: Obj, me: Identity): Classified {
   if (type === "slash_commands") return slash(payload);
   if (type === "interactive") return interactive(payload);
@@ -89,7 +97,7 @@ function eventCallback(p: Obj, me: Identity): Classified {
 
   if (type === "message") {
     if (fromBot) return ignored({ canary: user === me.botUserId || s(ev.bot_id) === me.botId });
-    if (s(ev.subtype) || !channel || !ts) return ignored();
+    if (noise(s(ev.subtype)) || !channel || !ts) return ignored();
     if (s(ev.channel_type) !== "im") return ignored(); // channel messages addressed to us come as app_mention
     return {
       event: {
@@ -106,7 +114,7 @@ function eventCallback(p: Obj, me: Identity): Classified {
   }
 
   if (type === "app_mention") {
-    if (fromBot || s(ev.subtype) || !channel || !ts) return ignored();
+    if (fromBot || noise(s(ev.subtype)) || !channel || !ts) return ignored();
     return {
       event: {
         key: `msg:${channel}:${ts}`,

@@ -24,8 +24,17 @@ export type OrphanOutcome =
 export interface Jobs {
   /** Why this job could not run as shown (checked before a card is posted); undefined if it can. */
   refusal(kind: ApprovalKind, text: string): string | undefined;
-  /** Runs the job until it ends, times out or `signal` aborts; `onSpawn` hears its pid. Never throws. */
-  run(job: { kind: ApprovalKind; text: string }, signal: AbortSignal, onSpawn: (pid: number) => void): Promise<JobRun>;
+  /**
+   * Runs the job until it ends, times out or `signal` aborts; `onSpawn` hears its pid. Never
+   * throws. `onOutput` is called whenever the job prints; `latest()` reads its newest output
+   * (whole lines, a few KB, redacted like the final output), when the caller wants to show it.
+   */
+  run(
+    job: { kind: ApprovalKind; text: string },
+    signal: AbortSignal,
+    onSpawn: (pid: number) => void,
+    onOutput?: (latest: () => string) => void,
+  ): Promise<JobRun>;
   /** Stops a job process a crashed run left behind, if it is still ours (pids are reused). Never throws. */
   stopOrphan(pid: number, startedAt: number | null): OrphanOutcome;
 }

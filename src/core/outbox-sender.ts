@@ -4,6 +4,7 @@
 import { backoffDelay } from "./backoff.ts";
 import type { Clock, Timer } from "./clock.ts";
 import type { Logger } from "./logger.ts";
+import { CARD_KEY_PREFIX } from "./approvals.ts";
 import { type HistoryMessage, OUTBOX_EVENT_TYPE, SlackCallError, type SendFailure, type SlackPort } from "./slack-port.ts";
 import type { OutboxItem, Store } from "./store.ts";
 import { outputParts, renderOutput } from "./text.ts";
@@ -29,8 +30,16 @@ export interface OutboxSenderOptions {
 const LOOKUP_SLACK_S = 120;
 /** How many messages to look through for it (a busy channel after a long outage). */
 const LOOKUP_LIMIT = 2000;
+/** chat.update's answers for a message that is no longer there to edit (docs.slack.dev/reference/methods/chat.update). */
+const LIVE_GONE = new Set(["message_not_found", "cant_update_message", "edit_window_closed"]);
 /** A refused upload sent as messages: at most this much (≈ 540 messages), with a note. */
 const MAX_SPLIT_CHARS = 2_000_000;
+/** Slack refusing a message for its size: the same message is refused again, however often it is sent. */
+const TOO_BIG = new Set(["invalid_blocks", "msg_too_long", "msg_blocks_too_long"]);
+/** A post refused because the bot is not in the conversation: a /claw's answer then goes through its response_url. */
+const CANNOT_POST = new Set(["not_in_channel", "channel_not_found"]);
+/** The event key of a notice about a refused item (never itself noticed again). */
+const NOTICE_KEY = "notice:";
 
 export class OutboxSender {
   sent = 0;
@@ -231,7 +240,8 @@ export class OutboxSender {
         });
         return null;
       case "update":
-        await slack.update({ channel: row.channel, ts: row.targetTs ?? "", text: row.text, blocks });
+        // An answer finished in its live message carries the reply metadata, as a post does.
+        await slack.update({ channel: row.channel, ts: row.targetTs ?? "", text: row.text, blocks, ...(row.eventKey ? { outboxId: row.id } : {}) });
         return row.targetTs;
       case "respond":
         await slack.respond(row.responseUrl ?? "", { text: row.text, blocks, response_type: "ephemeral" });
@@ -275,6 +285,40 @@ export class OutboxSender {
     this.kick();
   }
 
+  /** An answer's live message is gone (deleted meanwhile): the answer is posted instead of lost. */
+  private async postInstead(row: OutboxItem, why: string): Promise<void> {
+    const { store, clock, log } = this.o;
+    const now = clock.now();
+    await store.tx(async (t) => {
+      await t.outbox.enqueue({ eventKey: row.eventKey ?? undefined, op: "post", channel: row.channel, threadTs: row.threadTs ?? undefined, text: row.text }, now);
+      await t.outbox.markReplaced(row.id, `live message gone (${why}); posted instead`, now);
+    });
+    log.warn(`outbox: #${row.id}: the answer's message is gone (${why}); posting it instead`);
+    this.kick();
+  }
+
+  /** A /claw answered where the bot is not a member: through the command's response_url, seen by the one who typed it. */
+  private async respondInstead(row: OutboxItem, why: string): Promise<void> {
+    try {
+      await this.o.slack.respond(row.responseUrl ?? "", { text: row.text, blocks: row.blocks ? (JSON.parse(row.blocks) as unknown[]) : undefined, response_type: "ephemeral" });
+    } catch (err) {
+      return this.handleFailure({ ...row, op: "respond" }, err instanceof SlackCallError ? err.failure : { kind: "unknown", message: String(err) });
+    }
+    this.o.log.info(`outbox: #${row.id}: clawdbot cannot post in ${row.channel} (${why}); answered through the command's response_url`);
+    await this.done(row, null);
+  }
+
+  /** Slack refused an item as too big: the conversation gets a short line instead of silence. */
+  private async tooBigNotice(row: OutboxItem, code: string): Promise<void> {
+    if (row.eventKey?.startsWith(NOTICE_KEY) || row.op === "upload") return;
+    const card = row.eventKey?.startsWith(CARD_KEY_PREFIX) ? ` (the card of approval ${row.eventKey.slice(CARD_KEY_PREFIX.length)})` : "";
+    const what = row.op === "update" ? `an update of a message of mine${card}` : `a message of mine${card}`;
+    const text = `:warning: Slack refused ${what} as too large (\`${code}\`), so it is not shown. An admin finds it as failed outbox item #${row.id}.`;
+    const to = row.op === "respond" ? { op: "respond" as const, responseUrl: row.responseUrl ?? undefined } : row.op === "ephemeral" ? { op: "ephemeral" as const, user: row.user ?? undefined } : { op: "post" as const };
+    await this.o.store.outbox.enqueue({ eventKey: `${NOTICE_KEY}${row.id}`, channel: row.channel, threadTs: row.threadTs ?? undefined, text, ...to }, this.o.clock.now());
+    this.kick();
+  }
+
   /**
    * Looks for an item an earlier attempt may have delivered without us hearing back: a post
    * by the outbox id in its metadata, an upload by its file name (unique per item).
@@ -305,9 +349,12 @@ export class OutboxSender {
       }
       case "permanent":
         if (row.op === "upload") return this.uploadAsMessages(row, f.message);
+        if (row.op === "update" && row.eventKey && LIVE_GONE.has(f.message)) return this.postInstead(row, f.message);
+        if (row.op === "post" && row.responseUrl && CANNOT_POST.has(f.message)) return this.respondInstead(row, f.message);
         await store.outbox.markFailed(row.id, f.message, now);
         this.failed++;
         log.error(`outbox: #${row.id} to ${row.channel} failed for good: ${f.message}; fix it, then run clawdbot replay`);
+        if (TOO_BIG.has(f.message)) await this.tooBigNotice(row, f.message);
         return;
       case "revoked":
         await store.outbox.retryAt(row.id, now + this.o.retryMaxMs, f.message, now);

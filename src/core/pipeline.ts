@@ -5,11 +5,14 @@
 import type { Agent, ContextMessage } from "../agents/types.ts";
 import type { RelayClient } from "../relay/client.ts";
 import type { Approvals } from "./approvals.ts";
+import { type Attachments, type MessageFile, messageFiles, unreadNote } from "./attachments.ts";
 import type { Clock } from "./clock.ts";
-import { handleSlashCommand, type StatusSource } from "./commands.ts";
+import { handleSlashCommand, isAgentQuestion, type StatusSource } from "./commands.ts";
 import type { Logger } from "./logger.ts";
-import { queueReply } from "./replies.ts";
-import type { EventKind, InboundEvent, Store, StoreTx } from "./store.ts";
+import type { LiveTarget, OpenLive } from "./live-answer.ts";
+import { queueReply, queueReplyInto, type Reply, type ReplyTo } from "./replies.ts";
+import type { SignsOfLife, SignTarget } from "./sign-of-life.ts";
+import type { EventKind, InboundEvent, LiveMessage, Store, StoreTx } from "./store.ts";
 import { escapeSlack, formatAnswer, stripMention, unescapeSlack } from "./text.ts";
 import { settleWithin } from "./wait.ts";
 
@@ -42,7 +45,15 @@ export interface PipelineOptions {
   /** How many events are answered at once (agent calls in parallel). */
   concurrency?: number;
   context: ContextSource;
+  /** Reads what the agent can use of a message's files (attachments.ts); never throws. */
+  readFiles(files: MessageFile[]): Promise<Attachments>;
+  /** Whether the bot can post in a conversation (a /claw may come from one it is not in). */
+  canPost(channel: string): Promise<boolean>;
   status: StatusSource;
+  /** The sign that a question is being worked on; none in tests that don't look. */
+  signs?: SignsOfLife;
+  /** Shows an answer in Slack while the agent produces it; without it answers come whole. */
+  openLive?: OpenLive;
   kick(): void;
   /** Takes every configured secret (and URL passwords) out of text from outside: agent errors, conversation context. */
   redact(text: string): string;
@@ -100,6 +111,9 @@ export class Pipeline {
 
   private async run(key: string): Promise<void> {
     if (this.stopping) return;
+    // Before the wait for a slot: however busy the agent is, the user sees within a second
+    // that the message was taken up.
+    await this.showSign(key);
     // A burst must not start a thousand agent processes at once: wait for a slot first,
     // and claim after, so the lease is measured from when the work really starts.
     await this.slots.acquire();
@@ -144,12 +158,34 @@ export class Pipeline {
       case "slash":
         return handleSlashCommand(row, {
           ...this.o,
-          answerWithAgent: (r, text, threadTs) => this.answerMessage(r, text, threadTs),
+          answerWithAgent: (r, text, to) => this.answerMessage(r, text, to),
         });
       case "action":
         return this.decide(row);
       default:
         await store.events.setStatus(key, "ignored", now);
+    }
+  }
+
+  /** A DM, a mention or a /claw question gets the sign of life; notices and subcommands answer at once. */
+  private async showSign(key: string): Promise<void> {
+    const { signs, store } = this.o;
+    if (!signs) return;
+    try {
+      const row = await store.events.get(key);
+      if (row?.status !== "received" || !row.channel || row.detail === "paused") return;
+      let target: SignTarget;
+      if (row.kind === "dm" || row.kind === "mention") {
+        if (!stripMention(row.text ?? "", this.o.botUserId())) return;
+        target = { eventKey: key, channel: row.channel, ts: row.ts ?? undefined, threadTs: row.threadTs ?? undefined };
+      } else if (row.kind === "slash" && isAgentQuestion(row.text ?? "")) {
+        const responseUrl = (JSON.parse(row.payload) as { response_url?: string }).response_url;
+        target = { eventKey: key, channel: row.channel, responseUrl };
+      } else return;
+      if (await store.settings.isPaused()) return;
+      signs.show(target);
+    } catch (err) {
+      this.o.log.warn(`sign of life for ${key} skipped: ${String(err)}`);
     }
   }
 
@@ -179,18 +215,33 @@ export class Pipeline {
 
   /**
    * A DM, a mention, or `/claw <text>`: the agent answers in the same conversation.
-   * `textOverride`/`threadOverride` serve slash commands, whose text is not a message.
+   * `textOverride`/`to` serve slash commands, whose text is not a message and whose answer
+   * may have to go through the command's response_url.
    */
-  async answerMessage(row: InboundEvent, textOverride?: string, threadOverride?: string): Promise<void> {
+  async answerMessage(row: InboundEvent, textOverride?: string, to?: ReplyTo): Promise<void> {
     const { store, clock, log, agent, relay } = this.o;
     const channel = row.channel ?? "";
     const user = row.user ?? "";
-    const threadTs = threadOverride ?? row.threadTs ?? undefined;
+    const where: ReplyTo = to ?? { channel, threadTs: row.threadTs ?? undefined };
+    const threadTs = where.threadTs;
     const text = textOverride ?? unescapeSlack(stripMention(row.text ?? "", this.o.botUserId()));
+    // The message the answer grows in while the agent streams, or the one a crash left for it.
+    // Not where the bot cannot post: that answer goes through the command's response_url.
+    const live = this.o.openLive && !where.respond ? await this.o.openLive(liveTarget(row, channel, threadTs)) : undefined;
+    /** Queues the event's reply inside `t`: into its live message if it has one, else posted. */
+    const queueAnswer = async (t: StoreTx, r: Reply, into: LiveMessage | null) => {
+      if (into?.ts) await queueReplyInto(t, r, into.ts, clock.now());
+      else await queueReply(t, r, clock.now());
+    };
+    const forgetLive = async (t: StoreTx) => {
+      if (live?.recorded) await t.live.remove(row.key);
+    };
     // Notices and errors answer each message: the same words twice are still two answers.
     const reply = async (replyText: string, detail: string) => {
+      const into = (await live?.close()) ?? null;
       const held = await this.commitAnswer(row.key, async (t) => {
-        await queueReply(t, { eventKey: row.key, channel, threadTs, text: replyText, noDedupe: true }, clock.now());
+        await queueAnswer(t, { eventKey: row.key, ...where, text: replyText, noDedupe: true }, into);
+        await forgetLive(t);
         await t.events.setStatus(row.key, "answered", clock.now(), detail);
       });
       if (!held) return;
@@ -200,37 +251,65 @@ export class Pipeline {
 
     relay?.log({ direction: "in", event_id: row.key, channel, ts: row.ts, thread_ts: threadTs, user, text });
     if (row.detail === "paused" || (await store.settings.isPaused())) return reply(PAUSED_NOTICE, "paused");
-    if (!text) return reply("Say something after the mention and I'll answer.", "empty");
+    const attached = messageFiles(row.payload);
+    if (!text && attached.length === 0) return reply("Say something after the mention and I'll answer.", "empty");
 
     // The thread (or the relay) may hold what someone pasted: the agent gets it redacted, as it gets the message.
     const context = (await this.o.context({ kind: row.kind, channel, ts: row.ts ?? undefined, threadTs: row.threadTs ?? undefined, user, text })).map(
       (m) => ({ ...m, text: this.o.redact(m.text) }),
     );
 
+    const { files, unread } = attached.length ? await this.o.readFiles(attached) : { files: [], unread: [] };
+
     const started = clock.mono();
     let answer: Awaited<ReturnType<Agent["answer"]>>;
     try {
-      answer = await agent.answer({ text, user, channel, threadTs, context }, AbortSignal.timeout(this.o.agentTimeoutMs));
+      answer = await agent.answer({ text, user, channel, threadTs, context, files }, AbortSignal.timeout(this.o.agentTimeoutMs), live && ((d) => live.delta(d)));
     } catch (err) {
       const msg = err instanceof Error ? err.message : String(err);
       // An agent's error may quote its stderr (a key, a token, a `<!channel>`): redacted, then shown as text.
       const why = this.o.redact((err as Error)?.name === "TimeoutError" ? `timed out after ${Math.round(this.o.agentTimeoutMs / 1000)} s` : msg);
       log.error(`agent failed on ${row.key}: ${why}`, { event: row.key });
+      this.o.signs?.failed(row.key);
       return reply(`:warning: Sorry, I couldn't get an answer (${escapeSlack(why.slice(0, 200))}). Please try again.`, "agent_error");
     }
     if (answer.usage) {
       await store.usage.record({ ...answer.usage, latencyMs: clock.mono() - started, eventKey: row.key }, clock.now());
     }
+    const into = (await live?.close()) ?? null;
     const body = answer.reply.trim() || (answer.jobs.length ? "" : "(the agent gave an empty answer)");
+    // The answer says which files the agent did not get (our words, after the agent's).
+    const note = unreadNote(unread);
+    // A live message is finished whatever the answer: with only cards, it points at them.
+    const posted = [body && formatAnswer(body), note].filter(Boolean).join("\n\n") || (into ? "(approval needed: see the card)" : "");
+    // Where cards go is Slack's to say (membership): asked before the transaction.
+    const route = answer.jobs.length ? await this.o.approvals.route({ channel, threadTs }, user) : undefined;
     const held = await this.commitAnswer(row.key, async (t) => {
-      if (body) await queueReply(t, { eventKey: row.key, channel, threadTs, text: formatAnswer(body) }, clock.now());
-      for (const job of answer.jobs) await this.o.approvals.request(t, job, { requestedBy: user, channel, threadTs, eventKey: row.key });
+      if (posted) await queueAnswer(t, { eventKey: row.key, ...where, text: posted }, into);
+      await forgetLive(t);
+      if (route) for (const job of answer.jobs) await this.o.approvals.request(t, job, { requestedBy: user, eventKey: row.key, route, tell: where });
       await t.events.setStatus(row.key, "answered", clock.now());
     });
     if (!held) return;
     if (body) relay?.log({ direction: "out", event_id: row.key, channel, ts: null, thread_ts: threadTs, user: null, text: body });
+    // Only cards: they say the rest (the sign of a message is cleared when its reply is sent).
+    if (!posted) this.o.signs?.answered(row.key);
     this.o.kick();
   }
+}
+
+/** Where an answer would grow: the conversation, its thread, and who asked (a stream outside a DM is for them). */
+function liveTarget(row: InboundEvent, channel: string, threadTs: string | undefined): LiveTarget {
+  const p = JSON.parse(row.payload) as { team_id?: string; event?: { team?: string } };
+  const team = p.team_id ?? p.event?.team;
+  return {
+    eventKey: row.key,
+    channel,
+    threadTs,
+    isIm: row.kind === "dm",
+    ...(row.user ? { recipientUserId: row.user } : {}),
+    ...(team ? { recipientTeamId: team } : {}),
+  };
 }
 
 /** A counting semaphore: at most `n` holders, the rest wait in order. */

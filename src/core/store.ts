@@ -28,9 +28,9 @@ export interface Approval {
   reason: string | null;
   status: ApprovalStatus;
   requestedBy: string;
+  /** The requester's conversation (and thread): where they hear the outcome. The card's copies are in cards(). */
   channel: string;
   threadTs: string | null;
-  cardTs: string | null;
   eventKey: string | null;
   /** JSON: what the agent keeps to continue after the job (Agent.resume); null if nothing. */
   resume: string | null;
@@ -38,6 +38,8 @@ export interface Approval {
   expiresAt: number;
   decidedBy: string | null;
   decidedAt: number | null;
+  /** The conversation of the card copy the decision came through. */
+  decidedIn: string | null;
   startedAt: number | null;
   finishedAt: number | null;
   exitCode: number | null;
@@ -60,11 +62,22 @@ export interface NewApproval {
   /** Stored as JSON. */
   resume?: unknown;
   expiresAt: number;
+  /** Where copies of the card go (one conversation, or each approver's DM); default: channel and threadTs. */
+  cards?: { channel: string; threadTs?: string }[];
+}
+
+/** One copy of an approval's card: all copies show the same card, a decision updates them all. */
+export interface CardCopy {
+  channel: string;
+  threadTs: string | null;
+  /** The card's message, once posted. */
+  ts: string | null;
 }
 
 export interface TransitionPatch {
   decidedBy?: string;
   decidedAt?: number;
+  decidedIn?: string;
   startedAt?: number;
   finishedAt?: number;
   exitCode?: number | null;
@@ -281,6 +294,8 @@ export interface OutboxRepo {
   due(now: number, limit?: number): Promise<OutboxItem[]>;
   /** Pending, sending and failed items, oldest first. */
   undelivered(limit?: number): Promise<OutboxItem[]>;
+  /** Failed items (with their lastError), newest first, without content. */
+  failed(limit: number): Promise<OutboxItem[]>;
   /** When the next pending item is due or the next lease runs out; null if none. */
   nextDueAt(): Promise<number | null>;
   counts(): Promise<OutboxCounts>;
@@ -295,7 +310,10 @@ export interface OutboxRepo {
 /** Approvals as a state machine: a transition happens once, whoever races for it. */
 export interface ApprovalsRepo {
   create(a: NewApproval, now: number): Promise<Approval>;
-  setCard(id: string, ts: string): Promise<void>;
+  /** The copy of the card in `channel` was posted as `ts`. */
+  setCard(id: string, channel: string, ts: string): Promise<void>;
+  /** The copies of the card, in the order they were created. */
+  cards(id: string): Promise<CardCopy[]>;
   /** Records the running job's process (only while it is running). */
   setPid(id: string, pid: number): Promise<void>;
   get(id: string): Promise<Approval | null>;
@@ -303,11 +321,11 @@ export interface ApprovalsRepo {
   transition(id: string, from: ApprovalStatus[], to: ApprovalStatus, patch?: TransitionPatch): Promise<boolean>;
   /** Newest first. */
   list(limit?: number): Promise<Approval[]>;
-  /** Oldest first. */
-  withStatus(status: ApprovalStatus): Promise<Approval[]>;
+  /** Oldest first; at most `limit` when given. */
+  withStatus(status: ApprovalStatus, limit?: number): Promise<Approval[]>;
   /** Pending ones whose time ran out by `now`. */
   expiredPending(now: number): Promise<Approval[]>;
-  /** Forgets finished approvals created before `before`; open ones are kept whatever their age. */
+  /** Forgets finished approvals (and their card copies) created before `before`; open ones are kept whatever their age. */
   purge(before: number): Promise<number>;
   countByStatus(): Promise<Record<string, number>>;
 }
@@ -378,6 +396,33 @@ export interface LeasesRepo {
   releaseAll(owner: string): Promise<number>;
 }
 
+/** How a live message grows: chat.startStream/appendStream, or chat.postMessage then chat.update. */
+export type LiveMode = "stream" | "update";
+
+/**
+ * A message showing an answer while the agent produces it, recorded until the final answer is
+ * queued for it (then the outbox owns it). One left behind by a crash is finished after the
+ * restart: the event is answered again into the same message.
+ */
+export interface LiveMessage {
+  eventKey: string;
+  channel: string;
+  threadTs: string | null;
+  /** Slack's ts; null while its start is under way (or if a crash came first). */
+  ts: string | null;
+  mode: LiveMode;
+  createdAt: number;
+}
+
+/** Live messages by event: at most one each. */
+export interface LiveRepo {
+  /** Records an event's live message, or replaces it (its ts, once Slack gave one). */
+  put(m: LiveMessage): Promise<void>;
+  get(eventKey: string): Promise<LiveMessage | null>;
+  /** Forgets it: call in the transaction that queues the final answer. */
+  remove(eventKey: string): Promise<void>;
+}
+
 /** What a transaction body works with; the root store offers the same outside one. */
 export interface StoreTx {
   readonly settings: SettingsRepo;
@@ -388,6 +433,7 @@ export interface StoreTx {
   readonly logs: LogsRepo;
   readonly instances: InstancesRepo;
   readonly leases: LeasesRepo;
+  readonly live: LiveRepo;
 }
 
 export interface Store extends StoreTx {

@@ -7,6 +7,7 @@
 //  - no rejection escapes: every failure is caught, counted and logged.
 import type { Clock, Timer } from "./clock.ts";
 import { backoffDelay } from "./backoff.ts";
+import type { ConnectionHistory } from "./connection-history.ts";
 import type { Logger } from "./logger.ts";
 import { settleWithin } from "./wait.ts";
 
@@ -17,6 +18,8 @@ export interface Conn {
   lastActivityAt: number;
   /** clock.mono() of the hello. */
   helloAt: number | null;
+  /** hello's num_connections: this app's open Socket Mode connections, this one included. */
+  numConnections: number | null;
   /** Settles once the socket is closed (or destroyed). */
   readonly closed: Promise<void>;
   ack(envelopeId: string, payload?: unknown): boolean;
@@ -38,8 +41,13 @@ export interface SupervisorDeps<E> {
   connect(url: string, handlers: ConnHandlers<E>): Conn;
   /** Every envelope of every live connection, with the function that acks it on that connection. */
   onEnvelope(env: E, ack: (payload?: unknown) => boolean): void;
-  /** After every hello that made a connection live (first connect, reconnect, handover). */
-  onConnected?(): void;
+  /**
+   * After every hello that made a connection live (first connect, reconnect, handover);
+   * `gapless` when it replaced a connection that was still open (a refresh with no gap).
+   */
+  onConnected?(info: { gapless: boolean }): void;
+  /** Other processes share this app's connections by design (a cluster): no warning about them. */
+  sharedApp?: boolean;
   /** A Slack error code or message if `err` means our credentials are gone for good. */
   terminalReason(err: unknown): string | null;
   log: Logger;
@@ -48,6 +56,8 @@ export interface SupervisorDeps<E> {
   reconnectMaxMs: number;
   livenessTimeoutMs: number;
   random?: () => number;
+  /** Where connects, drops and failed attempts are recorded (the status page reads it). */
+  history?: ConnectionHistory;
 }
 
 export type SupervisorState = "idle" | "connecting" | "connected" | "backoff" | "revoked" | "stopped";
@@ -69,6 +79,8 @@ export class Supervisor<E> {
   connectedOnce = false;
   revokedReason: string | null = null;
   lastError: string | null = null;
+  /** When the next attempt is due (in backoff), or the current one started. */
+  nextAttemptAt: number | null = null;
 
   private active: Conn | null = null;
   /** The old connection during a refresh handover, closed when the new one says hello. */
@@ -129,6 +141,7 @@ export class Supervisor<E> {
       reason,
     });
     void this.stop();
+    this.d.history?.record("revoked", reason);
     this.state = "revoked";
     this.revokedReason = reason;
   }
@@ -148,6 +161,7 @@ export class Supervisor<E> {
   private schedule(delayMs: number): void {
     if (this.state === "stopped" || this.state === "revoked") return;
     if (this.timer) this.d.clock.clearTimeout(this.timer);
+    this.nextAttemptAt = this.d.clock.now() + delayMs;
     const gen = this.generation;
     this.state = delayMs > 0 ? "backoff" : "connecting";
     this.timer = this.d.clock.setTimeout(() => {
@@ -215,6 +229,8 @@ export class Supervisor<E> {
     if (this.helloTimer) this.d.clock.clearTimeout(this.helloTimer);
     this.helloTimer = null;
     const old = this.active;
+    const gapless = old !== null && old !== conn && old.isOpen;
+    this.checkConnections(conn, gapless ? 2 : 1);
     this.active = conn;
     this.lastSeenAt = this.d.clock.mono();
     if (old && old !== conn) {
@@ -222,6 +238,7 @@ export class Supervisor<E> {
       old.close();
     }
     this.retiring = null;
+    this.d.history?.record(this.connectedOnce ? "reconnected" : "connected");
     if (this.connectedOnce) this.reconnects++;
     this.connectedOnce = true;
     if (this.failures > 0) this.d.log.info(`connected to Slack after ${this.failures} failed attempts`);
@@ -230,10 +247,22 @@ export class Supervisor<E> {
     this.state = "connected";
     this.watchLiveness(conn);
     try {
-      this.d.onConnected?.();
+      this.d.onConnected?.({ gapless });
     } catch (err) {
       this.d.log.error(`after-connect hook failed: ${errText(err)}`);
     }
+  }
+
+  /** Slack counts more connections for this app than this process holds: someone else uses its token. */
+  private checkConnections(conn: Conn, mine: number): void {
+    const n = conn.numConnections;
+    if (n === null || n <= mine || this.d.sharedApp) return;
+    this.d.log.warn(
+      `Slack says this app has ${n} Socket Mode connections open and this clawdbot holds ${mine}: another process uses the same app token ` +
+        "(a second clawdbot, or a tool): Slack hands each event to one of them, so this one misses some. Stop the other, " +
+        "or give it its own app; a cluster (CLAWDBOT_DATABASE_URL) shares connections by design. A clawdbot killed moments ago can still count for a minute.",
+      { connection: conn.id, num_connections: n },
+    );
   }
 
   /**
@@ -278,13 +307,37 @@ export class Supervisor<E> {
 
   private onDisconnectMessage(conn: Conn, reason: string): void {
     if (reason === "link_disabled") return this.revoke("link_disabled");
+    if (reason === "too_many_websockets") return this.refused(conn);
     if (conn !== this.active || this.state !== "connected") return;
     // Slack may warn and then ask again: one successor at a time, or we would hold three sockets.
     if (this.retiring === conn) return;
     // warning / refresh_requested: open the new socket now, close this one on its hello.
     this.d.log.info(`Slack asked for a refresh (${reason}): opening a new connection first`, { connection: conn.id });
     this.retiring = conn;
+    this.d.history?.record("refresh", reason);
     this.attempt(true).catch((err) => this.d.log.warn(`refresh handover failed: ${errText(err)}`));
+  }
+
+  /**
+   * Slack will not have another connection for this app (10 at most): this socket counts as a
+   * failed attempt and the next one waits out the backoff. Opening one at once, as for a refresh,
+   * would only be refused again.
+   */
+  private refused(conn: Conn): void {
+    const why = "Slack refused the connection: too_many_websockets (this app already has the 10 Socket Mode connections Slack allows; other processes use its app token)";
+    if (conn === this.pending) {
+      this.pending = null;
+      conn.destroy();
+      return this.pendingFailed(why);
+    }
+    if (conn !== this.active) return;
+    this.generation++;
+    this.clearTimers();
+    this.pending?.destroy();
+    this.pending = null;
+    conn.destroy();
+    this.active = this.retiring = null;
+    this.failed(why);
   }
 
   private onClosed(conn: Conn, why: string): void {
@@ -319,12 +372,14 @@ export class Supervisor<E> {
     conn.destroy();
     if (this.active === conn) this.active = null;
     if (this.retiring === conn) this.retiring = null;
+    this.d.history?.record("dropped", why);
     this.d.log.warn(`Slack connection lost (${why}): reconnecting`, { connection: conn.id });
     this.schedule(0);
   }
 
   private failed(why: string): void {
     if (this.state === "stopped" || this.state === "revoked") return;
+    this.d.history?.record("failed", why);
     this.failures++;
     this.failuresTotal++;
     this.lastError = why;

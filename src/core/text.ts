@@ -73,6 +73,12 @@ export interface Part {
   close: string;
 }
 
+/** `1.2 s` under ten seconds, whole seconds above: precise where it matters, short always. */
+export function formatSeconds(ms: number): string {
+  const s = ms / 1000;
+  return s < 10 ? `${s.toFixed(1)} s` : `${Math.round(s)} s`;
+}
+
 /** Units a cut must not go through: an entity, a mention or link token, a `\u` escape. */
 const ATOM = /&(?:[a-zA-Z]+|#\d+|#x[0-9a-fA-F]+);|<[^<>\n]*>|\\u\{[0-9a-f]+\}|\\u[0-9a-f]{4}/g;
 const graphemes = new Intl.Segmenter("en", { granularity: "grapheme" });

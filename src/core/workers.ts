@@ -17,6 +17,9 @@ interface Worker {
   everyMs: number;
   fn: () => unknown | Promise<unknown>;
   timer: Timer | null;
+  running: boolean;
+  /** Triggered while running: runs again when this run ends, this much later (never two at once). */
+  again: number | null;
   stats: WorkerStats;
 }
 
@@ -34,15 +37,17 @@ export class Workers {
   ) {}
 
   add(name: string, everyMs: number, fn: () => unknown | Promise<unknown>, { runNow = false } = {}): void {
-    const w: Worker = { name, everyMs, fn, timer: null, stats: { runs: 0, failures: 0, consecutive_failures: 0 } };
+    const w: Worker = { name, everyMs, fn, timer: null, running: false, again: null, stats: { runs: 0, failures: 0, consecutive_failures: 0 } };
     this.workers.set(name, w);
     this.arm(w, runNow ? 0 : everyMs);
   }
 
-  /** Runs a worker now (and re-arms it), e.g. the catch-up after a reconnect. */
-  trigger(name: string): void {
+  /** Runs a worker now or in `delayMs` (and re-arms it), e.g. the catch-up after a reconnect; after its run if it is running. */
+  trigger(name: string, delayMs = 0): void {
     const w = this.workers.get(name);
-    if (w) this.arm(w, 0);
+    if (!w) return;
+    if (w.running) w.again = Math.min(w.again ?? delayMs, delayMs);
+    else this.arm(w, delayMs);
   }
 
   stats(): Record<string, WorkerStats> {
@@ -73,6 +78,7 @@ export class Workers {
   private async tick(w: Worker): Promise<void> {
     w.timer = null;
     if (this.stopped) return;
+    w.running = true;
     try {
       await w.fn();
       w.stats.runs++;
@@ -85,7 +91,10 @@ export class Workers {
       // A run cut short by shutdown is not news.
       if (!this.stopped) this.log.error(`worker ${w.name} failed: ${w.stats.last_error} (failures in a row: ${w.stats.consecutive_failures})`);
     }
+    w.running = false;
     // Re-armed after the run, so a slow run never overlaps itself.
-    if (!w.timer) this.arm(w, w.everyMs);
+    const again = w.again;
+    w.again = null;
+    this.arm(w, again ?? w.everyMs);
   }
 }

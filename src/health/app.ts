@@ -1,9 +1,11 @@
 // The HTTP faces of the bot, built without listening so tests drive them with
-// app.handle(new Request(...)): the health server (GET /health, GET /metrics; loopback by
-// default) and, in http mode, the public events port (POST /slack/events and nothing else).
+// app.handle(new Request(...)): the health server (GET /health, GET /metrics, the status page
+// at GET /; loopback by default) and, in http mode, the public events port (POST /slack/events
+// and nothing else).
 import { Elysia } from "elysia";
 import type { HealthSnapshot } from "../core/health-types.ts";
 import { METRICS_CONTENT_TYPE, renderMetrics } from "./metrics.ts";
+import { STATUS_PAGE_CSP } from "./status-page.ts";
 
 export interface HealthAppDeps {
   snapshot: () => HealthSnapshot | Promise<HealthSnapshot>;
@@ -12,6 +14,8 @@ export interface HealthAppDeps {
    * name, so a web page whose DNS name was rebound to 127.0.0.1 cannot read it from a browser.
    */
   loopbackOnly?: boolean;
+  /** GET /: the status page's HTML (status-page.ts renders it). */
+  statusPage?: () => string | Promise<string>;
 }
 
 const noStore = { "cache-control": "no-store" };
@@ -61,6 +65,25 @@ export function createHealthApp(deps: HealthAppDeps): Elysia {
     "/metrics",
     async () => new Response(renderMetrics(await deps.snapshot()), { headers: { "content-type": METRICS_CONTENT_TYPE, ...noStore } }),
   );
+
+  // 200 whatever the status: the page is for people, and a browser or a script fetching it
+  // should see the page, not an error; monitors read /health, which answers 503.
+  const statusPage = deps.statusPage;
+  if (statusPage) {
+    app.get(
+      "/",
+      async () =>
+        new Response(await statusPage(), {
+          headers: {
+            "content-type": "text/html; charset=utf-8",
+            "content-security-policy": STATUS_PAGE_CSP,
+            "x-content-type-options": "nosniff",
+            "referrer-policy": "no-referrer",
+            ...noStore,
+          },
+        }),
+    );
+  }
   return app;
 }
 

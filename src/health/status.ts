@@ -1,6 +1,7 @@
 // What health reports, decided from the connection's state. Pure, so every case of the
 // contract's Health section has a unit test. A quiet workspace is not an outage: `stale`
 // needs silence on the socket itself (no envelope, ping or pong), or a missed canary.
+import { formatDuration } from "../core/duration.ts";
 import type { HealthSnapshot, HealthStatus } from "../core/health-types.ts";
 import type { CanaryState } from "../core/heartbeat.ts";
 
@@ -30,7 +31,7 @@ export function judgeStatus(i: StatusInputs): { status: HealthStatus; reason?: s
   if (!s && !i.identityKnown) return { status: "starting", reason: "waiting for Slack's auth.test" };
   if (i.canary === "missed") return { status: "stale", reason: "heartbeat canary did not come back" };
   if (s && s.lastActivityAt !== null && i.mono - s.lastActivityAt > i.staleAfterMs) {
-    return { status: "stale", reason: `nothing received from Slack for ${Math.round((i.mono - s.lastActivityAt) / 1000)} s` };
+    return { status: "stale", reason: `nothing received from Slack for ${formatDuration(Math.round((i.mono - s.lastActivityAt) / 1000))}` };
   }
   // Failing workers do not make the bot unhealthy (it still answers), but they are named.
   return i.failingWorkers.length ? { status: "ok", reason: `workers failing: ${i.failingWorkers.join(", ")}` } : { status: "ok" };

@@ -2,6 +2,7 @@
 // code command with the task on stdin. Both run through the platform shell with a deadline,
 // with the allowlisted environment (job-env.ts), and what they print is redacted here, before
 // anything else (the store, Slack, an upload, the agent) sees it.
+import { formatSeconds } from "../core/text.ts";
 import { jobEnv } from "./job-env.ts";
 import { type RunOptions, runProcess, type RunResult } from "./run-process.ts";
 import { shellArgv, shellRefusal } from "./shell.ts";
@@ -31,6 +32,8 @@ interface JobOptions {
   onSpawn?: (pid: number) => void;
   /** Applied to everything the job printed before it leaves here (configured secrets, URL passwords). */
   redact?: (text: string) => string;
+  /** The job printed something; `latest()` reads its newest output, redacted (see latestOutput). */
+  onOutput?: (latest: () => string) => void;
   /** What holds the job's processes together (tests choose; the platform's strongest by default). */
   tree?: TreeFactory;
 }
@@ -69,7 +72,15 @@ async function runJob(job: JobOptions, spawn: Pick<RunOptions, "argv" | "env" | 
   const redact = job.redact ?? ((text: string) => text);
   let r: RunResult;
   try {
-    r = await runProcess({ ...spawn, cwd: job.cwd, timeoutMs: job.timeoutMs, signal: job.signal, onSpawn: job.onSpawn, tree: job.tree });
+    r = await runProcess({
+      ...spawn,
+      cwd: job.cwd,
+      timeoutMs: job.timeoutMs,
+      signal: job.signal,
+      onSpawn: job.onSpawn,
+      tree: job.tree,
+      ...(job.onOutput ? { onOutput: latestOutput(job.onOutput, redact) } : {}),
+    });
   } catch (err) {
     // A job that cannot start (missing cwd, no shell) is a failed job with a reason, not a crash.
     const why = err instanceof Error ? err.message : String(err);
@@ -88,15 +99,37 @@ async function runJob(job: JobOptions, spawn: Pick<RunOptions, "argv" | "env" | 
   return result;
 }
 
+/** How much of the newest output is kept for a look while the job runs. */
+const LATEST_CHARS = 8 * 1024;
+
+/**
+ * Keeps the newest output (both streams, as they arrive) for `onOutput`'s reader, redacted
+ * when read. The window's first line is dropped once output was cut at its start: a secret cut
+ * in two there would not be recognised by the redactor, so that part is never shown.
+ */
+function latestOutput(onOutput: (latest: () => string) => void, redact: (text: string) => string): (text: string) => void {
+  let tail = "";
+  let cut = false;
+  const latest = () => {
+    const text = redact(tail);
+    if (!cut) return text;
+    const nl = text.indexOf("\n");
+    return nl >= 0 ? text.slice(nl + 1) : text.slice(Math.min(text.length, 1024));
+  };
+  return (text) => {
+    tail += text;
+    if (tail.length > LATEST_CHARS) {
+      tail = tail.slice(tail.length - LATEST_CHARS);
+      cut = true;
+    }
+    onOutput(latest);
+  };
+}
+
 function notStarted(why: string, durationMs = 0): JobResult {
   return { exitCode: null, output: why, timedOut: false, durationMs, truncatedBytes: 0, notStarted: true };
 }
 
-/** `1.2 s` under ten seconds, whole seconds above: precise where it matters, short always. */
-export function formatSeconds(ms: number): string {
-  const s = ms / 1000;
-  return s < 10 ? `${s.toFixed(1)} s` : `${Math.round(s)} s`;
-}
 
 /**
  * One line: `exit 0 in 1.2 s`, `timed out after 300 s (process tree killed)`. What was killed

@@ -24,9 +24,9 @@ export function localJobs(o: LocalJobsOptions): Jobs {
   const platform = o.platform ?? process.platform;
   return {
     refusal: (kind, text) => (kind === "exec" ? shellRefusal(text, platform) : undefined),
-    async run(job, signal, onSpawn) {
+    async run(job, signal, onSpawn, onOutput) {
       try {
-        const common = { cwd: o.cwd, timeoutMs: o.timeoutMs, signal, onSpawn, redact: o.redact };
+        const common = { cwd: o.cwd, timeoutMs: o.timeoutMs, signal, onSpawn, onOutput, redact: o.redact };
         return asRun(
           job.kind === "exec"
             ? await runExecJob({ ...common, command: job.text }, platform)

@@ -28,6 +28,8 @@ export interface RunOptions {
   onSpawn?: (pid: number) => void;
   /** What holds the child's process tree together; the platform's strongest means by default (tests choose). */
   tree?: TreeFactory;
+  /** Output as it arrives (decoded, unbounded, unredacted: the caller redacts what it shows). */
+  onOutput?: (text: string, stream: "stdout" | "stderr") => void;
 }
 
 export interface RunResult {
@@ -113,7 +115,10 @@ export async function runProcess(opts: RunOptions): Promise<RunResult> {
   };
   opts.signal?.addEventListener("abort", onAbort, { once: true });
 
-  const pumps = [pump(proc.stdout, stdout, output), pump(proc.stderr, stderr, output)];
+  const pumps = [
+    pump(proc.stdout, stdout, output, opts.onOutput && ((t) => opts.onOutput?.(t, "stdout"))),
+    pump(proc.stderr, stderr, output, opts.onOutput && ((t) => opts.onOutput?.(t, "stderr"))),
+  ];
   let report: TreeReport | null = null;
   try {
     await proc.exited;
@@ -146,7 +151,7 @@ interface Pump {
 }
 
 /** Reads one stream into its own buffer and the shared interleaved one, chunk by chunk. */
-function pump(stream: ReadableStream<Uint8Array>, own: HeadTail, shared: HeadTail): Pump {
+function pump(stream: ReadableStream<Uint8Array>, own: HeadTail, shared: HeadTail, onText?: (text: string) => void): Pump {
   const reader = stream.getReader();
   // Decoding per stream keeps a multi-byte character split across chunks intact even
   // when the other stream's chunk lands between the halves.
@@ -156,6 +161,11 @@ function pump(stream: ReadableStream<Uint8Array>, own: HeadTail, shared: HeadTai
     const bytes = Buffer.from(text, "utf8");
     own.push(bytes);
     shared.push(bytes);
+    try {
+      onText?.(text);
+    } catch {
+      // a listener's fault is not the process's
+    }
   };
   const done = (async () => {
     try {

@@ -1,12 +1,13 @@
 // `clawdbot sandbox`: the real core against the built-in Slack emulator, with a terminal
 // chat. A typed line is a DM to the bot; `/claw ...` is the slash command; cards can be
-// approved with `/approve [id]` or denied with `/deny [id]` (no id: the newest open card).
-// No Slack tokens needed.
-import { mkdtempSync, rmSync } from "node:fs";
+// approved with `/approve [id]` or denied with `/deny [id]` (no id: the newest open card);
+// `/file <path> [text]` shares a file from disk. No Slack tokens needed.
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { loadConfig } from "../config.ts";
 import { SlackEmulator } from "../emulator/index.ts";
+import type { EmuFile } from "../emulator/types.ts";
 import { startRuntime } from "../runtime.ts";
 import { renderSlackText } from "./render.ts";
 
@@ -52,7 +53,7 @@ export async function runSandbox(): Promise<void> {
   };
   say(`clawdbot sandbox: you are @you (${YOU}), chatting with the bot in a DM. Data in ${dataDir}${ownDir ? " (removed on exit)" : ""}`);
   say(`health: http://127.0.0.1:${rt.healthPort}/health`);
-  say("Type a message. /claw help, /claw exec <command>, /approve [id], /deny [id], /quit (or Ctrl+C).");
+  say("Type a message. /claw help, /claw exec <command>, /approve [id], /deny [id], /file <path> [text], /quit (or Ctrl+C).");
   prompt();
 
   // Print what the bot says, new messages and card updates alike.
@@ -61,7 +62,7 @@ export async function runSandbox(): Promise<void> {
     for (const m of emu.messages()) {
       if (!m.bot_id && m.user !== emu.options.botUserId) continue;
       const key = `${m.channel}:${m.ts}`;
-      const text = renderMessage(m, names);
+      const text = renderMessage(m, names, emu.files);
       if (seen.get(key) === text) continue;
       const updated = seen.has(key);
       seen.set(key, text);
@@ -104,6 +105,15 @@ export async function runSandbox(): Promise<void> {
       const found = findCard(emu.messages(), decision[2]);
       if (!found) say(decision[2] ? `no card with id ${decision[2]}` : "no open card to decide on");
       else emu.click(YOU, found.card.channel, found.card.ts, decision[1] === "approve" ? "approval_approve" : "approval_deny", found.id);
+      return;
+    }
+    const share = /^\/file\s+(\S+)(?:\s+(.*))?$/.exec(text);
+    if (share) {
+      const path = share[1] as string;
+      // A sandbox is for trying things: a file far bigger than anything the bot reads is refused here.
+      if (!existsSync(path) || !statSync(path).isFile()) say(`no file ${path}`);
+      else if (statSync(path).size > 20 * 1024 * 1024) say(`${path} is over 20 MB; share a smaller one`);
+      else emu.dm(YOU, share[2] ?? "", { files: [{ name: basename(path), content: new Uint8Array(readFileSync(path)) }] });
       return;
     }
     if (text.startsWith("/claw")) emu.slash(YOU, CHANNEL, text.slice(5).trim());
@@ -156,11 +166,12 @@ function findCard(messages: Shown[], id: string | undefined): { card: Shown; id:
   return undefined;
 }
 
-function renderMessage(m: { text: string; blocks?: unknown[] }, names: Record<string, string>): string {
+function renderMessage(m: { text: string; blocks?: unknown[]; files?: string[] }, names: Record<string, string>, files: EmuFile[]): string {
   const blocks = JSON.stringify(m.blocks ?? []);
   const id = /"value":"(ap_[a-z0-9]+)"/.exec(blocks)?.[1];
-  // What the Slack client would show: mentions by name, emoji, unescaped text.
-  const text = renderSlackText(m.text, names);
+  // What the Slack client would show: mentions by name, emoji, unescaped text, attached files.
+  const attached = (m.files ?? []).flatMap((f) => files.filter((x) => x.id === f));
+  const text = [renderSlackText(m.text, names), ...attached.map((f) => `    [file ${f.name}, ${f.content.byteLength} bytes]`)].filter(Boolean).join("\n");
   if (id) return `${text}\n    [card ${id}: /approve ${id} or /deny ${id}]`;
   // A decided card has no buttons: show its status line instead.
   const status = cardStatus(m.blocks);

@@ -39,6 +39,7 @@ export const BOT_EVENTS = [
   { name: "message.im", why: "direct messages" },
   { name: "message.mpim", why: "group DMs" },
   { name: "message.channels", why: "the heartbeat canary's own post coming back (deaf-socket check)" },
+  { name: "message.groups", why: "the heartbeat canary in a private channel" },
   { name: "tokens_revoked", why: "stop reconnecting when the tokens are revoked" },
   { name: "app_uninstalled", why: "stop reconnecting when the app is uninstalled" },
 ] as const satisfies readonly Requirement[];

@@ -14,7 +14,7 @@ export interface Envelope {
 export interface ConnectionHandlers {
   hello(conn: SocketConnection): void;
   envelope(conn: SocketConnection, env: Envelope): void;
-  /** Slack's `disconnect` message: warning, refresh_requested, link_disabled. */
+  /** Slack's `disconnect` message: warning, refresh_requested, link_disabled, too_many_websockets. */
   disconnectMessage(conn: SocketConnection, reason: string): void;
   closed(conn: SocketConnection, why: string): void;
 }
@@ -33,6 +33,7 @@ export class SocketConnection {
   readonly id = nextId++;
   lastActivityAt: number;
   helloAt: number | null = null;
+  numConnections: number | null = null;
   /** Settles when the socket is closed, whoever closed it. */
   readonly closed: Promise<void>;
   private closedReported = false;
@@ -67,7 +68,7 @@ export class SocketConnection {
 
   private onMessage(raw: string): void {
     this.touch();
-    let msg: { type?: string; reason?: string; envelope_id?: string };
+    let msg: { type?: string; reason?: string; envelope_id?: string; num_connections?: unknown };
     try {
       msg = JSON.parse(raw);
     } catch {
@@ -77,6 +78,7 @@ export class SocketConnection {
     if (typeof msg !== "object" || msg === null || Array.isArray(msg)) return;
     if (msg.type === "hello") {
       this.helloAt = this.clock.mono();
+      if (typeof msg.num_connections === "number") this.numConnections = msg.num_connections;
       this.handlers.hello(this);
     } else if (msg.type === "disconnect") {
       this.handlers.disconnectMessage(this, msg.reason ?? "unknown");

@@ -5,6 +5,7 @@ import { ErrorCode, LogLevel, WebClient, type WebClientOptions } from "@slack/we
 import {
   OUTBOX_EVENT_TYPE,
   SlackCallError,
+  type ConversationInfo,
   type HistoryMessage,
   type SendFailure,
   type SlackPort,
@@ -126,6 +127,25 @@ const PERMANENT = new Set([
   "slack_connect_blocked_file_type",
   "slack_connect_clip_sharing_blocked",
   "slack_connect_file_upload_sharing_blocked",
+  // chat.startStream / appendStream / stopStream, assistant.threads.setStatus, reactions.add /
+  // remove (each method's docs page): this stream, status or reaction will not take, however
+  // often it is tried. streaming_state_conflict (chat.update of a streaming message) is not
+  // here: update() stops the stream and edits it.
+  "message_not_in_streaming_state",
+  "stopped_by_user",
+  "message_not_owned_by_app",
+  "missing_recipient_user_id",
+  "missing_recipient_team_id",
+  "invalid_chunks",
+  "channel_type_not_supported",
+  "invalid_thread_ts",
+  "already_reacted",
+  "no_reaction",
+  "invalid_name",
+  "bad_timestamp",
+  "no_item_specified",
+  "too_many_reactions",
+  "too_many_emoji",
 ]);
 
 /**
@@ -206,6 +226,15 @@ async function call<T>(fn: () => Promise<T>): Promise<T> {
   }
 }
 
+/** A call whose refusal with one of `already` means what was wanted is so already. */
+async function done(p: Promise<unknown>, ...already: string[]): Promise<void> {
+  try {
+    await p;
+  } catch (err) {
+    if (!(err instanceof SlackCallError) || !already.includes(err.failure.message)) throw err;
+  }
+}
+
 export class WebPort implements SlackPort {
   readonly client: WebClient;
   private readonly timeoutMs: number;
@@ -236,7 +265,53 @@ export class WebPort implements SlackPort {
   }
 
   async update(a: Parameters<SlackPort["update"]>[0]): Promise<void> {
-    await call(() => this.client.chat.update({ channel: a.channel, ts: a.ts, text: a.text, blocks: a.blocks as never }));
+    const metadata = a.outboxId === undefined ? {} : { metadata: { event_type: OUTBOX_EVENT_TYPE, event_payload: { outbox_id: a.outboxId } } };
+    const edit = () => call(() => this.client.chat.update({ channel: a.channel, ts: a.ts, text: a.text, blocks: a.blocks as never, ...metadata }));
+    try {
+      await edit();
+    } catch (err) {
+      // "The message is currently streaming text and cannot be edited" (chat.update errors):
+      // a streamed answer whose stream is still open (a crash, a stop that was lost) is
+      // stopped, then edited; stopped meanwhile (by the user, or by Slack) is as good.
+      if (!(err instanceof SlackCallError) || err.failure.message !== "streaming_state_conflict") throw err;
+      await done(call(() => this.client.chat.stopStream({ channel: a.channel, ts: a.ts })), "message_not_in_streaming_state", "stopped_by_user");
+      await edit();
+    }
+  }
+
+  async postLive(a: Parameters<SlackPort["postLive"]>[0]): Promise<{ ts: string }> {
+    const r = await call(() =>
+      this.client.chat.postMessage({
+        channel: a.channel,
+        thread_ts: a.threadTs,
+        text: a.text,
+        unfurl_links: false,
+        metadata: { event_type: OUTBOX_EVENT_TYPE, event_payload: { live: a.live } },
+      }),
+    );
+    return { ts: String(r.ts) };
+  }
+
+  async startStream(a: Parameters<SlackPort["startStream"]>[0]): Promise<{ ts: string }> {
+    const recipient = a.recipientUserId ? { recipient_user_id: a.recipientUserId, recipient_team_id: a.recipientTeamId } : {};
+    const r = await call(() => this.client.chat.startStream({ channel: a.channel, thread_ts: a.threadTs, markdown_text: a.markdown, ...recipient }));
+    return { ts: String(r.ts) };
+  }
+
+  async appendStream(a: Parameters<SlackPort["appendStream"]>[0]): Promise<void> {
+    await call(() => this.client.chat.appendStream({ channel: a.channel, ts: a.ts, markdown_text: a.markdown }));
+  }
+
+  async setStatus(a: Parameters<SlackPort["setStatus"]>[0]): Promise<void> {
+    await call(() => this.client.assistant.threads.setStatus({ channel_id: a.channel, thread_ts: a.threadTs, status: a.status }));
+  }
+
+  async react(a: Parameters<SlackPort["react"]>[0]): Promise<void> {
+    await done(call(() => this.client.reactions.add({ channel: a.channel, timestamp: a.ts, name: a.name })), "already_reacted");
+  }
+
+  async unreact(a: Parameters<SlackPort["unreact"]>[0]): Promise<void> {
+    await done(call(() => this.client.reactions.remove({ channel: a.channel, timestamp: a.ts, name: a.name })), "no_reaction");
   }
 
   async upload(a: UploadArgs): Promise<void> {
@@ -313,6 +388,20 @@ export class WebPort implements SlackPort {
       cursor = r.response_metadata?.next_cursor || undefined;
     } while (cursor);
     return out;
+  }
+
+  async conversationInfo(channel: string): Promise<ConversationInfo> {
+    const r = await call(() => this.client.conversations.info({ channel }));
+    const c = r.channel ?? {};
+    const kind = c.is_im ? "im" : c.is_mpim ? "mpim" : c.is_private || c.is_group ? "private" : "public";
+    // A DM shows no is_member; the bot sees only its own.
+    return { kind, isMember: kind === "im" || c.is_member === true };
+  }
+
+  async openDm(user: string): Promise<string> {
+    const r = await call(() => this.client.conversations.open({ users: user }));
+    if (!r.channel?.id) throw new SlackCallError({ kind: "transient", message: "conversations.open returned no channel" });
+    return r.channel.id;
   }
 
   async authTest(): Promise<{ userId: string; botId: string | undefined; teamId: string | undefined }> {

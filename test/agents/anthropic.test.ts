@@ -166,6 +166,36 @@ describe("AnthropicAgent", () => {
     expect(err2.message).toBe("anthropic: timed out");
   });
 
+  test("streams: the text comes through onDelta piece by piece; the reply is the finished message, usage included", async () => {
+    const chunks = ["The ", "answer ", "is ", "*42*."];
+    api.script([{ text: chunks.join(""), chunks, usage: { input_tokens: 30, output_tokens: 4 } }]);
+    const deltas: string[] = [];
+    const r = await agent().answer(req("what is it?"), signal(), (d) => deltas.push(d));
+    expect(api.requests[0]?.body.stream).toBe(true);
+    expect(deltas).toEqual(chunks);
+    expect(r).toEqual({ reply: "The answer is *42*.", jobs: [], usage: { provider: "anthropic", model: "claude-test", inputTokens: 30, outputTokens: 4 } });
+  });
+
+  test("streams: text before a tool call is previewed; the tool call still becomes the job", async () => {
+    api.script([{ text: "Let me look.", toolUse: { id: "toolu_9", name: "run_command", input: { command: "df -h" } } }]);
+    const deltas: string[] = [];
+    const r = await agent().answer(req("disk?"), signal(), (d) => deltas.push(d));
+    expect(deltas.join("")).toBe("Let me look.");
+    expect(r.reply).toBe("Let me look.");
+    expect(r.jobs.map((j) => j.text)).toEqual(["df -h"]);
+  });
+
+  test("a stream cut by the caller's timeout is an AgentError after the pieces that came", async () => {
+    api.script([{ text: "abcdef", chunks: ["ab", "cd", "ef"], chunkDelayMs: 300 }]);
+    const deltas: string[] = [];
+    const err = await agent()
+      .answer(req("slow"), AbortSignal.timeout(450), (d) => deltas.push(d))
+      .catch((e) => e);
+    expect(err).toBeInstanceOf(AgentError);
+    expect(err.message).toBe("anthropic: timed out");
+    expect(deltas.join("")).toBe("abcd");
+  });
+
   test("a damaged resume state is an AgentError", async () => {
     const err = await agent().resume({ nope: 1 }, { status: "succeeded", exitCode: 0, output: "" }, signal()).catch((e) => e);
     expect(err).toBeInstanceOf(AgentError);

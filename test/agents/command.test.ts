@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { CommandAgent, parseAgentOutput } from "../../src/agents/command.ts";
+import { CommandAgent, parseAgentOutput, parseStreamedOutput } from "../../src/agents/command.ts";
 import { EchoAgent } from "../../src/agents/echo.ts";
 import { AgentError, type AgentRequest } from "../../src/agents/types.ts";
 
@@ -23,7 +23,7 @@ test("echo agent answers with the text it got", async () => {
 });
 
 describe.skipIf(process.platform === "win32")("CommandAgent", () => {
-  test("gets {text, user, channel, thread_ts, context} on stdin", async () => {
+  test("gets {text, user, channel, thread_ts, context, files} on stdin", async () => {
     const r = await agent("cat").answer(req, never);
     expect(JSON.parse(r.reply)).toEqual({
       text: "hi & <there>",
@@ -31,8 +31,21 @@ describe.skipIf(process.platform === "win32")("CommandAgent", () => {
       channel: "D1",
       thread_ts: "1700000000.000100",
       context: [{ role: "user", text: "earlier" }],
+      files: [],
     });
     expect(r.jobs).toEqual([]);
+  });
+
+  test("files: {name, mimetype, size, text?}; an image's content is never given to a command", async () => {
+    const files = [
+      { name: "a.log", mimetype: "text/plain", size: 3, text: "abc" },
+      { name: "b.png", mimetype: "image/png", size: 4, image: { mediaType: "image/png", base64: "AAAA" } },
+    ];
+    const r = await agent("cat").answer({ ...req, files }, never);
+    expect(JSON.parse(r.reply).files).toEqual([
+      { name: "a.log", mimetype: "text/plain", size: 3, text: "abc" },
+      { name: "b.png", mimetype: "image/png", size: 4 },
+    ]);
   });
 
   test("plain stdout is the reply", async () => {
@@ -54,6 +67,16 @@ describe.skipIf(process.platform === "win32")("CommandAgent", () => {
       { kind: "code", text: "fix it" },
     ]);
     expect(r.usage).toEqual({ provider: "command", model: "m1", inputTokens: 12, outputTokens: 34 });
+  });
+
+  test('streams: each stdout line {"delta": "..."} reaches onDelta as it is printed; the deltas joined are the reply', async () => {
+    const cmd = `cat > /dev/null; for w in 'The ' 'answer ' 'grows.'; do printf '{"delta": "%s"}\n' "$w"; sleep 0.1; done`;
+    const seen: { text: string; at: number }[] = [];
+    const r = await agent(cmd).answer(req, never, (text) => seen.push({ text, at: Date.now() }));
+    expect(seen.map((s) => s.text)).toEqual(["The ", "answer ", "grows."]);
+    // As printed, not all at the end.
+    expect((seen[2]?.at ?? 0) - (seen[0]?.at ?? 0)).toBeGreaterThan(100);
+    expect(r).toEqual({ reply: "The answer grows.", jobs: [] });
   });
 
   test("non-zero exit is an AgentError with the code and stderr's first line", async () => {
@@ -99,6 +122,18 @@ describe("parseAgentOutput", () => {
     expect(() => parseAgentOutput('{"reply":"x","exec":{"cmd":"ls"}}')).toThrow(AgentError);
     expect(() => parseAgentOutput('{"reply":"x","code":"task"}')).toThrow(AgentError);
     expect(parseAgentOutput('{"reply":"x","usage":"lots"}')).toEqual({ reply: "x", jobs: [] });
+  });
+
+  test("streamed output: what else stdout says is the reply (text or JSON); deltas alone are joined", () => {
+    expect(parseStreamedOutput('{"delta": "a"}\n{"delta": "b\\nc"}\n')).toEqual({ reply: "ab\nc", jobs: [] });
+    expect(parseStreamedOutput('{"delta": "draft"}\n{"reply": "final", "exec": {"command": "ls"}}\n')).toEqual({
+      reply: "final",
+      jobs: [{ kind: "exec", text: "ls" }],
+    });
+    expect(parseStreamedOutput('{"delta": "x"}\nthe real answer\n').reply).toBe("the real answer");
+    // Not a delta line: another key, or not a string.
+    expect(parseStreamedOutput('{"delta": "x", "more": 1}').reply).toBe('{"delta": "x", "more": 1}');
+    expect(() => parseStreamedOutput('{"delta": ""}\n{"delta": " "}')).toThrow(AgentError);
   });
 
   test("an empty reply is only fine alongside a job", () => {

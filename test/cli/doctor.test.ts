@@ -250,6 +250,21 @@ describe("doctor: Slack", () => {
     ]);
   });
 
+  test("the two-person rule with one approver warns; an approval channel without the bot fails", async () => {
+    const lone = await doctor(goodEnv({ CLAWDBOT_SELF_APPROVAL: "off" }));
+    expect(lone.code).toBe(1);
+    expect(only(lone.report, "approvers")).toMatchObject({ status: "warn", found: expect.stringContaining("can never be approved") });
+
+    emu.addChannel("CAPPROVE", { kind: "public", botMember: false, name: "approvals" });
+    const outside = await doctor(goodEnv({ CLAWDBOT_APPROVAL_CHANNEL: "CAPPROVE" }));
+    expect(outside.code).toBe(2);
+    expect(only(outside.report, "approvers")).toMatchObject({ status: "fail", found: expect.stringContaining("not a member of CLAWDBOT_APPROVAL_CHANNEL CAPPROVE") });
+
+    emu.setBotMember("CAPPROVE", true);
+    const inside = await doctor(goodEnv({ CLAWDBOT_APPROVAL_CHANNEL: "CAPPROVE" }));
+    expect(only(inside.report, "approvers").status).toBe("pass");
+  });
+
   test("Slack unreachable is a FAIL with the URL, not a crash", async () => {
     const url = `http://127.0.0.1:${freePort()}/api/`;
     const { report, code } = await doctor(goodEnv({ SLACK_API_URL: url }));

@@ -36,6 +36,11 @@ describe("loadConfig", () => {
     expect(loadConfig({ ...base, CLAWDBOT_AGENT_COMMAND: "x" }).agent).toBe("command");
   });
 
+  test("the approval channel is a channel ID; unset by default", () => {
+    expect(loadConfig(base).approvalChannel).toBeUndefined();
+    expect(loadConfig({ ...base, CLAWDBOT_APPROVAL_CHANNEL: "C0OPS123" }).approvalChannel).toBe("C0OPS123");
+  });
+
   test("admins default to approvers; RELAY_URL is an alias", () => {
     const c = loadConfig({ ...base, CLAWDBOT_APPROVERS: "U1, U2", RELAY_URL: "http://127.0.0.1:1" });
     expect(c.admins).toEqual(["U1", "U2"]);
@@ -53,6 +58,7 @@ describe("loadConfig", () => {
     [{ ...base, CLAWDBOT_AGENT: "anthropic" }, "ANTHROPIC_API_KEY"],
     [{ ...base, CLAWDBOT_MODE: "carrier-pigeon" }, "CLAWDBOT_MODE"],
     [{ ...base, SLACK_API_URL: "ftp://x" }, "SLACK_API_URL"],
+    [{ ...base, CLAWDBOT_APPROVAL_CHANNEL: "#ops" }, "CLAWDBOT_APPROVAL_CHANNEL"],
     [{ ...base, CLAWDBOT_SELF_APPROVAL: "no" }, "CLAWDBOT_SELF_APPROVAL"],
   ];
   for (const [env, setting] of bad) {

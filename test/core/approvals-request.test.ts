@@ -3,6 +3,7 @@ import { afterAll, expect, test } from "bun:test";
 import { join } from "node:path";
 import { EchoAgent } from "../../src/agents/echo.ts";
 import { Approvals } from "../../src/core/approvals.ts";
+import { routeHere } from "../../src/core/card-routes.ts";
 import { systemClock } from "../../src/core/clock.ts";
 import { memoryLogger } from "../../src/core/logger.ts";
 import { localJobs } from "../../src/jobs/local.ts";
@@ -33,7 +34,7 @@ async function approvals(platform: NodeJS.Platform) {
 
 test("a multi-line exec on Windows is refused with the reason; no card", async () => {
   const { a, store } = await approvals("win32");
-  const id = await store.tx((t) => a.request(t, { kind: "exec", text: "echo one\necho two" }, { requestedBy: "U1", channel: "C1" }));
+  const id = await store.tx((t) => a.request(t, { kind: "exec", text: "echo one\necho two" }, { requestedBy: "U1", route: routeHere({ channel: "C1" }) }));
   expect(id).toBeNull();
   expect(await store.approvals.list()).toHaveLength(0);
   expect((await store.outbox.undelivered())[0]?.text).toContain("only the first line");
@@ -42,7 +43,7 @@ test("a multi-line exec on Windows is refused with the reason; no card", async (
 
 test("the same command elsewhere becomes a card", async () => {
   const { a, store } = await approvals("linux");
-  const id = await store.tx((t) => a.request(t, { kind: "exec", text: "echo one\necho two" }, { requestedBy: "U1", channel: "C1" }));
+  const id = await store.tx((t) => a.request(t, { kind: "exec", text: "echo one\necho two" }, { requestedBy: "U1", route: routeHere({ channel: "C1" }) }));
   expect(id).toMatch(/^ap_/);
   expect(await store.approvals.list()).toHaveLength(1);
   await store.close();
@@ -50,7 +51,7 @@ test("the same command elsewhere becomes a card", async () => {
 
 test("code jobs without CLAWDBOT_CODE_COMMAND are refused, saying how to enable them", async () => {
   const { a, store } = await approvals("linux");
-  expect(await store.tx((t) => a.request(t, { kind: "code", text: "refactor" }, { requestedBy: "U1", channel: "C2" }))).toBeNull();
+  expect(await store.tx((t) => a.request(t, { kind: "code", text: "refactor" }, { requestedBy: "U1", route: routeHere({ channel: "C2" }) }))).toBeNull();
   expect((await store.outbox.undelivered()).at(-1)?.text).toContain("CLAWDBOT_CODE_COMMAND");
   await store.close();
 });

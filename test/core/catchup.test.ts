@@ -1,6 +1,6 @@
 // Catch-up picks what was addressed to the bot while it was away, and nothing it answered.
 import { expect, test } from "bun:test";
-import { catchUp } from "../../src/core/catchup.ts";
+import { CALLS_PER_RUN, CatchupState, catchUp } from "../../src/core/catchup.ts";
 import { memoryLogger } from "../../src/core/logger.ts";
 import { type HistoryMessage, OUTBOX_EVENT_TYPE, SlackCallError } from "../../src/core/slack-port.ts";
 
@@ -60,7 +60,7 @@ test("DMs after the bot's newest reply, and mentions in active channels, are del
     },
     { ims: ["D1"], active: ["C1"] },
   );
-  expect(await p).toBe(2);
+  expect((await p).found).toBe(2);
   const events = delivered.map((d) => (d as { event: { type: string; text: string } }).event);
   expect(events).toHaveLength(2);
   expect(events).toEqual(
@@ -76,11 +76,11 @@ test("in a DM the store knows, a message older than a reply is still delivered (
     { D1: [reply(ts(1000)), { ts: ts(2000), user: "UA", text: "dropped during the outage" }] },
     { ims: ["D1"], known: ["D1"] },
   );
-  expect(await p).toBe(1);
+  expect((await p).found).toBe(1);
   expect(delivered).toHaveLength(1);
 });
 
-test("a rate limit is waited out; an unreadable channel does not stop the others", async () => {
+test("a rate limit is waited out; a channel Slack refuses for good does not stop the others and is no failure", async () => {
   let calls = 0;
   const limited = new SlackCallError({ kind: "ratelimited", retryAfterMs: 10, message: "ratelimited" });
   const delivered: unknown[] = [];
@@ -102,7 +102,7 @@ test("a rate limit is waited out; an unreadable channel does not stop the others
     botUserId: () => "UBOT",
     deliver: async (_t, payload) => void delivered.push(payload),
   });
-  await expect(p).rejects.toThrow("1 of 2");
+  expect(await p).toEqual({ found: 1, left: 0 });
   expect(delivered).toHaveLength(1);
 });
 
@@ -127,7 +127,7 @@ test("mentions in a thread whose parent is in the window are delivered with thei
       },
     },
   );
-  expect(await p).toBe(2);
+  expect((await p).found).toBe(2);
   // A message without replies is not read as a thread.
   expect(repliesRead).toEqual([`C1:${parent}`]);
   const ev = events(delivered);
@@ -165,7 +165,7 @@ test("threads the store knows, with parents older than the window, are read; rep
       },
     },
   );
-  expect(await p).toBe(2);
+  expect((await p).found).toBe(2);
   expect(events(delivered)).toEqual([
     expect.objectContaining({ type: "app_mention", text: "<@UBOT> follow up", thread_ts: oldParent }),
     expect.objectContaining({ type: "message", text: "any reply in a DM thread", thread_ts: dmParent }),
@@ -183,7 +183,7 @@ test("a thread both in history and in the store is read once; a broadcast reply 
       threads: { [`C1:${parent}`]: [{ ts: parent, thread_ts: parent, user: "UB", text: "parent" }, bcast] },
     },
   );
-  expect(await p).toBe(1);
+  expect((await p).found).toBe(1);
   expect(repliesRead).toEqual([`C1:${parent}`]);
   expect(events(delivered)).toEqual([expect.objectContaining({ text: "<@UBOT> also to the channel", thread_ts: parent })]);
 });
@@ -211,6 +211,78 @@ test("a rate-limited thread read is waited out; a failed one is reported", async
     botUserId: () => "UBOT",
     deliver: async (_t, payload) => void delivered.push(payload),
   });
-  await expect(p).rejects.toThrow("could not read 1 of");
+  await expect(p).rejects.toThrow("could not read 1 conversations");
   expect(delivered).toHaveLength(1);
+});
+
+test("a run makes at most its budget of Slack calls; the next run reads the rest first; every message is found", async () => {
+  const ims = Array.from({ length: 60 }, (_, i) => `D${i}`);
+  const state = new CatchupState();
+  const found = new Set<string>();
+  let history = 0;
+  const runOnce = (at: number) =>
+    catchUp({
+      slack: {
+        ims: async () => ims,
+        history: async (channel) => {
+          history++;
+          return [{ ts: ts(1000), user: "UA", text: `hi from ${channel}` }];
+        },
+        replies: async () => [],
+      },
+      conversations: async () => [],
+      known: async () => true,
+      state,
+      log: memoryLogger(),
+      now: () => at,
+      sleep: async () => {},
+      botUserId: () => "UBOT",
+      deliver: async (_t, payload) => void found.add((payload as { event: Ev }).event.text),
+    });
+  const first = await runOnce(now);
+  // users.conversations and history calls together: the budget.
+  expect(history + 1).toBe(CALLS_PER_RUN);
+  expect(first.left).toBe(60 - (CALLS_PER_RUN - 1));
+  const before = history;
+  const second = await runOnce(now + 60_000);
+  expect(history - before).toBe(CALLS_PER_RUN - 1);
+  expect(second.left).toBe(60 - (CALLS_PER_RUN - 1));
+  // The conversations the first run left were read first by the second.
+  expect(found.size).toBe(60);
+});
+
+test("a missing scope is one warning, not a failure every run; the conversation is not asked again for a while", async () => {
+  const log = memoryLogger();
+  const state = new CatchupState();
+  let asked = 0;
+  const runOnce = (at: number) =>
+    catchUp({
+      slack: {
+        ims: async () => ["D1"],
+        history: async (channel) => {
+          if (channel === "G1") {
+            asked++;
+            throw new SlackCallError({ kind: "permanent", message: "missing_scope" });
+          }
+          return [];
+        },
+        replies: async () => [],
+      },
+      conversations: async () => ["G1"],
+      known: async () => true,
+      state,
+      log,
+      now: () => at,
+      sleep: async () => {},
+      botUserId: () => "UBOT",
+      deliver: async () => {},
+    });
+  expect(await runOnce(now)).toEqual({ found: 0, left: 0 });
+  expect(await runOnce(now + 60_000)).toEqual({ found: 0, left: 0 });
+  expect(asked).toBe(1);
+  await runOnce(now + 2 * 60 * 60_000);
+  expect(asked).toBe(2);
+  const warnings = log.lines.filter((e) => e.level === "warn" && e.msg.includes("missing_scope"));
+  expect(warnings).toHaveLength(1);
+  expect(warnings[0]?.msg).toContain("G1");
 });

@@ -2,7 +2,8 @@
 // revocation, exactly as the invariants at the top of supervisor.ts say.
 import { expect, test } from "bun:test";
 import type { Clock, Timer } from "../../src/core/clock.ts";
-import type { Logger } from "../../src/core/logger.ts";
+import { ConnectionHistory } from "../../src/core/connection-history.ts";
+import { memoryLogger } from "../../src/core/logger.ts";
 import { type Conn, type ConnHandlers, Supervisor } from "../../src/core/supervisor.ts";
 import { judgeStatus } from "../../src/health/status.ts";
 
@@ -47,6 +48,7 @@ class FakeConn implements Conn {
   isOpen = true;
   lastActivityAt: number;
   helloAt: number | null = null;
+  numConnections: number | null = null;
   pings = 0;
   state: "open" | "closed" | "destroyed" = "open";
   /** Whether a ping is answered by a pong (a live peer). */
@@ -62,7 +64,8 @@ class FakeConn implements Conn {
       this.resolveClosed = r;
     });
   }
-  hello(): void {
+  hello(numConnections: number | null = null): void {
+    this.numConnections = numConnections;
     this.helloAt = this.lastActivityAt = this.clock.mono();
     this.h.hello(this);
   }
@@ -86,15 +89,20 @@ class FakeConn implements Conn {
   }
 }
 
-const quiet: Logger = { debug() {}, info() {}, warn() {}, error() {}, critical() {} } as unknown as Logger;
 
-function make(opts: { openUrl?: () => Promise<string>; terminal?: (e: unknown) => string | null } = {}) {
+function make(
+  opts: { openUrl?: () => Promise<string>; terminal?: (e: unknown) => string | null; sharedApp?: boolean; history?: (c: Clock) => ConnectionHistory } = {},
+) {
   const clock = new FakeClock();
   const conns: FakeConn[] = [];
+  const connected: { gapless: boolean }[] = [];
+  const log = memoryLogger();
   let opens = 0;
   const sup = new Supervisor<{ envelope_id: string }>({
     clock,
-    log: quiet,
+    log,
+    sharedApp: opts.sharedApp,
+    onConnected: (info) => void connected.push(info),
     reconnectInitialMs: 1000,
     reconnectMaxMs: 8000,
     livenessTimeoutMs: 3000,
@@ -110,9 +118,10 @@ function make(opts: { openUrl?: () => Promise<string>; terminal?: (e: unknown) =
     },
     onEnvelope: () => {},
     terminalReason: opts.terminal ?? (() => null),
+    history: opts.history?.(clock),
   });
   const live = () => conns.filter((c) => c.state === "open");
-  return { clock, conns, sup, live, opens: () => opens };
+  return { clock, conns, sup, live, opens: () => opens, connected, log };
 }
 
 test("a silent socket is replaced at the liveness timeout; one that pongs is kept", async () => {
@@ -284,4 +293,131 @@ test("stop closes every socket and resolves once they are closed", async () => {
   expect(live()).toEqual([]);
   await clock.advance(60_000);
   expect(conns.length).toBe(2);
+});
+
+test("the history records connects, drops, failed attempts, refreshes and revocation, newest first; downSince while down", async () => {
+  let failOpen = false;
+  let history!: ConnectionHistory;
+  const { clock, conns, sup } = make({
+    openUrl: async () => {
+      if (failOpen) throw new Error("connect ECONNREFUSED");
+      return "ws://x";
+    },
+    terminal: (e) => ((e as Error).message === "invalid_auth" ? "invalid_auth" : null),
+    history: (c) => (history = new ConnectionHistory(c)),
+  });
+  sup.start();
+  await clock.advance(0);
+  conns[0]!.hello();
+  expect(history.downSince).toBeNull();
+  conns[0]!.h.disconnectMessage(conns[0]!, "refresh_requested");
+  await clock.advance(0);
+  conns[1]!.hello();
+  failOpen = true;
+  const droppedAt = clock.now();
+  conns[1]!.h.closed(conns[1]!, "closed (1006)");
+  await clock.advance(0); // the immediate attempt fails: backoff 1000 ms
+  expect(sup.state).toBe("backoff");
+  expect(sup.nextAttemptAt).toBe(clock.now() + 1000);
+  expect(history.downSince).toBe(droppedAt);
+  await clock.advance(1000); // a second failure does not move downSince
+  expect(history.downSince).toBe(droppedAt);
+  failOpen = false;
+  await clock.advance(2000);
+  conns[2]!.hello();
+  expect(history.downSince).toBeNull();
+  sup.revoke("invalid_auth");
+  expect(history.recent().map((e) => [e.kind, e.detail])).toEqual([
+    ["revoked", "invalid_auth"],
+    ["reconnected", undefined],
+    ["failed", "apps.connections.open failed: connect ECONNREFUSED"],
+    ["failed", "apps.connections.open failed: connect ECONNREFUSED"],
+    ["dropped", "closed (1006)"],
+    ["reconnected", undefined],
+    ["refresh", "refresh_requested"],
+    ["connected", undefined],
+  ]);
+  expect(history.recent(2).map((e) => e.kind)).toEqual(["revoked", "reconnected"]);
+});
+
+test("too_many_websockets on the live socket: a failed attempt with backoff, not a refresh", async () => {
+  const { clock, conns, sup, live, opens, log } = make();
+  sup.start();
+  await clock.advance(0);
+  conns[0]!.hello();
+  conns[0]!.h.disconnectMessage(conns[0]!, "too_many_websockets");
+  await clock.advance(0);
+  expect(conns[0]!.state).toBe("destroyed");
+  expect(live()).toEqual([]);
+  expect(sup.failures).toBe(1);
+  expect(sup.state).toBe("backoff");
+  await clock.advance(999);
+  expect(opens()).toBe(1);
+  await clock.advance(1);
+  expect(opens()).toBe(2);
+  expect(log.lines.some((l) => l.level === "warn" && l.msg.includes("too_many_websockets"))).toBe(true);
+});
+
+test("a new socket refused with too_many_websockets: each refusal a failed attempt, the backoff doubles", async () => {
+  const { clock, conns, sup, opens } = make();
+  sup.start();
+  await clock.advance(0);
+  conns[0]!.h.disconnectMessage(conns[0]!, "too_many_websockets");
+  expect(sup.failures).toBe(1);
+  await clock.advance(1000);
+  expect(opens()).toBe(2);
+  conns[1]!.h.disconnectMessage(conns[1]!, "too_many_websockets");
+  expect(sup.failures).toBe(2);
+  await clock.advance(1999);
+  expect(opens()).toBe(2);
+  await clock.advance(1);
+  expect(opens()).toBe(3);
+  conns[2]!.hello(1);
+  expect(sup.connected).toBe(true);
+  expect(sup.failures).toBe(0);
+});
+
+test("hello counting more connections than this process holds is a warning; not during a handover, not in a cluster", async () => {
+  const warnings = (l: ReturnType<typeof memoryLogger>) => l.lines.filter((x) => x.level === "warn" && x.msg.includes("Socket Mode connections open"));
+  const alone = make();
+  alone.sup.start();
+  await alone.clock.advance(0);
+  alone.conns[0]!.hello(1);
+  expect(warnings(alone.log)).toHaveLength(0);
+  alone.conns[0]!.h.disconnectMessage(alone.conns[0]!, "refresh_requested");
+  await alone.clock.advance(0);
+  alone.conns[1]!.hello(2); // the old one and its successor: both ours
+  expect(warnings(alone.log)).toHaveLength(0);
+
+  const shared = make();
+  shared.sup.start();
+  await shared.clock.advance(0);
+  shared.conns[0]!.hello(2);
+  expect(warnings(shared.log)).toHaveLength(1);
+  expect(warnings(shared.log)[0]?.msg).toContain("CLAWDBOT_DATABASE_URL");
+
+  const cluster = make({ sharedApp: true });
+  cluster.sup.start();
+  await cluster.clock.advance(0);
+  cluster.conns[0]!.hello(3);
+  expect(warnings(cluster.log)).toHaveLength(0);
+});
+
+test("a refresh whose old socket was still open at the new hello is gapless; a first connect and a reconnect after a drop are not", async () => {
+  const { clock, conns, sup, connected } = make();
+  sup.start();
+  await clock.advance(0);
+  conns[0]!.hello();
+  conns[0]!.h.disconnectMessage(conns[0]!, "refresh_requested");
+  await clock.advance(0);
+  conns[1]!.hello();
+  // Slack closed the old one before its successor said hello: a gap.
+  conns[1]!.h.disconnectMessage(conns[1]!, "warning");
+  await clock.advance(0);
+  conns[1]!.h.closed(conns[1]!, "closed (1000)");
+  conns[2]!.hello();
+  conns[2]!.h.closed(conns[2]!, "closed (1006)");
+  await clock.advance(0);
+  conns[3]!.hello();
+  expect(connected).toEqual([{ gapless: false }, { gapless: true }, { gapless: false }, { gapless: false }]);
 });

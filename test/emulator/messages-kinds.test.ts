@@ -52,7 +52,12 @@ describe("group DMs (mpim)", () => {
 });
 
 describe("event subscriptions", () => {
-  test("only subscribed events are sent: no message.groups, so a private channel gives mentions but not plain messages", async () => {
+  test("only subscribed events are sent: without message.groups a private channel gives mentions but not plain messages", async () => {
+    s.close();
+    await emu.stop();
+    emu = new SlackEmulator({ pingIntervalMs: 0, events: ["app_mention", "message.im", "message.channels"] });
+    await emu.start();
+    s = await RawSocket.open(emu);
     emu.addChannel("CPRIV", { kind: "private", members: ["U1"] });
     emu.channelMessage("U1", "CPRIV", "chatter");
     const m = emu.mention("U1", "CPRIV", "hey bot");

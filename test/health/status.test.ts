@@ -8,6 +8,8 @@ const status = (over: Partial<StatusInputs>) => judgeStatus({ ...base, ...over }
 test("connected and hearing Slack: ok", () => expect(status({})).toBe("ok"));
 test("a quiet workspace is ok while pings and pongs flow", () => expect(status({ mono: 500_000 })).toBe("ok"));
 test("connected but nothing at all for CLAWDBOT_STALE_AFTER: stale", () => expect(status({ mono: 700_000 })).toBe("stale"));
+test("stale says for how long, in words", () =>
+  expect(judgeStatus({ ...base, mono: 661_000 }).reason).toBe("nothing received from Slack for 11 min"));
 test("missed canary: stale", () => expect(status({ canary: "missed" })).toBe("stale"));
 test("never connected yet: starting; after a failure or a drop: disconnected", () => {
   expect(status({ socket: { ...up, connected: false, connectedOnce: false } })).toBe("starting");

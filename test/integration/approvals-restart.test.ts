@@ -50,7 +50,7 @@ describe.skipIf(process.platform === "win32")("approvals across restarts", () =>
     let bot = await startBot(e, env, dir);
     e.slash(STRANGER, CH, "exec echo run >> runs.txt");
     const { card, id } = await waitCard(e, CH);
-    await waitFor(async () => (await bot.rt.store.approvals.get(id))?.cardTs, "card ts stored");
+    await waitFor(async () => (await bot.rt.store.approvals.cards(id))[0]?.ts, "card ts stored");
     await bot.stop();
 
     bot = await startBot(e, env, dir);

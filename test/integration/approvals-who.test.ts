@@ -92,7 +92,7 @@ describe.skipIf(process.platform === "win32")("a decision is tied to its card", 
     const { e, b, d } = await setup();
     e.slash(STRANGER, CH, "exec echo run >> runs.txt");
     const { card, id } = await waitCard(e, CH);
-    await waitFor(async () => (await b.rt.store.approvals.get(id))?.cardTs, "the card's ts recorded");
+    await waitFor(async () => (await b.rt.store.approvals.cards(id))[0]?.ts, "the card's ts recorded");
     // Another bot message in the same channel, and a message in another conversation.
     e.dm(STRANGER, "hello");
     const answer = await waitFor(() => e.botMessages().find((m) => m.text === "echo: hello"), "an ordinary bot message");
@@ -115,17 +115,17 @@ describe.skipIf(process.platform === "win32")("a decision is tied to its card", 
     e.fault("chat.postMessage", { executeThenHang: true, times: 1, channel: CH });
     e.slash(STRANGER, CH, "exec echo run >> runs.txt");
     const { card, id } = await waitCard(e, CH);
-    expect((await b.rt.store.approvals.get(id))?.cardTs).toBeNull();
+    expect((await b.rt.store.approvals.cards(id))[0]?.ts).toBeNull();
     const mine = e.channelMessage(APPROVER, CH, "a message of mine");
     e.click(APPROVER, CH, mine.ts, "approval_approve", id);
     // The refusal waits in the outbox behind the held post; the decision was made.
     await waitFor(async () => (await b.rt.store.outbox.undelivered()).some((o) => o.op === "ephemeral" && o.user === APPROVER), "the refusal queued");
     expect((await b.rt.store.approvals.get(id))?.status).toBe("pending");
-    expect((await b.rt.store.approvals.get(id))?.cardTs).toBeNull();
+    expect((await b.rt.store.approvals.cards(id))[0]?.ts).toBeNull();
 
     e.click(APPROVER, CH, card.ts, "approval_approve", id);
     await waitFor(async () => (await b.rt.store.approvals.get(id))?.status === "succeeded", "the job, approved on its card");
-    expect((await b.rt.store.approvals.get(id))?.cardTs).toBe(card.ts);
+    expect((await b.rt.store.approvals.cards(id))[0]?.ts).toBe(card.ts);
     expect(lines(join(d, "runs.txt"))).toBe(1);
     e.releaseHangs();
     const refusal = await waitFor(() => ephemeralsTo(e, APPROVER)[0], "the refusal delivered");

@@ -1,6 +1,8 @@
 // The newcomer's first run: `clawdbot sandbox` (compiled) answers a typed line, runs an
 // approved job from the terminal, and exits 0 on /quit.
 import { afterAll, expect, test } from "bun:test";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { BINARY, cleanup, ensureBinary, tempDir, waitFor } from "../helpers/bot.ts";
 
 const dir = tempDir();
@@ -91,6 +93,28 @@ test("sandbox: Ctrl+C (SIGINT) exits 0 and removes its temp dir too", async () =
     proc.kill("SIGINT");
     expect(await proc.exited).toBe(0);
     expect(leftovers(tmp)).toEqual([]);
+  } finally {
+    cleanup(tmp);
+  }
+});
+
+test("sandbox: /file shares a file from disk; the answer shows what the agent got, a long command's file is shown", async () => {
+  await ensureBinary();
+  const tmp = tempDir();
+  try {
+    const log = join(tmp, "app.log");
+    writeFileSync(log, "ERROR 42: disk full\n");
+    const { proc, o, type } = sandbox(tmp);
+    await waitFor(() => o.out.endsWith("you> "), "the prompt marker");
+    type(`/file ${log} what is wrong?`);
+    await waitFor(() => o.out.includes("bot: echo: what is wrong? [attached: app.log (20 bytes, read as text: 20 characters)]"), "the answer naming the file");
+    type(`/file ${join(tmp, "missing.txt")}`);
+    await waitFor(() => o.out.includes("no file"), "a missing file said so");
+    type(`/claw exec ${Array.from({ length: 300 }, (_, i) => `echo line-${i}-${"x".repeat(30)}`).join("; ")}`);
+    await waitFor(() => /\[file ap_[0-9a-f]+-command\.txt, \d+ bytes\]/.test(o.out), "the command file beside the card");
+    type("/quit");
+    proc.stdin.end();
+    expect(await proc.exited).toBe(0);
   } finally {
     cleanup(tmp);
   }

@@ -16,6 +16,32 @@ describe.skipIf(process.platform === "win32")("runExecJob / runCodeJob", () => {
     expect(readFileSync(join(dir, "f"), "utf8")).toBe("b\n");
   });
 
+  test("onOutput: the newest output while it runs, redacted; a secret cut at the window's start is never shown in part", async () => {
+    const secret = "S3CRET-abcdefghijklm"; // 20 characters
+    // Lines of 31 characters: the 8 KB window starts 23 characters into a line, inside the secret.
+    const seen: string[] = [];
+    let latest = () => "";
+    const r = await runExecJob({
+      command: `i=0; while [ $i -lt 400 ]; do echo "xxxxxxxxxx${secret}"; i=$((i+1)); done`,
+      cwd: dir,
+      timeoutMs: 10_000,
+      redact: (t) => t.split(secret).join("[redacted]"),
+      onOutput: (l) => {
+        latest = l;
+        seen.push(l());
+      },
+    });
+    expect(r.exitCode).toBe(0);
+    expect(seen.length).toBeGreaterThan(0);
+    const last = latest();
+    expect(last.endsWith("xxxxxxxxxx[redacted]\n")).toBe(true);
+    expect(last.length).toBeLessThan(8 * 1024);
+    for (const text of [...seen, last]) {
+      expect(text).not.toContain(secret.slice(13));
+      expect(text).not.toContain(secret);
+    }
+  });
+
   test("exit codes propagate", async () => {
     const r = await runExecJob({ command: "echo oops >&2; exit 3", cwd: dir, timeoutMs: 10_000 });
     expect(r.exitCode).toBe(3);

@@ -103,3 +103,42 @@ test("response_url: 200 with ok:false is a refusal, not a delivery", async () =>
   expect(await failure("/plain")).toBe("delivered");
   server.stop(true);
 });
+
+test("update of a message still streaming stops the stream, then edits it, with the reply's metadata", async () => {
+  const d = emu.dm("UALICE", "stream me");
+  const { ts } = await port.startStream({ channel: d.channel, threadTs: d.ts, markdown: "half an ans" });
+  await port.appendStream({ channel: d.channel, ts, markdown: "wer" });
+  await port.update({ channel: d.channel, ts, text: "the whole answer", outboxId: 7 });
+  expect(emu.streams(d.channel).find((r) => r.ts === ts)?.state).toBe("stopped");
+  const m = emu.messages(d.channel).find((x) => x.ts === ts);
+  expect(m?.text).toBe("the whole answer");
+  expect(m?.metadata).toEqual({ event_type: "clawdbot_reply", event_payload: { outbox_id: 7 } });
+  // Stopped by the user meanwhile is as good as stopped.
+  const s2 = await port.startStream({ channel: d.channel, threadTs: d.ts, markdown: "again" });
+  emu.stopStreamByUser(d.channel, s2.ts);
+  await port.update({ channel: d.channel, ts: s2.ts, text: "edited after a user's stop" });
+  expect(emu.messages(d.channel).find((x) => x.ts === s2.ts)?.text).toBe("edited after a user's stop");
+});
+
+test("reactions: adding one already there and removing one already gone count as done", async () => {
+  const ts = emu.channelMessage("UALICE", "CPAGES", "react to me").ts;
+  await port.react({ channel: "CPAGES", ts, name: "eyes" });
+  await port.react({ channel: "CPAGES", ts, name: "eyes" });
+  expect(emu.reactions("CPAGES", ts)).toEqual([{ name: "eyes", users: ["UBOT"], count: 1 }]);
+  await port.unreact({ channel: "CPAGES", ts, name: "eyes" });
+  await port.unreact({ channel: "CPAGES", ts, name: "eyes" });
+  expect(emu.reactions("CPAGES", ts)).toEqual([]);
+});
+
+test("stream refusals are permanent: stopped_by_user, message_not_in_streaming_state, missing_recipient_user_id", async () => {
+  const failure = (p: Promise<unknown>) => p.then(() => "done", (err) => (err as SlackCallError).failure);
+  const d = emu.dm("UALICE", "q");
+  const { ts } = await port.startStream({ channel: d.channel, threadTs: d.ts, markdown: "x" });
+  emu.stopStreamByUser(d.channel, ts);
+  expect(await failure(port.appendStream({ channel: d.channel, ts, markdown: "y" }))).toMatchObject({ kind: "permanent", message: "stopped_by_user" });
+  const t = emu.channelMessage("UALICE", "CPAGES", "in a channel").ts;
+  expect(await failure(port.startStream({ channel: "CPAGES", threadTs: t, markdown: "x" }))).toMatchObject({ kind: "permanent", message: "missing_recipient_user_id" });
+  const s = await port.startStream({ channel: "CPAGES", threadTs: t, markdown: "x", recipientUserId: "UALICE", recipientTeamId: emu.options.teamId });
+  await port.update({ channel: "CPAGES", ts: s.ts, text: "done" });
+  expect(await failure(port.appendStream({ channel: "CPAGES", ts: s.ts, markdown: "late" }))).toMatchObject({ kind: "permanent", message: "message_not_in_streaming_state" });
+});

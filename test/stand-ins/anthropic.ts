@@ -1,6 +1,9 @@
 // A Messages API stand-in on loopback: answers POST /v1/messages from a script (a queue
 // of text, tool_use or error answers) and records every request, headers included, so
 // tests can check what the agent sent (tool_result, x-api-key) without the real API.
+// A request with `stream: true` gets the answer as server-sent events, as the API sends them
+// (https://docs.claude.com/en/docs/build-with-claude/streaming): message_start, a
+// content_block_start / _delta... / _stop per block, message_delta, message_stop.
 // GET /v1/models/{id} answers as the Models API does (doctor's key check); with `apiKey`
 // set, any other key gets the API's 401 authentication_error.
 
@@ -10,7 +13,14 @@ export interface ScriptedUsage {
 }
 
 export type ScriptedResponse =
-  | { text: string; usage?: ScriptedUsage; delayMs?: number }
+  | {
+      text: string;
+      /** Streamed: the text in these pieces (joined, they are `text`), `chunkDelayMs` apart. */
+      chunks?: string[];
+      chunkDelayMs?: number;
+      usage?: ScriptedUsage;
+      delayMs?: number;
+    }
   | {
       toolUse: Array<{ name: string; input: unknown; id?: string }> | { name: string; input: unknown; id?: string };
       /** Text said before the tool calls, if any. */
@@ -27,6 +37,7 @@ export interface RecordedRequest {
   body: {
     model: string;
     max_tokens: number;
+    stream?: boolean;
     system?: unknown;
     tools?: Array<{ name: string }>;
     messages: Array<{ role: string; content: unknown }>;
@@ -88,7 +99,7 @@ export function startAnthropicStandIn(opts: AnthropicStandInOptions = {}): Anthr
           content.push({ type: "tool_use", id: u.id ?? `toolu_standin_${++ids}`, name: u.name, input: u.input, caller: { type: "direct" } });
         }
       }
-      return Response.json({
+      const message = {
         id: `msg_standin_${++ids}`,
         type: "message",
         role: "assistant",
@@ -97,7 +108,10 @@ export function startAnthropicStandIn(opts: AnthropicStandInOptions = {}): Anthr
         stop_reason: stop,
         stop_sequence: null,
         usage: next.usage ?? { input_tokens: 10, output_tokens: 5 },
-      });
+      };
+      if (!body?.stream) return Response.json(message);
+      const pieces = "chunks" in next && next.chunks ? next.chunks : [next.text ?? ""];
+      return sse(message, pieces, "chunkDelayMs" in next ? (next.chunkDelayMs ?? 0) : 0);
     },
   });
 
@@ -111,6 +125,45 @@ export function startAnthropicStandIn(opts: AnthropicStandInOptions = {}): Anthr
       server.stop(true);
     },
   };
+}
+
+interface StandInMessage {
+  content: unknown[];
+  usage: ScriptedUsage;
+  stop_reason: string;
+  [k: string]: unknown;
+}
+
+/** The message as a stream of events; its first text block in `pieces`. A client that goes away ends it. */
+function sse(message: StandInMessage, pieces: string[], delayMs: number): Response {
+  const enc = new TextEncoder();
+  const body = new ReadableStream<Uint8Array>({
+    async start(ctl) {
+      const send = (type: string, data: Record<string, unknown>) => ctl.enqueue(enc.encode(`event: ${type}\ndata: ${JSON.stringify({ type, ...data })}\n\n`));
+      try {
+        send("message_start", { message: { ...message, content: [], stop_reason: null, usage: { input_tokens: message.usage.input_tokens, output_tokens: 1 } } });
+        for (const [index, block] of (message.content as Array<{ type: string; [k: string]: unknown }>).entries()) {
+          if (block.type === "text") {
+            send("content_block_start", { index, content_block: { type: "text", text: "" } });
+            for (const [i, text] of (index === 0 ? pieces : [String(block.text)]).entries()) {
+              if (i > 0 && delayMs) await Bun.sleep(delayMs);
+              send("content_block_delta", { index, delta: { type: "text_delta", text } });
+            }
+          } else {
+            send("content_block_start", { index, content_block: { ...block, input: {} } });
+            send("content_block_delta", { index, delta: { type: "input_json_delta", partial_json: JSON.stringify(block.input) } });
+          }
+          send("content_block_stop", { index });
+        }
+        send("message_delta", { delta: { stop_reason: message.stop_reason, stop_sequence: null }, usage: { output_tokens: message.usage.output_tokens } });
+        send("message_stop", {});
+        ctl.close();
+      } catch {
+        // The client went away mid-stream (a killed bot): nothing more to send.
+      }
+    },
+  });
+  return new Response(body, { headers: { "content-type": "text/event-stream", "cache-control": "no-cache" } });
 }
 
 function apiError(status: number, type: string, message: string): Response {

@@ -287,6 +287,20 @@ export function testStore(name: string, open: (opts?: OpenOptions) => Promise<Op
         expect((await store.outbox.get(backoff))?.nextAttemptAt).toBe(T0 + 3);
       });
 
+      test("failed items: newest first, with their error, at most the limit, without content", async () => {
+        const ids: number[] = [];
+        for (let i = 0; i < 4; i++) {
+          const id = await store.outbox.enqueue(post({ op: "upload", content: "big", fileName: `f${i}.txt` }), T0 + i);
+          ids.push(id);
+          await store.outbox.markFailed(id, `error ${i}`, T0 + 10);
+        }
+        await store.outbox.enqueue(post(), T0 + 5);
+        const failed = await store.outbox.failed(3);
+        expect(failed.map((r) => r.id)).toEqual(ids.slice(1).reverse());
+        expect(failed.map((r) => r.lastError)).toEqual(["error 3", "error 2", "error 1"]);
+        expect(failed.every((r) => r.status === "failed" && r.content === null)).toBe(true);
+      });
+
       test("an item carried by others is suppressed, not sent", async () => {
         const id = await store.outbox.enqueue({ op: "upload", channel: "C1", text: "", content: "x" }, T0);
         await store.outbox.claim(id, "host:1", T0, T0 + 1000);
@@ -352,13 +366,13 @@ export function testStore(name: string, open: (opts?: OpenOptions) => Promise<Op
           requestedBy: "U1",
           channel: "C1",
           threadTs: "1.0",
-          cardTs: null,
           eventKey: "ev:1",
           resume: JSON.stringify({ turn: 3 }),
           createdAt: T0,
           expiresAt: T0 + 60_000,
           decidedBy: null,
           decidedAt: null,
+          decidedIn: null,
           startedAt: null,
           finishedAt: null,
           exitCode: null,
@@ -368,6 +382,24 @@ export function testStore(name: string, open: (opts?: OpenOptions) => Promise<Op
         });
         expect(await store.approvals.get("ap_1")).toEqual(a);
         expect(await store.approvals.get("ap_404")).toBeNull();
+        // Without copies named, the card's one copy is in the approval's conversation.
+        expect(await store.approvals.cards("ap_1")).toEqual([{ channel: "C1", threadTs: "1.0", ts: null }]);
+      });
+
+      test("a card's copies: each posted on its own, in order; purged with their approval", async () => {
+        await store.approvals.create(approval("ap_1", { cards: [{ channel: "D2" }, { channel: "D1" }, { channel: "C9", threadTs: "5.5" }] }), T0);
+        await store.approvals.setCard("ap_1", "D1", "7.1");
+        await store.approvals.setCard("ap_1", "C9", "7.2");
+        await store.approvals.setCard("ap_1", "CNOPE", "7.3"); // no such copy: nothing
+        expect(await store.approvals.cards("ap_1")).toEqual([
+          { channel: "D2", threadTs: null, ts: null },
+          { channel: "D1", threadTs: null, ts: "7.1" },
+          { channel: "C9", threadTs: "5.5", ts: "7.2" },
+        ]);
+        await store.approvals.transition("ap_1", ["pending"], "denied", { decidedBy: "UA", decidedAt: T0 + 1, decidedIn: "D1" });
+        expect((await store.approvals.get("ap_1"))?.decidedIn).toBe("D1");
+        expect(await store.approvals.purge(T0 + 1)).toBe(1);
+        expect(await store.approvals.cards("ap_1")).toEqual([]);
       });
 
       test("a decision counts once, however many race for it", async () => {
@@ -390,7 +422,7 @@ export function testStore(name: string, open: (opts?: OpenOptions) => Promise<Op
         await store.approvals.create(approval("ap_1"), T0);
         await store.approvals.setPid("ap_1", 4242); // not running yet: not recorded
         expect((await store.approvals.get("ap_1"))?.pid).toBeNull();
-        await store.approvals.setCard("ap_1", "9.9");
+        await store.approvals.setCard("ap_1", "C1", "9.9");
         await store.approvals.transition("ap_1", ["pending"], "approved", { decidedBy: "UA", decidedAt: T0 + 1 });
         await store.approvals.transition("ap_1", ["approved"], "running", { startedAt: T0 + 2, runner: "host-a:7" });
         await store.approvals.setPid("ap_1", 4242);
@@ -398,7 +430,6 @@ export function testStore(name: string, open: (opts?: OpenOptions) => Promise<Op
         expect(await store.approvals.transition("ap_1", ["running"], "failed", { finishedAt: T0 + 3, exitCode: 2, output: "boom" })).toBe(true);
         expect(await store.approvals.get("ap_1")).toMatchObject({
           status: "failed",
-          cardTs: "9.9",
           decidedBy: "UA",
           decidedAt: T0 + 1,
           startedAt: T0 + 2,
@@ -421,6 +452,12 @@ export function testStore(name: string, open: (opts?: OpenOptions) => Promise<Op
         expect((await store.approvals.withStatus("pending")).map((a) => a.id)).toEqual(["ap_1", "ap_2"]);
         expect((await store.approvals.expiredPending(T0 + 15)).map((a) => a.id)).toEqual(["ap_1"]);
         expect(await store.approvals.countByStatus()).toEqual({ pending: 2, denied: 1 });
+      });
+
+      test("withStatus with a limit gives the oldest that many", async () => {
+        for (let i = 1; i <= 4; i++) await store.approvals.create(approval(`ap_${i}`), T0 + i);
+        expect((await store.approvals.withStatus("pending", 2)).map((a) => a.id)).toEqual(["ap_1", "ap_2"]);
+        expect(await store.approvals.withStatus("pending")).toHaveLength(4);
       });
 
       test("purge removes old finished approvals and keeps open ones", async () => {
@@ -513,6 +550,25 @@ export function testStore(name: string, open: (opts?: OpenOptions) => Promise<Op
         expect(await store.leases.acquire("heartbeat", holder, T0, T0 + 10)).toBe(true);
         expect(await store.leases.releaseAll(holder)).toBe(2);
         expect(await store.leases.acquire("heartbeat", other, T0, T0 + 10)).toBe(true);
+      });
+    });
+
+    describe("live messages", () => {
+      test("one per event: recorded, its ts set later, forgotten with the final answer's transaction", async () => {
+        const live = { eventKey: "msg:C1:1.1", channel: "C1", threadTs: "1.1", ts: null, mode: "stream" as const, createdAt: T0 };
+        expect(await store.live.get(live.eventKey)).toBeNull();
+        await store.live.put(live);
+        expect(await store.live.get(live.eventKey)).toEqual(live);
+        await store.live.put({ ...live, ts: "2.2" });
+        expect(await store.live.get(live.eventKey)).toEqual({ ...live, ts: "2.2" });
+        await store.live.put({ eventKey: "msg:D1:3.3", channel: "D1", threadTs: null, ts: "3.4", mode: "update", createdAt: T0 + 1 });
+        await store.tx(async (t) => {
+          await t.outbox.enqueue(post({ op: "update", targetTs: "2.2", eventKey: live.eventKey }), T0);
+          await t.live.remove(live.eventKey);
+        });
+        expect(await store.live.get(live.eventKey)).toBeNull();
+        expect((await store.live.get("msg:D1:3.3"))?.mode).toBe("update");
+        await store.live.remove("msg:nothing");
       });
     });
 

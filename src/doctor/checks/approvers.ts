@@ -49,7 +49,33 @@ export const approversCheck: Check = {
     }
     const verdicts = c.approvers.map((id, i) => judge(id, answers[i] as SlackAnswer));
     const problems = verdicts.filter((v): v is CheckResult => typeof v !== "string");
+    if (!c.selfApproval && c.approvers.length < 2) {
+      problems.push(
+        warn(NAME, `CLAWDBOT_SELF_APPROVAL=off with one approver: ${c.approvers[0]}'s own requests can never be approved`, "name a second approver in CLAWDBOT_APPROVERS, or set CLAWDBOT_SELF_APPROVAL=on"),
+      );
+    }
+    if (c.approvalChannel) problems.push(...(await approvalChannel(c.slackApiUrl, c.slackBotToken, c.approvalChannel, ctx.timeoutMs)));
     if (problems.length > 0) return problems;
     return [pass(NAME, `${verdicts.join(", ")}: active people`)];
   },
 };
+
+/** Cards for DMs go to CLAWDBOT_APPROVAL_CHANNEL: the bot must be in it, or each card is refused (not_in_channel). */
+async function approvalChannel(apiUrl: string, token: string, channel: string, timeoutMs: number): Promise<CheckResult[]> {
+  const invite = `invite the bot to ${channel} (/invite @<the bot> in that channel), or unset CLAWDBOT_APPROVAL_CHANNEL to send cards to each approver's DM`;
+  let a: SlackAnswer;
+  try {
+    a = await callSlack(apiUrl, "conversations.info", token, { channel }, timeoutMs);
+  } catch (err) {
+    if (err instanceof SlackUnreachable) return [unreachable(NAME, err)];
+    throw err;
+  }
+  if (!a.ok) {
+    if (a.error === "channel_not_found") return [fail(NAME, `CLAWDBOT_APPROVAL_CHANNEL ${channel} is not a channel the bot can see (channel_not_found)`, invite)];
+    const e = explainSlackError("bot", "conversations.info", a);
+    return [warn(NAME, `cannot check CLAWDBOT_APPROVAL_CHANNEL ${channel}: ${e.found}`, e.fix)];
+  }
+  const info = (a.body.channel ?? {}) as { is_member?: boolean; is_im?: boolean };
+  if (info.is_member === false) return [fail(NAME, `the bot is not a member of CLAWDBOT_APPROVAL_CHANNEL ${channel}: cards sent there are refused`, invite)];
+  return [];
+}

@@ -1,6 +1,6 @@
 // Approvals as a persisted state machine. Every transition is one conditional UPDATE: two
 // clicks on two instances, or a click racing expiry, move a row only once.
-import type { Approval, ApprovalsRepo, ApprovalStatus, NewApproval, TransitionPatch } from "../../core/store.ts";
+import type { Approval, ApprovalsRepo, ApprovalStatus, CardCopy, NewApproval, TransitionPatch } from "../../core/store.ts";
 import { countsBy, first, rows, type Sql, selectList, text } from "./sql.ts";
 
 const COLUMNS = selectList<Approval>({
@@ -12,13 +12,13 @@ const COLUMNS = selectList<Approval>({
   requestedBy: "requested_by",
   channel: "channel",
   threadTs: "thread_ts",
-  cardTs: "card_ts",
   eventKey: "event_key",
   resume: "resume",
   createdAt: "created_at",
   expiresAt: "expires_at",
   decidedBy: "decided_by",
   decidedAt: "decided_at",
+  decidedIn: "decided_in",
   startedAt: "started_at",
   finishedAt: "finished_at",
   exitCode: "exit_code",
@@ -31,6 +31,7 @@ const NUMERIC = ["createdAt", "expiresAt", "decidedAt", "startedAt", "finishedAt
 const PATCHABLE = {
   decidedBy: "decided_by",
   decidedAt: "decided_at",
+  decidedIn: "decided_in",
   startedAt: "started_at",
   finishedAt: "finished_at",
   exitCode: "exit_code",
@@ -47,11 +48,22 @@ export class PgApprovals implements ApprovalsRepo {
       VALUES (${a.id}, ${a.kind}, ${text(a.text)}, ${text(a.reason)}, 'pending', ${a.requestedBy}, ${a.channel}, ${a.threadTs ?? null},
               ${a.eventKey ?? null}, ${a.resume === undefined ? null : text(JSON.stringify(a.resume))}, ${now}, ${a.expiresAt})
       RETURNING ${this.sql.unsafe(COLUMNS)}`;
+    const cards = a.cards ?? [{ channel: a.channel, threadTs: a.threadTs }];
+    for (const [i, c] of cards.entries()) {
+      await this.sql`
+        INSERT INTO approval_cards (approval_id, seq, channel, thread_ts) VALUES (${a.id}, ${i}, ${c.channel}, ${c.threadTs ?? null})
+        ON CONFLICT DO NOTHING`;
+    }
     return first<Approval>(r, NUMERIC) as Approval;
   }
 
-  async setCard(id: string, ts: string): Promise<void> {
-    await this.sql`UPDATE approvals SET card_ts = ${ts} WHERE id = ${id}`;
+  async setCard(id: string, channel: string, ts: string): Promise<void> {
+    await this.sql`UPDATE approval_cards SET card_ts = ${ts} WHERE approval_id = ${id} AND channel = ${channel}`;
+  }
+
+  async cards(id: string): Promise<CardCopy[]> {
+    const r = await this.sql`SELECT channel, thread_ts AS "threadTs", card_ts AS ts FROM approval_cards WHERE approval_id = ${id} ORDER BY seq`;
+    return [...r] as CardCopy[];
   }
 
   async setPid(id: string, pid: number): Promise<void> {
@@ -76,8 +88,12 @@ export class PgApprovals implements ApprovalsRepo {
     return rows<Approval>(await this.sql`SELECT ${this.sql.unsafe(COLUMNS)} FROM approvals ORDER BY created_at DESC, id DESC LIMIT ${limit}`, NUMERIC);
   }
 
-  async withStatus(status: ApprovalStatus): Promise<Approval[]> {
-    return rows<Approval>(await this.sql`SELECT ${this.sql.unsafe(COLUMNS)} FROM approvals WHERE status = ${status} ORDER BY created_at, id`, NUMERIC);
+  async withStatus(status: ApprovalStatus, limit?: number): Promise<Approval[]> {
+    return rows<Approval>(
+      // LIMIT NULL is PostgreSQL's "no limit".
+      await this.sql`SELECT ${this.sql.unsafe(COLUMNS)} FROM approvals WHERE status = ${status} ORDER BY created_at, id LIMIT ${limit ?? null}`,
+      NUMERIC,
+    );
   }
 
   async expiredPending(now: number): Promise<Approval[]> {
@@ -87,10 +103,14 @@ export class PgApprovals implements ApprovalsRepo {
     );
   }
 
+  /** Finished approvals and their card copies, in one statement. */
   async purge(before: number): Promise<number> {
-    const r = await this.sql`
-      DELETE FROM approvals WHERE status IN ('succeeded', 'failed', 'denied', 'expired', 'interrupted') AND created_at < ${before}`;
-    return r.affectedRows;
+    const [row] = await this.sql`
+      WITH gone AS (
+        DELETE FROM approvals WHERE status IN ('succeeded', 'failed', 'denied', 'expired', 'interrupted') AND created_at < ${before} RETURNING id
+      ), copies AS (DELETE FROM approval_cards WHERE approval_id IN (SELECT id FROM gone))
+      SELECT count(*)::int AS n FROM gone`;
+    return Number(row?.n ?? 0);
   }
 
   async countByStatus(): Promise<Record<string, number>> {

@@ -10,6 +10,7 @@ import {
   type EventsRepo,
   type InstancesRepo,
   type LeasesRepo,
+  type LiveRepo,
   type LogsRepo,
   type OutboxRepo,
   type SettingsRepo,
@@ -23,6 +24,7 @@ import {
 import { PgApprovals } from "./approvals.ts";
 import { PgEvents } from "./events.ts";
 import { PgInstances, PgLeases } from "./instances.ts";
+import { PgLive } from "./live.ts";
 import { PgLogs } from "./logs.ts";
 import { migrate, schemaVersion, steps } from "./migrations.ts";
 import { PgOutbox } from "./outbox.ts";
@@ -78,6 +80,7 @@ function tables(sql: Sql, retentionBytes: number): StoreTx {
     logs: new PgLogs(sql, retentionBytes),
     instances: new PgInstances(sql),
     leases: new PgLeases(sql),
+    live: new PgLive(sql),
   };
 }
 
@@ -91,6 +94,7 @@ function guardAll(t: StoreTx, call: Call): StoreTx {
     logs: guard(t.logs, call),
     instances: guard(t.instances, call),
     leases: guard(t.leases, call),
+    live: guard(t.live, call),
   };
 }
 
@@ -157,6 +161,7 @@ export class PostgresStore implements Store {
   readonly logs: LogsRepo;
   readonly instances: InstancesRepo;
   readonly leases: LeasesRepo;
+  readonly live: LiveRepo;
   private readonly retentionBytes: number;
   private readonly callTimeoutMs: number;
 
@@ -176,6 +181,7 @@ export class PostgresStore implements Store {
     this.logs = root.logs;
     this.instances = root.instances;
     this.leases = root.leases;
+    this.live = root.live;
   }
 
   /** A call with a deadline: a hung database or network fails it instead of stalling the caller. */

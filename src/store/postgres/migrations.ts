@@ -9,7 +9,7 @@ import type { Sql } from "./sql.ts";
 const MIGRATION_LOCK = 0x636c6177; // "claw"
 
 export const steps: string[] = [
-  // 1: the first schema (SQLite's steps 1-5 in one). Times are ms since the epoch.
+  // 1: the first schema (SQLite's steps 1-7 in one). Times are ms since the epoch.
   `
   CREATE TABLE settings (
     key TEXT PRIMARY KEY,
@@ -77,13 +77,13 @@ export const steps: string[] = [
     requested_by TEXT NOT NULL,
     channel TEXT NOT NULL,
     thread_ts TEXT,
-    card_ts TEXT,
     event_key TEXT,
     resume TEXT,
     created_at BIGINT NOT NULL,
     expires_at BIGINT NOT NULL,
     decided_by TEXT,
     decided_at BIGINT,
+    decided_in TEXT,
     started_at BIGINT,
     finished_at BIGINT,
     exit_code INTEGER,
@@ -92,6 +92,25 @@ export const steps: string[] = [
     runner TEXT
   );
   CREATE INDEX approvals_status ON approvals (status, expires_at);
+  -- A card's copies (the asking channel, the approval channel, or each approver's DM).
+  CREATE TABLE approval_cards (
+    approval_id TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    channel TEXT NOT NULL,
+    thread_ts TEXT,
+    card_ts TEXT,
+    PRIMARY KEY (approval_id, channel)
+  );
+
+  -- The message an answer grows in while the agent works, until its final answer is queued.
+  CREATE TABLE live_messages (
+    event_key TEXT PRIMARY KEY,
+    channel TEXT NOT NULL,
+    thread_ts TEXT,
+    ts TEXT,
+    mode TEXT NOT NULL,
+    created_at BIGINT NOT NULL
+  );
 
   CREATE TABLE usage (
     id BIGSERIAL PRIMARY KEY,

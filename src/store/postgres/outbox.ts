@@ -128,6 +128,13 @@ export class PgOutbox implements OutboxRepo {
     );
   }
 
+  async failed(limit: number): Promise<OutboxItem[]> {
+    return rows<OutboxItem>(
+      await this.sql`SELECT ${this.sql.unsafe(LIGHT_COLUMNS)} FROM outbox WHERE status = 'failed' ORDER BY id DESC LIMIT ${limit}`,
+      NUMERIC,
+    );
+  }
+
   async nextDueAt(): Promise<number | null> {
     const [row] = await this.sql`
       SELECT min(CASE WHEN status = 'pending' THEN next_attempt_at ELSE lease_until END) AS at FROM outbox WHERE status IN ('pending', 'sending')`;

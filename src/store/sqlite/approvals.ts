@@ -1,7 +1,7 @@
 // Approvals as a persisted state machine. Every transition is a single conditional
 // UPDATE: two clicks, two approvers or a click racing expiry can move a row only once.
 import type { Database, Statement } from "bun:sqlite";
-import type { Approval, ApprovalStatus, NewApproval, TransitionPatch } from "../../core/store.ts";
+import type { Approval, ApprovalStatus, CardCopy, NewApproval, TransitionPatch } from "../../core/store.ts";
 import { selectList } from "./columns.ts";
 
 const COLUMNS = selectList<Approval>({
@@ -13,13 +13,13 @@ const COLUMNS = selectList<Approval>({
   requestedBy: "requested_by",
   channel: "channel",
   threadTs: "thread_ts",
-  cardTs: "card_ts",
   eventKey: "event_key",
   resume: "resume",
   createdAt: "created_at",
   expiresAt: "expires_at",
   decidedBy: "decided_by",
   decidedAt: "decided_at",
+  decidedIn: "decided_in",
   startedAt: "started_at",
   finishedAt: "finished_at",
   exitCode: "exit_code",
@@ -31,6 +31,7 @@ const COLUMNS = selectList<Approval>({
 const PATCHABLE = {
   decidedBy: "decided_by",
   decidedAt: "decided_at",
+  decidedIn: "decided_in",
   startedAt: "started_at",
   finishedAt: "finished_at",
   exitCode: "exit_code",
@@ -40,14 +41,18 @@ const PATCHABLE = {
 
 export class SqliteApprovals {
   private readonly insertQ: Statement;
+  private readonly insertCardQ: Statement;
   private readonly getQ: Statement<Approval, [string]>;
+  private readonly cardsQ: Statement<CardCopy, [string]>;
 
   constructor(private readonly db: Database) {
     this.insertQ = db.prepare(
       `INSERT INTO approvals (id, kind, text, reason, status, requested_by, channel, thread_ts, event_key, resume, created_at, expires_at)
        VALUES (?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?)`,
     );
+    this.insertCardQ = db.prepare("INSERT OR IGNORE INTO approval_cards (approval_id, seq, channel, thread_ts) VALUES (?, ?, ?, ?)");
     this.getQ = db.prepare(`SELECT ${COLUMNS} FROM approvals WHERE id = ?`);
+    this.cardsQ = db.prepare("SELECT channel, thread_ts AS threadTs, card_ts AS ts FROM approval_cards WHERE approval_id = ? ORDER BY seq");
   }
 
   create(a: NewApproval, now: number): Approval {
@@ -64,11 +69,17 @@ export class SqliteApprovals {
       now,
       a.expiresAt,
     );
+    const cards = a.cards ?? [{ channel: a.channel, threadTs: a.threadTs }];
+    for (const [i, c] of cards.entries()) this.insertCardQ.run(a.id, i, c.channel, c.threadTs ?? null);
     return this.getQ.get(a.id) as Approval;
   }
 
-  setCard(id: string, ts: string): void {
-    this.db.run("UPDATE approvals SET card_ts = ? WHERE id = ?", [ts, id]);
+  setCard(id: string, channel: string, ts: string): void {
+    this.db.run("UPDATE approval_cards SET card_ts = ? WHERE approval_id = ? AND channel = ?", [ts, id, channel]);
+  }
+
+  cards(id: string): CardCopy[] {
+    return this.cardsQ.all(id);
   }
 
   /** Records the job's process once spawned, so a restart after a crash can stop it. */
@@ -99,8 +110,11 @@ export class SqliteApprovals {
     return this.db.query<Approval, [number]>(`SELECT ${COLUMNS} FROM approvals ORDER BY created_at DESC LIMIT ?`).all(limit);
   }
 
-  withStatus(status: ApprovalStatus): Approval[] {
-    return this.db.query<Approval, [string]>(`SELECT ${COLUMNS} FROM approvals WHERE status = ? ORDER BY created_at`).all(status);
+  withStatus(status: ApprovalStatus, limit = -1): Approval[] {
+    // LIMIT -1 is SQLite's "no limit".
+    return this.db
+      .query<Approval, [string, number]>(`SELECT ${COLUMNS} FROM approvals WHERE status = ? ORDER BY created_at LIMIT ?`)
+      .all(status, limit);
   }
 
   expiredPending(now: number): Approval[] {
@@ -114,10 +128,9 @@ export class SqliteApprovals {
    * Open ones (pending, approved, running) are kept whatever their age.
    */
   purge(before: number): number {
-    return this.db.run(
-      "DELETE FROM approvals WHERE status IN ('succeeded', 'failed', 'denied', 'expired', 'interrupted') AND created_at < ?",
-      [before],
-    ).changes;
+    const done = "status IN ('succeeded', 'failed', 'denied', 'expired', 'interrupted') AND created_at < ?";
+    this.db.run(`DELETE FROM approval_cards WHERE approval_id IN (SELECT id FROM approvals WHERE ${done})`, [before]);
+    return this.db.run(`DELETE FROM approvals WHERE ${done}`, [before]).changes;
   }
 
   countByStatus(): Record<string, number> {

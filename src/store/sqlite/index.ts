@@ -15,6 +15,7 @@ import {
   type EventsRepo,
   type InstancesRepo,
   type LeasesRepo,
+  type LiveRepo,
   type LogsRepo,
   type OutboxRepo,
   type SettingsRepo,
@@ -28,6 +29,7 @@ import { SqliteApprovals } from "./approvals.ts";
 import { sqliteDiagnostics } from "./diagnostics.ts";
 import { SqliteEvents } from "./events.ts";
 import { SqliteInstances, SqliteLeases } from "./instances.ts";
+import { SqliteLive } from "./live.ts";
 import { ConnectionLock } from "./lock.ts";
 import { SqliteLogs } from "./logs.ts";
 import { schemaVersion } from "./migrations.ts";
@@ -87,6 +89,7 @@ interface Tables {
   logs: SqliteLogs;
   instances: SqliteInstances;
   leases: SqliteLeases;
+  live: SqliteLive;
 }
 
 function facade(t: Tables, run: Run): StoreTx {
@@ -99,6 +102,7 @@ function facade(t: Tables, run: Run): StoreTx {
     logs: wrap(t.logs, run),
     instances: wrap(t.instances, run),
     leases: wrap(t.leases, run),
+    live: wrap(t.live, run),
   };
 }
 
@@ -112,6 +116,7 @@ export class SqliteStore implements Store {
   readonly logs: LogsRepo;
   readonly instances: InstancesRepo;
   readonly leases: LeasesRepo;
+  readonly live: LiveRepo;
   private readonly lock: ConnectionLock;
   /** The transaction's handle: the same tables, called directly (the lock is held). */
   private readonly inTx: StoreTx;
@@ -140,6 +145,7 @@ export class SqliteStore implements Store {
       logs: new SqliteLogs(db, opts.logRetentionBytes ?? 20 * 1024 * 1024),
       instances: new SqliteInstances(db),
       leases: new SqliteLeases(db),
+      live: new SqliteLive(db),
     };
     const root = facade(tables, (fn) => this.lock.run(fn).catch((err) => this.whenFree(err, () => this.lock.run(fn))));
     this.settings = root.settings;
@@ -150,6 +156,7 @@ export class SqliteStore implements Store {
     this.logs = root.logs;
     this.instances = root.instances;
     this.leases = root.leases;
+    this.live = root.live;
     this.inTx = facade(tables, (fn) => {
       if (!this.lock.inTransaction) return Promise.reject(new StoreError(location, "was used through a transaction's handle after the transaction ended"));
       try {

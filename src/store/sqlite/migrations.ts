@@ -133,7 +133,34 @@ const steps: string[] = [
   -- catch-up asks which conversations the bot took part in, and whether it knows one.
   CREATE INDEX events_channel ON events(channel, received_at);
   `,
-  // 5: presence and named leases (one process per SQLite store, but it shows itself the same
+  // 5: a card has copies (the asking channel, the approval channel, or a DM to each approver),
+  // each with its own message; the decision remembers which copy it came through. An existing
+  // card becomes its approval's one copy; approvals.card_ts is no longer read.
+  `
+  CREATE TABLE approval_cards (
+    approval_id TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    channel TEXT NOT NULL,
+    thread_ts TEXT,
+    card_ts TEXT,
+    PRIMARY KEY (approval_id, channel)
+  );
+  INSERT INTO approval_cards (approval_id, seq, channel, thread_ts, card_ts) SELECT id, 0, channel, thread_ts, card_ts FROM approvals;
+  ALTER TABLE approvals ADD COLUMN decided_in TEXT;
+  `,
+  // 6: the message an answer grows in while the agent works (a stream, or a message updated),
+  // until its final answer is queued: what a restart after a crash finishes.
+  `
+  CREATE TABLE live_messages (
+    event_key TEXT PRIMARY KEY,
+    channel TEXT NOT NULL,
+    thread_ts TEXT,
+    ts TEXT,
+    mode TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+  );
+  `,
+  // 7: presence and named leases (one process per SQLite store, but it shows itself the same
   // way a cluster's instances do), and which instance runs a job.
   `
   ALTER TABLE approvals ADD COLUMN runner TEXT;

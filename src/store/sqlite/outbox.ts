@@ -187,6 +187,11 @@ export class SqliteOutbox {
       .all(limit);
   }
 
+  /** For the status page: failed items, newest first, without content. */
+  failed(limit: number): OutboxItem[] {
+    return this.db.query<OutboxItem, [number]>(`SELECT ${LIGHT_COLUMNS} FROM outbox WHERE status = 'failed' ORDER BY id DESC LIMIT ?`).all(limit);
+  }
+
   /** The earliest time a pending item becomes due, for the sender's timer. */
   nextDueAt(): number | null {
     return (
