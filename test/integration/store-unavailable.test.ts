@@ -132,6 +132,46 @@ describe.skipIf(skipPostgres(import.meta.file) || process.platform === "win32")(
   });
 });
 
+describe.skipIf(skipPostgres(import.meta.file) || process.platform === "win32")("the database password", () => {
+  test("never appears in logs, health, /metrics, state dump, `clawdbot logs` or errors, even through an outage", async () => {
+    const SECRET = "pg-Pa55word-never-shown";
+    emu = await startEmulator({ ackTimeoutMs: 300, maxRetries: 2 });
+    const e = emu;
+    const proxy = await TcpProxy.start(await serverPort());
+    cleanups.push(() => proxy.stop());
+    const url = new URL(await freshDatabase());
+    url.port = String(proxy.port);
+    // The test server trusts every login: the password is there to be kept out of sight.
+    url.password = SECRET;
+    const cluster = new Cluster(e, url.toString());
+    cleanups.push(() => cluster.close());
+    const [a] = await cluster.startAll(["bot-a"]);
+    const inst = a as NonNullable<typeof a>;
+    e.dm("U1", "hello");
+    await waitFor(() => answers(e, "hello") === 1, "answered");
+    proxy.cut();
+    await waitFor(async () => (await healthOf(inst.port)).status === "store_unavailable", "store_unavailable");
+    const seen: string[] = [JSON.stringify(await healthOf(inst.port)), await (await fetch(`http://127.0.0.1:${inst.port}/metrics`)).text()];
+    e.dm("U1", "during");
+    await waitFor(() => inst.bot.output().includes("cannot record"), "a store error logged");
+    proxy.restore();
+    await waitFor(() => answers(e, "during") === 1, "answered after the outage", 20_000);
+    for (const args of [["state", "dump", "--json"], ["state", "dump"], ["logs", "-n", "200"]]) {
+      const p = await spawnBot([...args, "--db", url.toString()], {});
+      expect(await p.exited).toBe(0);
+      seen.push(p.output());
+    }
+    // An error naming the database: a dump of an unreachable one.
+    const bad = new URL(url.toString());
+    bad.port = "1";
+    const failing = await spawnBot(["state", "dump", "--db", bad.toString()], {});
+    expect(await failing.exited).toBe(2);
+    seen.push(failing.output(), inst.bot.output());
+    expect(seen.join("\n")).toContain("cannot be reached");
+    for (const text of seen) expect(text).not.toContain(SECRET);
+  });
+});
+
 describe.skipIf(process.platform === "win32")("SQLite: the file locked for long", () => {
   test("another process holds the write lock: store_unavailable, DMs not acked, answered once after it lets go", async () => {
     emu = await startEmulator({ ackTimeoutMs: 300, maxRetries: 2 });
