@@ -10,6 +10,7 @@ import { steps } from "../../src/store/postgres/migrations.ts";
 import { botEnv, cleanup, spawnBot, startEmulator, tempDir, waitFor } from "../helpers/bot.ts";
 import { Cluster, connectionsUsed, slowAgent } from "../helpers/cluster.ts";
 import { freshDatabase, skipPostgres } from "../helpers/postgres.ts";
+import { startLoadBalancer } from "../stand-ins/load-balancer.ts";
 import { APPROVER, STRANGER, currentCard, hasButtons, lines, threadReplies, waitCard } from "./approvals-helpers.ts";
 
 const CH = "CJOBS";
@@ -171,6 +172,49 @@ describe.skipIf(skipPostgres(import.meta.file) || process.platform === "win32")(
     await waitFor(() => answers("marker-catchup") === 1, "marker answered");
     expect(allOnce(n)).toBe(true);
     expect(answers("warm-up")).toBe(1);
+  });
+});
+
+describe.skipIf(skipPostgres(import.meta.file) || process.platform === "win32")("a cluster in http mode", () => {
+  test("behind a load balancer any instance takes any request: each message answered once, a job run once", async () => {
+    const SECRET = "8f742231b10e8888abcd99yyyzzz85a5";
+    emu = await startEmulator();
+    emu.addChannel(CH, { botMember: true });
+    cluster = new Cluster(emu, await freshDatabase(), {
+      CLAWDBOT_APPROVERS: APPROVER,
+      CLAWDBOT_MODE: "http",
+      SLACK_SIGNING_SECRET: SECRET,
+      CLAWDBOT_HTTP_PORT: "0",
+    });
+    try {
+      const insts = [await cluster.start("bot-a"), await cluster.start("bot-b")];
+      const ports = await Promise.all(
+        insts.map((i) => waitFor(() => /Slack events on port (\d+)/.exec(i.bot.output())?.[1], `${i.id}'s events port`)),
+      );
+      const lb = startLoadBalancer(ports.map((p) => `http://127.0.0.1:${p}`));
+      try {
+        emu.useHttpDelivery(`${lb.url}/slack/events`, SECRET);
+        for (const i of insts) await waitFor(async () => (await i.health()).status === "ok", `${i.id} ready`);
+        const n = 20;
+        for (let i = 0; i < n; i++) emu.dm(`U${i % 5}`, `please answer ${tag(i)}`);
+        await waitFor(() => allOnce(n), "every message answered once");
+        expect(lb.counts.every((c) => c > 0)).toBe(true);
+        const marker = join(cluster.dir(), "runs.txt");
+        emu.slash(STRANGER, CH, `exec echo run >> ${marker}`);
+        const { card, id } = await waitCard(emu, CH);
+        emu.click(APPROVER, CH, card.ts, "approval_approve", id);
+        emu.click(APPROVER, CH, card.ts, "approval_approve", id);
+        await waitFor(() => threadReplies(emu, CH, card.ts).find((m) => m.text.includes("exit 0")), "the result in the card's thread");
+        await waitFor(async () => (await dump(cluster.url)).approvals.find((x) => x.id === id)?.status === "succeeded", "succeeded");
+        expect(lines(marker)).toBe(1);
+        expect(allOnce(n)).toBe(true);
+      } finally {
+        lb.stop();
+      }
+    } finally {
+      await cluster.close();
+      await emu.stop();
+    }
   });
 });
 
