@@ -5,7 +5,9 @@
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import { Database } from "bun:sqlite";
 import { join } from "node:path";
+import { queueReply } from "../../src/core/replies.ts";
 import type { SlackEmulator } from "../../src/emulator/index.ts";
+import { openStore } from "../../src/store/index.ts";
 import { steps } from "../../src/store/postgres/migrations.ts";
 import { botEnv, cleanup, spawnBot, startEmulator, tempDir, waitFor } from "../helpers/bot.ts";
 import { Cluster, connectionsUsed, slowAgent } from "../helpers/cluster.ts";
@@ -152,6 +154,28 @@ describe.skipIf(skipPostgres(import.meta.file) || process.platform === "win32")(
       expect(h?.status).toBe("ok");
       expect(inst?.bot.output()).not.toContain("socket is deaf");
     }
+  });
+
+  test("replay works on the cluster's store (--db postgres://...); an instance started after sends nothing twice", async () => {
+    // What a dead instance left: events never answered, replies never sent.
+    const seedStore = await openStore(cluster.url);
+    const now = Date.now();
+    for (let i = 0; i < 3; i++) {
+      const ts = `1700000000.${String(i).padStart(6, "0")}`;
+      await seedStore.events.record({ key: `msg:${CH}:${ts}`, kind: "mention", channel: CH, ts, threadTs: ts, user: "UALICE", text: `left-${i}-x`, payload: "{}" }, now);
+    }
+    await seedStore.tx((t) => queueReply(t, { channel: CH, text: "unsent-x" }, now));
+    await seedStore.close();
+    const r = await spawnBot(["replay", "--json", "--db", cluster.url], cluster.envFor("replay"));
+    expect(await r.exited).toBe(0);
+    expect(JSON.parse(r.output())).toMatchObject({ answered: 3, not_delivered: [] });
+    expect([0, 1, 2].every((i) => answers(`left-${i}-x`) === 1) && answers("unsent-x") === 1).toBe(true);
+    const [a] = await cluster.startAll(["bot-a"]);
+    emu.dm("UMARK", "marker-replay");
+    await waitFor(() => answers("marker-replay") === 1, "marker answered");
+    expect([0, 1, 2].map((i) => answers(`left-${i}-x`))).toEqual([1, 1, 1]);
+    expect(answers("unsent-x")).toBe(1);
+    expect((await a?.health())?.status).toBe("ok");
   });
 
   test("catch-up with two instances starting at once: each message missed while none ran is answered once", async () => {
