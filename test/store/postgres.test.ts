@@ -46,6 +46,15 @@ describe.skipIf(skipPostgres(import.meta.file))("postgres", () => {
       expect(err.message).not.toContain("s3cret-pass");
     });
 
+    test("TLS comes from the URL: sslmode=require against a server without TLS is refused, naming sslmode", async () => {
+      const url = new URL(await freshDatabase());
+      url.searchParams.set("sslmode", "require");
+      const err = await openPostgresStore(url.toString()).catch((e) => e);
+      expect(err).toBeInstanceOf(StoreError);
+      expect(err).not.toBeInstanceOf(StoreUnreachable); // a setting to fix, not an outage to wait out
+      expect(err.message).toContain("sslmode");
+    });
+
     test("a state dump's reader finds an empty database holds no clawdbot data", async () => {
       const err = await openPostgresStore(await freshDatabase(), { readonly: true }).catch((e) => e);
       expect(err).toBeInstanceOf(StoreError);
