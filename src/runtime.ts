@@ -1,5 +1,6 @@
 // The composition root: opens the store, builds the core around it, connects to Slack
 // (socket or http), serves health, starts the workers; and takes it all down in order.
+import { hostname } from "node:os";
 import { buildCore, INTERNAL } from "./assemble.ts";
 import { type Base, bootstrap } from "./bootstrap.ts";
 import { type Config, isLoopbackHost, secretsOf } from "./config.ts";
@@ -8,7 +9,6 @@ import { type Clock, systemClock } from "./core/clock.ts";
 import { ConnectionHistory } from "./core/connection-history.ts";
 import { formatDuration } from "./core/duration.ts";
 import type { HealthSnapshot } from "./core/health-types.ts";
-import { hostname } from "node:os";
 import { Heartbeat } from "./core/heartbeat.ts";
 import type { Logger } from "./core/logger.ts";
 import { Presence } from "./core/presence.ts";
