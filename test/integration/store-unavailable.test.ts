@@ -5,6 +5,7 @@
 // with its file locked by another process.
 import { afterEach, describe, expect, test } from "bun:test";
 import { Database } from "bun:sqlite";
+import { chmodSync, existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { NOT_RECORDED } from "../../src/core/receiver.ts";
 import type { SlackEmulator } from "../../src/emulator/index.ts";
@@ -129,6 +130,50 @@ describe.skipIf(skipPostgres(import.meta.file) || process.platform === "win32")(
     await waitFor(async () => (await healthOf(b.port)).status === "store_unavailable", "bot-b waiting");
     expect(await cluster.stop(b)).toBe(0);
     for (const i of [a, b]) expect(i.bot.output()).not.toContain("outage-secret-1");
+  });
+});
+
+describe.skipIf(skipPostgres(import.meta.file) || process.platform === "win32")("a partition", () => {
+  test("an instance cut off from the database while it answers is taken over: the message is answered once, its late answer dropped", async () => {
+    emu = await startEmulator({ ackTimeoutMs: 300 });
+    const e = emu;
+    const proxy = await TcpProxy.start(await serverPort());
+    cleanups.push(() => proxy.stop());
+    const direct = await freshDatabase();
+    const viaProxy = new URL(direct);
+    viaProxy.port = String(proxy.port);
+    const cluster = new Cluster(e, direct);
+    cleanups.push(() => cluster.close());
+    // bot-a reaches the database through the proxy and answers when told (its agent notes when
+    // it starts); bot-b directly, with the echo agent.
+    const scratch = cluster.dir();
+    const started = join(scratch, "started.txt");
+    const agent = join(scratch, "agent.sh");
+    const go = join(scratch, "go");
+    // It answers when the test says so: after bot-b took the message over and the network healed.
+    writeFileSync(agent, `#!/bin/sh\necho started >> ${started}\nwhile [ ! -f ${go} ]; do sleep 0.05; done\necho slow answer:\ncat\n`);
+    chmodSync(agent, 0o755);
+    const a = await cluster.start("bot-a", { CLAWDBOT_DATABASE_URL: viaProxy.toString(), CLAWDBOT_AGENT: "command", CLAWDBOT_AGENT_COMMAND: agent });
+    await waitFor(() => e.openConnections() === 1, "bot-a's socket");
+    const aConn = e.sockets.find((c) => c.closedAt === undefined)?.id;
+    await cluster.start("bot-b");
+    await waitFor(() => e.openConnections() === 2, "bot-b's socket");
+    // The first envelope goes to the first connection: bot-a's.
+    e.dm("U1", "partitioned question");
+    await waitFor(() => e.envelopes.find((x) => x.acked)?.acked?.via === aConn || undefined, "bot-a recorded it");
+    await waitFor(() => existsSync(started) || undefined, "bot-a's agent at work");
+    proxy.cut();
+    await waitFor(() => answers(e, "partitioned question") === 1, "bot-b answered it after taking bot-a over", 15_000);
+    proxy.restore();
+    await waitFor(() => a.bot.output().includes("was taken for dead") || undefined, "bot-a sees the store again");
+    writeFileSync(go, "");
+    const dropped = () => a.bot.output().includes("while this one answered it: this answer is dropped");
+    await waitFor(() => dropped() || answers(e, "partitioned question") > 1, "bot-a's late answer dropped (or sent)", 15_000);
+    expect(answers(e, "partitioned question")).toBe(1);
+    expect(dropped()).toBe(true);
+    e.dm("UMARK", "marker-partition");
+    await waitFor(() => answers(e, "marker-partition") === 1, "marker answered");
+    expect(answers(e, "partitioned question")).toBe(1);
   });
 });
 
