@@ -64,12 +64,23 @@ export class Cluster {
     return inst;
   }
 
-  /** Starts these instances at once and waits until each holds a Socket Mode connection. */
+  /** Starts these instances at once and waits until each holds a Socket Mode connection and is {@link ready}. */
   async startAll(ids: string[], extra: Record<string, string> = {}): Promise<Instance[]> {
     const before = this.emu.openConnections();
     const started = await Promise.all(ids.map((id) => this.start(id, extra)));
     await waitFor(() => this.emu.openConnections() >= before + ids.length, `${ids.length} sockets`, 20_000);
+    for (const i of started) await this.ready(i);
     return started;
+  }
+
+  /**
+   * Waits until the instance's start-up is behind it: its first catch-up ran (it runs once the
+   * socket is up, after the start-up's look for unanswered events). Until then that look and
+   * the catch-up may take up messages Slack gave another instance (answered once either way,
+   * but a test that says which instance holds what must wait).
+   */
+  async ready(inst: Instance): Promise<void> {
+    await waitFor(async () => (await inst.health()).workers.catchup?.runs, `${inst.id}'s start-up done`, 20_000);
   }
 
   async kill9(inst: Instance): Promise<void> {

@@ -156,8 +156,10 @@ describe.skipIf(skipPostgres(import.meta.file) || process.platform === "win32")(
     const a = await cluster.start("bot-a", { CLAWDBOT_DATABASE_URL: viaProxy.toString(), CLAWDBOT_AGENT: "command", CLAWDBOT_AGENT_COMMAND: agent });
     await waitFor(() => e.openConnections() === 1, "bot-a's socket");
     const aConn = e.sockets.find((c) => c.closedAt === undefined)?.id;
-    await cluster.start("bot-b");
+    const b = await cluster.start("bot-b");
     await waitFor(() => e.openConnections() === 2, "bot-b's socket");
+    await cluster.ready(a);
+    await cluster.ready(b);
     // The first envelope goes to the first connection: bot-a's.
     e.dm("U1", "partitioned question");
     await waitFor(() => e.envelopes.find((x) => x.acked)?.acked?.via === aConn || undefined, "bot-a recorded it");
