@@ -7,46 +7,14 @@
 import { Database } from "bun:sqlite";
 import { App, LogLevel } from "@slack/bolt";
 import type { Store } from "../src/core/store.ts";
-import type { SlackEmulator } from "../src/emulator/index.ts";
 import { openStore, storeLocation } from "../src/store/index.ts";
 import { cleanup, startBot, startEmulator, tempDir } from "../test/helpers/bot.ts";
+import { type BurstResult, burst } from "./burst.ts";
 
 const N = Number(process.argv[2] ?? 1000);
 const USERS = 20;
 
-interface Result {
-  name: string;
-  eventsPerS: number;
-  ackP50: number;
-  ackP99: number;
-  totalMs: number;
-}
-
-function pct(xs: number[], p: number): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? NaN;
-}
-
-/** Sends N DMs at once and waits (at most 120 s) until N echo replies are in Slack. */
-async function burst(emu: SlackEmulator, name: string): Promise<Result> {
-  let replies = 0;
-  const off = emu.onMessage((m) => {
-    if (m.bot_id && m.text.includes("bench-")) replies++;
-  });
-  const before = emu.envelopes.length;
-  const t0 = performance.now();
-  for (let i = 0; i < N; i++) emu.dm(`UB${i % USERS}`, `bench-${i}`);
-  const deadline = Date.now() + 120_000;
-  while (replies < N && Date.now() < deadline) await Bun.sleep(2);
-  const totalMs = performance.now() - t0;
-  off();
-  const acks = emu.envelopes
-    .slice(before)
-    .filter((e) => e.acked && e.attempts.length)
-    .map((e) => (e.acked?.at ?? 0) - (e.attempts[0]?.at ?? 0));
-  if (replies < N) console.error(`${name}: only ${replies}/${N} replies in 120 s`);
-  return { name, eventsPerS: (replies / totalMs) * 1000, ackP50: pct(acks, 50), ackP99: pct(acks, 99), totalMs };
-}
+type Result = BurstResult;
 
 async function clawdbot(): Promise<Result> {
   const emu = await startEmulator();
@@ -54,7 +22,7 @@ async function clawdbot(): Promise<Result> {
   const bot = await startBot(emu, { CLAWDBOT_CONSOLE_LEVEL: "0" }, dir);
   await emu.waitFor(() => emu.openConnections() === 1);
   try {
-    return await burst(emu, "clawdbot");
+    return await burst(emu, "clawdbot", N, USERS);
   } finally {
     await bot.stop();
     await emu.stop();
@@ -77,7 +45,7 @@ async function boltEcho(): Promise<Result> {
   await app.start();
   await emu.waitFor(() => emu.openConnections() === 1);
   try {
-    return await burst(emu, "bolt echo");
+    return await burst(emu, "bolt echo", N, USERS);
   } finally {
     await app.stop();
     await emu.stop();

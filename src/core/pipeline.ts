@@ -124,11 +124,31 @@ export class Pipeline {
     }
   }
 
+  /** Lease long enough for the agent's timeout and the relay, so `replay` and the other instances leave it alone. */
+  private claim(t: StoreTx, key: string): Promise<boolean> {
+    const now = this.o.clock.now();
+    return t.events.claim(key, this.o.owner, now, now + this.o.agentTimeoutMs + 60_000);
+  }
+
+  /**
+   * Commits an answer only while this instance still holds the event: an instance the
+   * cluster took for dead (cut off longer than the instance timeout) finds another took
+   * the event over, and its answer is dropped instead of sent twice.
+   */
+  private async commitAnswer(key: string, write: (t: StoreTx) => Promise<void>): Promise<boolean> {
+    const held = await this.o.store.tx(async (t) => {
+      if (!(await this.claim(t, key))) return false;
+      await write(t);
+      return true;
+    });
+    if (!held) this.o.log.warn(`${key} was taken over by another instance while this one answered it: this answer is dropped`, { event: key });
+    return held;
+  }
+
   private async answer(key: string): Promise<void> {
     const { store, clock } = this.o;
     const now = clock.now();
-    // Lease long enough for the agent's timeout and the relay, so `replay` leaves it alone.
-    if (!(await store.events.claim(key, this.o.owner, now, now + this.o.agentTimeoutMs + 60_000))) return;
+    if (!(await this.claim(store, key))) return;
     const row = await store.events.get(key);
     if (row?.status !== "received") return;
     switch (row.kind) {
@@ -219,11 +239,12 @@ export class Pipeline {
     // Notices and errors answer each message: the same words twice are still two answers.
     const reply = async (replyText: string, detail: string) => {
       const into = (await live?.close()) ?? null;
-      await store.tx(async (t) => {
+      const held = await this.commitAnswer(row.key, async (t) => {
         await queueAnswer(t, { eventKey: row.key, ...where, text: replyText, noDedupe: true }, into);
         await forgetLive(t);
         await t.events.setStatus(row.key, "answered", clock.now(), detail);
       });
+      if (!held) return;
       relay?.log({ direction: "out", event_id: row.key, channel, ts: null, thread_ts: threadTs, user: null, text: replyText });
       this.o.kick();
     };
@@ -263,12 +284,13 @@ export class Pipeline {
     const posted = [body && formatAnswer(body), note].filter(Boolean).join("\n\n") || (into ? "(approval needed: see the card)" : "");
     // Where cards go is Slack's to say (membership): asked before the transaction.
     const route = answer.jobs.length ? await this.o.approvals.route({ channel, threadTs }, user) : undefined;
-    await store.tx(async (t) => {
+    const held = await this.commitAnswer(row.key, async (t) => {
       if (posted) await queueAnswer(t, { eventKey: row.key, ...where, text: posted }, into);
       await forgetLive(t);
       if (route) for (const job of answer.jobs) await this.o.approvals.request(t, job, { requestedBy: user, eventKey: row.key, route, tell: where });
       await t.events.setStatus(row.key, "answered", clock.now());
     });
+    if (!held) return;
     if (body) relay?.log({ direction: "out", event_id: row.key, channel, ts: null, thread_ts: threadTs, user: null, text: body });
     // Only cards: they say the rest (the sign of a message is cleared when its reply is sent).
     if (!posted) this.o.signs?.answered(row.key);

@@ -378,6 +378,7 @@ export function testStore(name: string, open: (opts?: OpenOptions) => Promise<Op
           exitCode: null,
           output: null,
           pid: null,
+          runner: null,
         });
         expect(await store.approvals.get("ap_1")).toEqual(a);
         expect(await store.approvals.get("ap_404")).toBeNull();
@@ -423,7 +424,7 @@ export function testStore(name: string, open: (opts?: OpenOptions) => Promise<Op
         expect((await store.approvals.get("ap_1"))?.pid).toBeNull();
         await store.approvals.setCard("ap_1", "C1", "9.9");
         await store.approvals.transition("ap_1", ["pending"], "approved", { decidedBy: "UA", decidedAt: T0 + 1 });
-        await store.approvals.transition("ap_1", ["approved"], "running", { startedAt: T0 + 2 });
+        await store.approvals.transition("ap_1", ["approved"], "running", { startedAt: T0 + 2, runner: "host-a:7" });
         await store.approvals.setPid("ap_1", 4242);
         expect(await store.approvals.withStatus("running")).toHaveLength(1);
         expect(await store.approvals.transition("ap_1", ["running"], "failed", { finishedAt: T0 + 3, exitCode: 2, output: "boom" })).toBe(true);
@@ -436,6 +437,7 @@ export function testStore(name: string, open: (opts?: OpenOptions) => Promise<Op
           exitCode: 2,
           output: "boom",
           pid: 4242,
+          runner: "host-a:7",
         });
         expect(await store.approvals.transition("ap_1", ["running"], "succeeded")).toBe(false);
       });
@@ -470,6 +472,84 @@ export function testStore(name: string, open: (opts?: OpenOptions) => Promise<Op
         expect(await store.approvals.purge(2000)).toBe(1);
         expect(await store.approvals.get("old_done")).toBeNull();
         for (const id of ["old_pending", "old_running", "new_done"]) expect(await store.approvals.get(id)).not.toBeNull();
+      });
+    });
+
+    describe("text", () => {
+      test("text with a NUL character is stored; the rest of it is kept", async () => {
+        // PostgreSQL's text cannot hold U+0000 (job output can): the adapter may replace it.
+        const nul = "before\u0000after";
+        const ok = (v: string | null | undefined) => v === nul || v === "before\ufffdafter";
+        await store.events.record(ev("ev:nul", { text: nul, payload: JSON.stringify({ text: nul }) }), T0);
+        expect(ok((await store.events.get("ev:nul"))?.text)).toBe(true);
+        const id = await store.outbox.enqueue({ op: "upload", channel: "C1", text: nul, content: nul }, T0);
+        expect(ok((await store.outbox.get(id))?.text)).toBe(true);
+        expect(ok(await store.outbox.content(id))).toBe(true);
+        await store.approvals.create(approval("ap_nul", { text: nul }), T0);
+        await store.approvals.transition("ap_nul", ["pending"], "failed", { output: nul });
+        expect(ok((await store.approvals.get("ap_nul"))?.output)).toBe(true);
+        await store.logs.append(T0, "info", nul, nul);
+        expect(ok((await store.logs.tail(1))[0]?.msg)).toBe(true);
+      });
+    });
+
+    describe("instances", () => {
+      test("an announced instance renews; a stopped one is taken over once", async () => {
+        await store.instances.announce("a", "host-a", T0);
+        await store.instances.announce("b", "host-b", T0 + 1);
+        expect(await store.instances.renew("a", T0 + 10)).toBe(true);
+        expect(await store.instances.renew("nobody", T0 + 10)).toBe(false);
+        expect(await store.instances.list()).toEqual([
+          { id: "a", host: "host-a", startedAt: T0, lastSeenAt: T0 + 10, stoppedAt: null, takenOverBy: null },
+          { id: "b", host: "host-b", startedAt: T0 + 1, lastSeenAt: T0 + 1, stoppedAt: null, takenOverBy: null },
+        ]);
+        // Still within its timeout: not dead.
+        expect(await store.instances.takeOver("b", "a", T0)).toBe(false);
+        await store.instances.stop("b", T0 + 20);
+        const [x, y] = await Promise.all([store.instances.takeOver("b", "a", T0), store.instances.takeOver("b", "c", T0)]);
+        expect([x, y].filter(Boolean)).toHaveLength(1);
+        expect(await store.instances.renew("b", T0 + 30)).toBe(false);
+      });
+
+      test("a silent instance is taken over; announcing again starts a new life", async () => {
+        await store.instances.announce("a", "host-a", T0);
+        await store.instances.announce("b", "host-b", T0);
+        await store.instances.renew("a", T0 + 5000);
+        expect(await store.instances.takeOver("b", "a", T0 + 1000)).toBe(true);
+        expect(await store.instances.takeOver("b", "a", T0 + 1000)).toBe(false);
+        expect((await store.instances.list()).find((i) => i.id === "b")).toMatchObject({ takenOverBy: "a", stoppedAt: null });
+        // The partition healed: b finds it was taken for dead and announces itself again.
+        expect(await store.instances.renew("b", T0 + 6000)).toBe(false);
+        await store.instances.announce("b", "host-b", T0 + 6000);
+        expect((await store.instances.list()).find((i) => i.id === "b")).toMatchObject({ startedAt: T0 + 6000, takenOverBy: null });
+        expect(await store.instances.renew("b", T0 + 6001)).toBe(true);
+      });
+
+      test("purge forgets instances taken over long ago", async () => {
+        await store.instances.announce("old", "h", T0);
+        await store.instances.announce("live", "h", T0);
+        await store.instances.takeOver("old", "live", T0 + 1);
+        expect(await store.instances.purge(T0 + 1)).toBe(1);
+        expect((await store.instances.list()).map((i) => i.id)).toEqual(["live"]);
+      });
+    });
+
+    describe("leases", () => {
+      test("one holder at a time; it renews; an expired lease is taken; release frees it", async () => {
+        const [a, b] = await Promise.all([store.leases.acquire("catchup", "a", T0, T0 + 1000), store.leases.acquire("catchup", "b", T0, T0 + 1000)]);
+        expect([a, b].filter(Boolean)).toHaveLength(1);
+        const holder = a ? "a" : "b";
+        const other = a ? "b" : "a";
+        expect(await store.leases.acquire("catchup", holder, T0 + 10, T0 + 2000)).toBe(true);
+        expect(await store.leases.acquire("catchup", other, T0 + 1500, T0 + 3000)).toBe(false);
+        expect(await store.leases.acquire("catchup", other, T0 + 2001, T0 + 3000)).toBe(true);
+        await store.leases.release("catchup", holder); // not its any more: nothing happens
+        expect(await store.leases.acquire("catchup", holder, T0 + 2002, T0 + 3000)).toBe(false);
+        await store.leases.release("catchup", other);
+        expect(await store.leases.acquire("catchup", holder, T0 + 2003, T0 + 3000)).toBe(true);
+        expect(await store.leases.acquire("heartbeat", holder, T0, T0 + 10)).toBe(true);
+        expect(await store.leases.releaseAll(holder)).toBe(2);
+        expect(await store.leases.acquire("heartbeat", other, T0, T0 + 10)).toBe(true);
       });
     });
 
