@@ -20,6 +20,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { SlackEmulator } from "../src/emulator/index.ts";
 import { botEnv, cleanup, ensureBinary, ROOT, tempDir } from "../test/helpers/bot.ts";
+import { pct } from "./burst.ts";
 
 function arg(name: string, dflt: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -66,10 +67,6 @@ interface RoundResult {
   redelivered: number;
 }
 
-function pct(xs: number[], p: number): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? NaN;
-}
 
 /** CPU time (user + system) the process used so far, in ms (Linux: /proc, clock ticks of 10 ms). */
 function cpuMs(pid: number): number {

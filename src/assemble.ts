@@ -31,6 +31,8 @@ export const INTERNAL = {
   outboxLeaseMs: 60_000,
   keepDoneMs: 7 * 24 * 60 * 60 * 1000,
   shutdownBudgetMs: 8000,
+  /** A health figure the store does not give by then shows as store_unavailable (health's own probe waits 5 s). */
+  healthReadMs: 2000,
 };
 
 export interface CoreParts {
@@ -91,6 +93,7 @@ export function buildCore(p: CoreParts) {
     // Job output is redacted before it leaves src/jobs: what a job prints is stored, posted and given to the agent.
     jobs: localJobs({ cwd: config.execCwd, timeoutMs: config.execTimeoutMs, codeCommand: config.codeCommand, redact: p.redact }),
     runsJobs: p.runsJobs,
+    owner,
     route: (origin, requestedBy) => cards.route(origin, requestedBy),
     progress: (target) =>
       new JobProgress({ slack: p.slack, clock, log, afterMs: config.tuning.jobProgressAfterMs, everyMs: config.tuning.jobProgressEveryMs }, target),

@@ -2,7 +2,7 @@
 // Sources, strongest first: the process environment, --env-file, clawdbot.env beside
 // the executable. A bad value is a ConfigError naming the setting and the fix.
 import { existsSync, readFileSync, statSync } from "node:fs";
-import { homedir } from "node:os";
+import { homedir, hostname } from "node:os";
 import { dirname, join } from "node:path";
 
 export type Mode = "socket" | "http";
@@ -44,6 +44,12 @@ export interface Config {
   execTimeoutMs: number;
   execCwd: string;
   logRetentionBytes: number;
+  /** A shared PostgreSQL database (a cluster); unset: the SQLite file in the data dir. */
+  databaseUrl: string | undefined;
+  /** How this process names itself in health, logs, leases and state dump. */
+  instanceId: string;
+  /** A peer silent this long is dead: another instance takes its work over. */
+  instanceTimeoutMs: number;
   /** Intervals the contract does not name: defaults for production, milliseconds for tests. */
   tuning: Tuning;
 }
@@ -61,6 +67,10 @@ export interface Tuning {
   replayDeadlineMs: number;
   /** Each of `doctor`'s checks gives up after this (the agent command's gets three times it). */
   doctorCheckTimeoutMs: number;
+  /** How often an instance renews its presence and looks for dead peers (well under the instance timeout). */
+  presenceIntervalMs: number;
+  /** SQLite: how long a write waits for another process's lock before it fails (the file locked for long). */
+  storeBusyMs: number;
   /** When a catch-up run spent its budget of Slack calls, the next one starts this much later. */
   catchupNextRunMs: number;
   /** At most one Slack call per this long per answer shown as it grows. */
@@ -225,15 +235,67 @@ function url(env: Env, name: string): string | undefined {
   return v;
 }
 
-/** The password of a URL with credentials, as written and decoded, for the redactor. */
+/** The password of a URL with credentials, as written, as URL normalises it and decoded, for the redactor. */
 function urlPassword(v: string | undefined): string[] {
   if (!v) return [];
+  const raw = /^[a-z][a-z0-9+.-]*:\/\/[^:/@]*:([^@/]*)@/i.exec(v)?.[1];
+  const out = raw ? [raw] : [];
   try {
     const p = new URL(v).password;
-    return p ? [p, decodeURIComponent(p)] : [];
+    if (p) out.push(p, decodeURIComponent(p));
+  } catch {
+    // not a URL: the raw form is all there is
+  }
+  return out;
+}
+
+/** Bun's SQL client also reads `?password=` and `?sslpassword=` (a client key's passphrase) from a database URL. */
+function queryPasswords(v: string | undefined): string[] {
+  if (!v) return [];
+  try {
+    const q = new URL(v).searchParams;
+    return ["password", "sslpassword"].flatMap((k) => q.getAll(k));
   } catch {
     return [];
   }
+}
+
+/** Bun's SQL client's TLS modes (its docs, "SSL Modes Overview"), libpq's names. */
+const SSL_MODES = ["disable", "allow", "prefer", "require", "verify-ca", "verify-full"];
+
+function databaseUrl(env: Env): string | undefined {
+  const name = "CLAWDBOT_DATABASE_URL";
+  const v = str(env, name);
+  if (v === undefined) return undefined;
+  // Never echoed whole: it carries the password (in the user part, or as ?password=).
+  const shown = v
+    .replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/@]*):[^@/]*@/i, "$1:[redacted]@")
+    .replace(/([?&](?:ssl)?password=)[^&]*/gi, "$1[redacted]");
+  let u: URL;
+  try {
+    u = new URL(v);
+  } catch {
+    // Not shown at all: where its password starts cannot be told.
+    throw new ConfigError(name, "is not a URL; give one like postgres://clawdbot:PASSWORD@db.example.com:5432/clawdbot");
+  }
+  if (u.protocol !== "postgres:" && u.protocol !== "postgresql:") {
+    throw new ConfigError(name, `"${shown}" is not a postgres:// or postgresql:// URL; unset it to use SQLite in the data dir`);
+  }
+  if (!u.hostname && !u.searchParams.get("host")) throw new ConfigError(name, `"${shown}" names no host; give one like postgres://user@db.example.com/clawdbot`);
+  const sslmode = u.searchParams.get("sslmode");
+  if (sslmode !== null && !SSL_MODES.includes(sslmode)) {
+    throw new ConfigError(name, `sslmode "${sslmode}" is not one of ${SSL_MODES.join(", ")}`);
+  }
+  return v;
+}
+
+function instanceId(env: Env): string {
+  const v = str(env, "CLAWDBOT_INSTANCE_ID");
+  if (v === undefined) return `${hostname()}:${process.pid}`;
+  if (!/^[\w.:@-]{1,100}$/.test(v)) {
+    throw new ConfigError("CLAWDBOT_INSTANCE_ID", `"${v.slice(0, 100)}" is not an instance name: use up to 100 letters, digits and . _ : @ -, e.g. bot-1`);
+  }
+  return v;
 }
 
 function token(env: Env, name: string, prefix: string, required: boolean): string {
@@ -325,6 +387,13 @@ export function checkConfig(env: Env, overrides: ConfigOverrides = {}, platform 
 
   const healthHost = str(env, "CLAWDBOT_HEALTH_HOST") ?? "127.0.0.1";
 
+  const instanceTimeoutMs = collect(30_000, () => seconds(env, "CLAWDBOT_INSTANCE_TIMEOUT", 30, { min: 0.5 }));
+  // A renewal every few seconds, at least three per timeout, so one slow renewal is not death.
+  const presenceIntervalMs = collect(5000, () => millis(env, "CLAWDBOT_PRESENCE_MS", Math.min(5000, Math.floor(instanceTimeoutMs / 3))));
+  if (presenceIntervalMs * 2 > instanceTimeoutMs) {
+    bad("CLAWDBOT_PRESENCE_MS", `${presenceIntervalMs} ms is more than half of CLAWDBOT_INSTANCE_TIMEOUT; renew at least twice per timeout`);
+  }
+
   const config: Config = {
     slackBotToken,
     slackAppToken,
@@ -358,6 +427,9 @@ export function checkConfig(env: Env, overrides: ConfigOverrides = {}, platform 
     execTimeoutMs: collect(300_000, () => seconds(env, "CLAWDBOT_EXEC_TIMEOUT", 300, { min: 0.001 })),
     execCwd: str(env, "CLAWDBOT_EXEC_CWD") ?? dataDir,
     logRetentionBytes: Math.round(retentionMb * 1024 * 1024),
+    databaseUrl: collect(undefined, () => databaseUrl(env)),
+    instanceId: collect(`${hostname()}:${process.pid}`, () => instanceId(env)),
+    instanceTimeoutMs,
     tuning: {
       outboxRetryInitialMs: collect(1000, () => millis(env, "CLAWDBOT_OUTBOX_RETRY_MS", 1000)),
       expiryCheckMs: collect(30_000, () => millis(env, "CLAWDBOT_EXPIRY_CHECK_MS", 30_000)),
@@ -365,6 +437,8 @@ export function checkConfig(env: Env, overrides: ConfigOverrides = {}, platform 
       slackCallTimeoutMs: collect(10_000, () => millis(env, "CLAWDBOT_SLACK_CALL_TIMEOUT_MS", 10_000)),
       replayDeadlineMs: collect(120_000, () => millis(env, "CLAWDBOT_REPLAY_DEADLINE_MS", 120_000)),
       doctorCheckTimeoutMs: collect(5000, () => millis(env, "CLAWDBOT_DOCTOR_TIMEOUT_MS", 5000)),
+      presenceIntervalMs,
+      storeBusyMs: collect(5000, () => millis(env, "CLAWDBOT_STORE_BUSY_MS", 5000)),
       catchupNextRunMs: collect(60_000, () => millis(env, "CLAWDBOT_CATCHUP_NEXT_RUN_MS", 60_000)),
       streamIntervalMs: collect(1000, () => millis(env, "CLAWDBOT_STREAM_INTERVAL_MS", 1000)),
       signAfterMs: collect(300, () => millis(env, "CLAWDBOT_SIGN_AFTER_MS", 300)),
@@ -384,6 +458,8 @@ export function secretsOf(c: Config): string[] {
     c.anthropicApiKey ?? "",
     ...urlPassword(c.relayUrl),
     ...urlPassword(c.anthropicBaseUrl),
+    ...urlPassword(c.databaseUrl),
+    ...queryPasswords(c.databaseUrl),
   ].filter((s) => s.length >= 6);
 }
 

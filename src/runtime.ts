@@ -1,18 +1,20 @@
 // The composition root: opens the store, builds the core around it, connects to Slack
 // (socket or http), serves health, starts the workers; and takes it all down in order.
+import { hostname } from "node:os";
 import { buildCore, INTERNAL } from "./assemble.ts";
 import { type Base, bootstrap } from "./bootstrap.ts";
 import { type Config, isLoopbackHost, secretsOf } from "./config.ts";
-import { CatchupState, catchUp, storeParticipation } from "./core/catchup.ts";
+import { CatchupState, catchUp, RUN_BUDGET_MS, storeParticipation } from "./core/catchup.ts";
 import { type Clock, systemClock } from "./core/clock.ts";
 import { ConnectionHistory } from "./core/connection-history.ts";
 import { formatDuration } from "./core/duration.ts";
 import type { HealthSnapshot } from "./core/health-types.ts";
 import { Heartbeat } from "./core/heartbeat.ts";
-import { leaseOwner } from "./core/leases.ts";
 import type { Logger } from "./core/logger.ts";
+import { Presence } from "./core/presence.ts";
 import { makeRedactor } from "./core/redact.ts";
 import { Receiver } from "./core/receiver.ts";
+import { StoreHealth } from "./core/store-health.ts";
 import { SlackCallError } from "./core/slack-port.ts";
 import type { Store } from "./core/store.ts";
 import { Supervisor, errText } from "./core/supervisor.ts";
@@ -34,6 +36,8 @@ export interface RuntimeOptions {
   consoleLevel?: number;
   /** Override for the logger (tests). */
   log?: Logger;
+  /** Aborted by a stop signal that comes while start-up still waits for the database. */
+  signal?: AbortSignal;
 }
 
 
@@ -57,10 +61,17 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
   // Scheduler started one while the first still runs) stops here, before it touches Slack
   // or the store. Until the core is up they answer "starting".
   let current: (() => Promise<HealthSnapshot>) | null = null;
-  const view = () => current?.() ?? startingSnapshot(Math.floor((clock.mono() - startedAt) / 1000), config.mode, VERSION);
+  const who = { instance: config.instanceId, store: config.databaseUrl ? ("postgres" as const) : ("sqlite" as const) };
+  /** Why start-up waits for the database, while it does. */
+  let waitingForStore: string | null = null;
+  const view = () => {
+    if (current) return current();
+    const s = startingSnapshot(Math.floor((clock.mono() - startedAt) / 1000), config.mode, VERSION, who);
+    return waitingForStore ? { ...s, status: "store_unavailable" as const, reason: waitingForStore } : s;
+  };
   let currentPage: (() => Promise<string>) | null = null;
   const earlyRedact = makeRedactor(secretsOf(config));
-  const page = async () => currentPage?.() ?? renderStatusPage(startingPageView(await view(), clock.now(), leaseOwner()), earlyRedact);
+  const page = async () => currentPage?.() ?? renderStatusPage(startingPageView(await view(), clock.now(), config.instanceId), earlyRedact);
   let onSlackEvent: ((req: Request) => Promise<Response>) | null = null;
   const servers: RunningServer[] = [];
   let base: Base;
@@ -72,7 +83,21 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
       const events = createEventsApp((req) => onSlackEvent?.(req) ?? Promise.resolve(new Response("starting\n", { status: 503 })));
       servers.push(startHealthServer(events, "0.0.0.0", config.httpPort, "CLAWDBOT_HTTP_PORT"));
     }
-    base = await bootstrap(config, { clock, consoleLevel: opts.consoleLevel, log: opts.log });
+    base = await bootstrap(config, {
+      clock,
+      consoleLevel: opts.consoleLevel,
+      log: opts.log,
+      owner: config.instanceId,
+      // An unreachable database is no reason to exit: it is waited for, health says so.
+      waitForStore: {
+        signal: opts.signal,
+        onWaiting: (reason) => {
+          waitingForStore = reason;
+        },
+        healthUrl: `http://${config.healthHost}:${servers[0]?.port}/health`,
+      },
+    });
+    waitingForStore = null;
   } catch (err) {
     await Promise.all(servers.map((s) => s.stop()));
     throw err;
@@ -106,17 +131,53 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
     redact,
   });
 
+  // Whether the store can be written. When it works again after failing, what arrived
+  // meanwhile is looked for: Slack's redeliveries gave up on what could not be recorded.
+  const storeHealth = new StoreHealth({
+    now: () => clock.mono(),
+    settleMs: config.tuning.presenceIntervalMs,
+    onRecovered: () => {
+      log.info("the store works again: answering what waited, looking for messages that came meanwhile");
+      workers.trigger("catchup");
+      pipeline.recover().catch((err) => log.error(`answering events after the store came back failed: ${errText(err)}`));
+      kick();
+    },
+  });
+
+  // The instances sharing the store: a dead one's running jobs are reported, its events answered.
+  const presence = new Presence({
+    store,
+    clock,
+    log,
+    id: owner,
+    host: hostname(),
+    timeoutMs: config.instanceTimeoutMs,
+    exclusive: store.kind === "sqlite",
+    takenOver: async () => {
+      await approvals.interruptOrphans((row) => presence.jobPlace(row));
+      kick();
+      pipeline.recover().catch((err) => log.error(`answering the events of a dead instance failed: ${errText(err)}`));
+    },
+  });
+
   const heartbeat = new Heartbeat({
     clock,
     log,
     canaryTimeoutMs: config.canaryTimeoutMs,
     connected: () => (supervisor ? supervisor.connected : true),
-    post: async (text) => {
-      await slack.post({ channel: config.heartbeatChannel ?? "", text, outboxId: 0 });
+    post: async (text) => (await slack.post({ channel: config.heartbeatChannel ?? "", text, outboxId: 0 })).ts,
+    // One beat per interval for the cluster: the lease outlives two intervals, so its holder
+    // keeps beating (a late tick does not hand it over); a dead holder's is freed by its takeover.
+    leads: () => {
+      const now = clock.now();
+      return store.leases.acquire(HEARTBEAT_LEASE, owner, now, now + config.heartbeatIntervalMs * 2 + config.canaryTimeoutMs);
     },
+    echoedElsewhere: async (ts) => (await store.settings.get(HEARTBEAT_ECHO)) === ts,
     text: async () => {
       const s = await snapshot();
-      return `:heartbeat: clawdbot ${VERSION} up ${formatDuration(s.uptime_s)}; pending approvals ${s.pending_approvals}, outbox pending ${s.outbox_pending}, failed ${s.outbox_failed}`;
+      // In a cluster it says which instance beat (the one holding the heartbeat lease).
+      const who = store.kind === "postgres" ? ` (${owner})` : "";
+      return `:heartbeat: clawdbot ${VERSION}${who} up ${formatDuration(s.uptime_s)}; pending approvals ${s.pending_approvals}, outbox pending ${s.outbox_pending}, failed ${s.outbox_failed}`;
     },
     onDeaf: () => supervisor?.replace("heartbeat canary missed"),
   });
@@ -143,7 +204,16 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
     // Recorded already leased to the pipeline: answering it needs no claim.
     lease: (now) => pipeline.lease(now),
     onTerminal: (reason) => revoke(reason),
-    onCanary: () => heartbeat.echoed(),
+    storeHealth,
+    refuse: (responseUrl, text) => slack.respond(responseUrl, { text, response_type: "ephemeral" }),
+    onCanary: (payload) => {
+      heartbeat.echoed();
+      // The instance that posted the beat may not be this one: tell it through the store.
+      const ev = (payload.event ?? {}) as { channel?: string; ts?: string };
+      if (store.kind === "postgres" && ev.ts && ev.channel === config.heartbeatChannel) {
+        store.settings.set(HEARTBEAT_ECHO, ev.ts, clock.now()).catch((err) => log.warn(`could not note the heartbeat's echo: ${errText(err)}`));
+      }
+    },
     redact,
   });
   const deliver = (type: string, payload: Record<string, unknown>, ack: () => void): Promise<boolean> => {
@@ -167,6 +237,7 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
       await t.outbox.purge(before);
       await t.approvals.purge(before);
       await t.usage.fold(before);
+      await t.instances.purge(before);
     });
   });
   // Expired cards are closed; approved jobs nobody started (a `replay` recorded the click,
@@ -184,24 +255,47 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
   const caughtUp = new CatchupState();
   workers.add("catchup", 24 * 60 * 60 * 1000, async () => {
     if (!identity.botUserId) return;
-    const { left } = await catchUp({
-      slack,
-      ...storeParticipation(store),
-      state: caughtUp,
-      log,
-      now: () => clock.now(),
-      mono: () => clock.mono(),
-      botUserId: () => identity.botUserId,
-      // Not `deliver`: what catch-up finds says nothing about whether the socket hears events.
-      deliver: (type, payload) => receiver.handle(type, payload, () => {}),
-    });
+    const started = clock.now();
+    // One instance at a time: what it reads (every conversation the cluster took part in) is
+    // the others' too, and Slack's history calls are rate limited per workspace.
+    if (!(await store.leases.acquire(CATCHUP_LEASE, owner, started, started + RUN_BUDGET_MS + 60_000))) {
+      log.debug("catch-up: another instance is catching up");
+      return;
+    }
+    let left = 0;
+    try {
+      ({ left } = await catchUp({
+        slack,
+        ...storeParticipation(store),
+        state: caughtUp,
+        log,
+        now: () => clock.now(),
+        mono: () => clock.mono(),
+        botUserId: () => identity.botUserId,
+        // Not `deliver`: what catch-up finds says nothing about whether the socket hears events.
+        deliver: (type, payload) => receiver.handle(type, payload, () => {}),
+      }));
+    } finally {
+      await store.leases.release(CATCHUP_LEASE, owner).catch(() => {});
+    }
     // A run's budget spent: the rest once Slack's rate limit window has passed.
     if (left) workers.trigger("catchup", config.tuning.catchupNextRunMs);
   });
   if (config.heartbeatChannel) workers.add("heartbeat", config.heartbeatIntervalMs, () => heartbeat.beat());
 
   // Work left by the previous process: replies to send, events to answer, jobs to report.
-  await approvals.recover();
+  await presence.start();
+  // The renewal is a write every few seconds: it also tells whether the store can be written.
+  workers.add("presence", config.tuning.presenceIntervalMs, async () => {
+    try {
+      await presence.tick();
+    } catch (err) {
+      storeHealth.failed(err);
+      throw err;
+    }
+    storeHealth.wrote();
+  });
+  await approvals.recover((row) => presence.jobPlace(row));
   kick();
 
   const history = new ConnectionHistory(clock);
@@ -274,10 +368,18 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
   stopHooks.push(() => process.off("unhandledRejection", onStray));
 
   async function snapshot(): Promise<HealthSnapshot> {
+    // Each figure within a bound: a hung database shows as store_unavailable, never a hung /health.
+    let readProblem: string | null = null;
+    const figure = <T>(read: Promise<T>, fallback: T): Promise<T> =>
+      within(read, INTERNAL.healthReadMs).catch((err) => {
+        readProblem = errText(err);
+        storeHealth.failed(err);
+        return fallback;
+      });
     const [paused, counts, byStatus] = await Promise.all([
-      safe(store.settings.isPaused(), false),
-      safe(store.outbox.counts(), { pending: 0, failed: 0, sent: 0, suppressed: 0 }),
-      safe(store.approvals.countByStatus(), {} as Record<string, number>),
+      figure(store.settings.isPaused(), false),
+      figure(store.outbox.counts(), { pending: 0, failed: 0, sent: 0, suppressed: 0 }),
+      figure(store.approvals.countByStatus(), {} as Record<string, number>),
     ]);
     const now = clock.mono();
     const lastEventAt = receiver.lastEventAt ?? startedAt;
@@ -290,6 +392,7 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
       identityKnown: !!identity.botUserId,
       canary: heartbeat.state,
       failingWorkers: workers.failing(),
+      storeProblem: storeHealth.unavailable ?? readProblem,
     });
     return {
       status,
@@ -304,6 +407,8 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
       outbox_failed: counts.failed,
       relay_failures: relay?.failures ?? 0,
       version: VERSION,
+      ...who,
+      cluster_instances: presence.live,
       mode: config.mode,
       reason: reason ? redact(reason) : undefined,
       connection_failures: supervisor?.failuresTotal ?? 0,
@@ -339,6 +444,8 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
       await approvals.stop(Math.min(1000, left() / 4));
       await outbox.stop(left() / 2);
       await relay?.flush(Math.min(1000, left()));
+      // The others (or the next start) take over what is left at once.
+      await presence.stop().catch((err) => log.warn(`could not record this instance's stop: ${errText(err)}`));
       await health.stop();
       log.info("stopped");
       await store.close();
@@ -356,10 +463,28 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
   };
 }
 
-/** A figure for health: the fallback if the store cannot give it (health must answer). */
-function safe<T>(read: Promise<T>, fallback: T): Promise<T> {
-  return read.catch(() => fallback);
+/** `p`, or a rejection after `ms`. */
+function within<T>(p: Promise<T>, ms: number): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`the store did not answer within ${ms / 1000} s`)), ms);
+    p.then(
+      (v) => {
+        clearTimeout(t);
+        resolve(v);
+      },
+      (err) => {
+        clearTimeout(t);
+        reject(err);
+      },
+    );
+  });
 }
+
+/** The cluster's named leases. */
+const CATCHUP_LEASE = "catchup";
+const HEARTBEAT_LEASE = "heartbeat";
+/** Where the instance that received the heartbeat's echo notes its ts. */
+const HEARTBEAT_ECHO = "heartbeat.echo";
 
 export function statusLine(s: HealthSnapshot): string {
   return [

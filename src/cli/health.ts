@@ -8,10 +8,10 @@ import { CliExit } from "./exit.ts";
 
 export const HEALTH_TIMEOUT_MS = 5000;
 
-const STATUSES: readonly HealthStatus[] = ["ok", "starting", "disconnected", "stale", "revoked"];
+const STATUSES: readonly HealthStatus[] = ["ok", "starting", "disconnected", "stale", "store_unavailable", "revoked"];
 
 export interface ProbeResult {
-  /** 0 ok; 1 healing itself (starting, disconnected, stale); 2 a restart or a person is needed. */
+  /** 0 ok; 1 healing itself (starting, disconnected, stale, store_unavailable); 2 a restart or a person is needed. */
   exitCode: 0 | 1 | 2;
   line: string;
   /** What --json prints: the health answer itself, or a stand-in with the failure. */

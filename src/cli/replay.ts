@@ -8,8 +8,9 @@ import { systemClock } from "../core/clock.ts";
 import { describe, replay, type ReplaySummary, selectWork } from "../core/replay.ts";
 import type { Store } from "../core/store.ts";
 import { openStore, storeExists, storeLocation } from "../store/index.ts";
+import { isPostgresUrl } from "../store/postgres/url.ts";
 import { envFileArg } from "./_shared.ts";
-import { defaultDbPath, noStore } from "./_store.ts";
+import { dbArg, defaultDbPath, noStore } from "./_store.ts";
 import { CliExit } from "./exit.ts";
 
 export default defineCommand({
@@ -18,24 +19,28 @@ export default defineCommand({
     "dry-run": { type: "boolean", description: "list what would be delivered; send nothing" },
     id: { type: "string", description: "only this outbox id or event key" },
     json: { type: "boolean", description: "print JSON" },
+    ...dbArg,
     ...envFileArg,
   },
   async run({ args }) {
     // A dry run sends nothing: it needs the store, not the Slack tokens.
-    if (args["dry-run"]) return dryRun(args["env-file"], args.id, !!args.json);
+    if (args["dry-run"]) return dryRun(args.db || defaultDbPath(args["env-file"]), args.id, !!args.json);
     let config: Config;
     try {
-      config = loadConfig(gatherEnv(process.env, args["env-file"]));
+      const env = gatherEnv(process.env, args["env-file"]);
+      // A URL goes through the setting's checks, and its password becomes a secret to redact.
+      if (args.db && isPostgresUrl(args.db)) env.CLAWDBOT_DATABASE_URL = args.db;
+      config = loadConfig(env);
     } catch (err) {
       if (err instanceof ConfigError) throw new CliExit(2, `clawdbot: configuration error: ${err.message}`);
       throw err;
     }
-    const location = storeLocation(config);
+    const location = args.db && !isPostgresUrl(args.db) ? args.db : storeLocation(config);
     if (!storeExists(location)) throw noStore(location);
     let base: Base;
     try {
       // With --json, stdout is the summary alone: log only warnings and errors (to stderr).
-      base = await bootstrap(config, { clock: systemClock, consoleLevel: args.json ? 1 : undefined });
+      base = await bootstrap(config, { clock: systemClock, consoleLevel: args.json ? 1 : undefined, location });
     } catch (err) {
       throw new CliExit(2, `clawdbot: cannot open the store: ${(err as Error).message}`);
     }
@@ -50,8 +55,7 @@ export default defineCommand({
 });
 
 /** Lists what replay would deliver, from a read-only handle: nothing sent, nothing written. */
-async function dryRun(envFile: string | undefined, id: string | undefined, json: boolean): Promise<void> {
-  const location = defaultDbPath(envFile);
+async function dryRun(location: string, id: string | undefined, json: boolean): Promise<void> {
   if (!storeExists(location)) throw noStore(location);
   let store: Store | undefined;
   let items: ReplaySummary["items"];

@@ -20,12 +20,18 @@ export default defineCommand({
       throw err;
     }
     let runtime: Runtime;
+    // A stop signal while start-up waits for the database ends the wait: a graceful exit 0.
+    const starting = new AbortController();
+    const stopWaiting = () => starting.abort(new Error("stopped while waiting for the store"));
+    for (const sig of ["SIGINT", "SIGTERM", "SIGBREAK", "SIGHUP"] as const) process.once(sig, stopWaiting);
     try {
-      runtime = await startRuntime({ config });
+      runtime = await startRuntime({ config, signal: starting.signal });
     } catch (err) {
+      if (starting.signal.aborted) return;
       // The store or a port: nothing a restart loop can fix, so it is a configuration error.
       throw new CliExit(2, `clawdbot: cannot start: ${(err as Error).message}`);
     }
+    for (const sig of ["SIGINT", "SIGTERM", "SIGBREAK", "SIGHUP"] as const) process.off(sig, stopWaiting);
     const rt = runtime;
     for (const w of configWarnings(config)) rt.log.warn(w);
     await new Promise<void>((resolve) => {

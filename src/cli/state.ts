@@ -3,7 +3,7 @@
 import { defineCommand } from "citty";
 import { type Store, StoreError } from "../core/store.ts";
 import { openStore, storeExists } from "../store/index.ts";
-import { dbArg, defaultDbPath, noStore } from "./_store.ts";
+import { dbArg, defaultDbPath, instanceTimeoutMs, noStore } from "./_store.ts";
 
 const TEXT_PREVIEW = 200;
 const EVENT_STATUSES = ["received", "answered", "ignored", "failed"];
@@ -41,15 +41,21 @@ export interface StateDump {
   };
   usage: { provider: string; model: string; calls: number; input_tokens: number; output_tokens: number }[];
   events: Record<string, number>;
+  /** The processes sharing the store; alive: renewing within CLAWDBOT_INSTANCE_TIMEOUT and not stopped. */
+  instances: { id: string; host: string; started_at: string; last_seen_at: string; alive: boolean }[];
   schema_version: number;
   db: string;
 }
 
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
 
+/** The contract's default CLAWDBOT_INSTANCE_TIMEOUT. */
+const INSTANCE_TIMEOUT_MS = 30_000;
+
 /** Everything in one read, so counts and lists agree with each other. */
-export async function collectState(store: Store): Promise<StateDump> {
+export async function collectState(store: Store, o: { now?: number; instanceTimeoutMs?: number } = {}): Promise<StateDump> {
   const schemaVersion = await store.schemaVersion();
+  const cutoff = (o.now ?? Date.now()) - (o.instanceTimeoutMs ?? INSTANCE_TIMEOUT_MS);
   return store.read(async (t) => {
     const outboxCounts = await t.outbox.counts();
     return {
@@ -88,6 +94,13 @@ export async function collectState(store: Store): Promise<StateDump> {
         output_tokens: u.outputTokens ?? 0,
       })),
       events: { ...Object.fromEntries(EVENT_STATUSES.map((s) => [s, 0])), ...(await t.events.counts()) },
+      instances: (await t.instances.list()).map((i) => ({
+        id: i.id,
+        host: i.host,
+        started_at: iso(i.startedAt) as string,
+        last_seen_at: iso(i.lastSeenAt) as string,
+        alive: i.stoppedAt === null && i.takenOverBy === null && i.lastSeenAt >= cutoff,
+      })),
       schema_version: schemaVersion,
       db: store.location,
     };
@@ -152,6 +165,17 @@ export function renderState(d: StateDump): string {
 
   out.push("Events");
   out.push(...table(["STATUS", "COUNT"], Object.entries(d.events).map(([s, n]) => [s, n])));
+  out.push("");
+
+  out.push(`Instances: ${d.instances.filter((i) => i.alive).length} alive`);
+  if (d.instances.length === 0) out.push("  none on record");
+  else
+    out.push(
+      ...table(
+        ["ID", "HOST", "STARTED", "LAST_SEEN", "ALIVE"],
+        d.instances.map((i) => [i.id, i.host, shortTime(i.started_at), shortTime(i.last_seen_at), i.alive ? "yes" : "no"]),
+      ),
+    );
   return out.join("\n");
 }
 
@@ -172,7 +196,7 @@ const dump = defineCommand({
     let store: Store | undefined;
     try {
       store = await openStore(path, { readonly: true });
-      state = await collectState(store);
+      state = await collectState(store, { instanceTimeoutMs: instanceTimeoutMs() });
     } catch (err) {
       throw noStore(path, err instanceof StoreError ? `it ${err.problem}` : err instanceof Error ? err.message : String(err));
     } finally {

@@ -1,6 +1,7 @@
 // `clawdbot task install|uninstall|print`: the service definition, written by the binary
 // itself. Windows: two Task Scheduler tasks; Linux: a systemd service and a watchdog timer.
 import { defineCommand } from "citty";
+import { readFileSync } from "node:fs";
 import { userInfo } from "node:os";
 import {
   installSystemd,
@@ -75,7 +76,22 @@ function windowsUser(e: TaskEnv): string {
 
 /** The account a system unit runs as: whoever ran sudo, else the current user. */
 function linuxUser(e: TaskEnv): string {
-  return e.env.SUDO_USER || userInfo().username;
+  if (e.env.SUDO_USER) return e.env.SUDO_USER;
+  const name = userInfo().username;
+  if (name && name !== "unknown") return name;
+  // Bun answers "unknown" where it cannot name the uid itself; /etc/passwd can, and systemd
+  // takes a numeric uid as well.
+  const uid = String(process.getuid?.() ?? "");
+  const entry = readPasswd().find((l) => l.split(":")[2] === uid);
+  return entry?.split(":")[0] || uid;
+}
+
+function readPasswd(): string[] {
+  try {
+    return readFileSync("/etc/passwd", "utf8").split("\n");
+  } catch {
+    return [];
+  }
 }
 
 function definitionError(err: unknown): never {

@@ -25,6 +25,8 @@ export interface ApprovalsOptions {
   agentTimeoutMs: number;
   /** Runs approved jobs and stops the ones a crash left behind. */
   jobs: Jobs;
+  /** This instance, recorded as the runner of the jobs it starts. */
+  owner: string;
   /** Shows a long job's latest output in the card's thread while it runs; none: only the result. */
   progress?: StartProgress;
   recordUsage(u: NonNullable<Awaited<ReturnType<Agent["answer"]>>["usage"]>, latencyMs: number, eventKey?: string): Promise<void>;
@@ -69,14 +71,19 @@ function cardThread(c: CardCopy): string | undefined {
   return c.threadTs ?? c.ts ?? undefined;
 }
 
+/** Where a running job's process was, for a job whose instance died: null while its instance lives. */
+export type JobPlace = (row: Approval) => "here" | "elsewhere" | null;
 /** What a requester whose card went elsewhere is told of a denial or an expiry. */
 const deniedText = (row: Approval) => `Approval ${row.id} was denied${row.decidedBy ? ` by <@${row.decidedBy}>` : ""}; nothing ran.`;
 const expiredText = (row: Approval) => `Nobody decided on approval ${row.id} in time; it did not run. Ask again if it is still needed.`;
 
 /** The thread's note on a job that was running when clawdbot stopped. */
-function interruptedText(row: Approval, left: OrphanOutcome): string {
+function interruptedText(row: Approval, left: OrphanOutcome | "elsewhere"): string {
   const head = `:warning: Job ${row.id} was interrupted: clawdbot stopped while it ran.`;
   const tail = "It was not re-run; ask again if it is still needed.";
+  if (left === "elsewhere") {
+    return `${head} Its process (pid ${row.pid}) ran on another host (instance ${row.runner}); an admin should check there that it is not still running. ${tail}`;
+  }
   if (left === "stopped") return `${head} Its process (pid ${row.pid}) was still running and has been stopped. ${tail}`;
   if (left === "not-ours") return `${head} Its pid ${row.pid} now belongs to another process, which was left alone. ${tail}`;
   if (left === "kill-failed") return `${head} Its process (pid ${row.pid}) was still running and could not be stopped: an admin should end it on the host. ${tail}`;
@@ -297,7 +304,7 @@ export class Approvals {
   async start(id: string): Promise<void> {
     const { store, clock } = this.o;
     const row = await store.tx(async (t) =>
-      (await t.approvals.transition(id, ["approved"], "running", { startedAt: clock.now() })) ? this.updateCard(t, id) : null,
+      (await t.approvals.transition(id, ["approved"], "running", { startedAt: clock.now(), runner: this.o.owner })) ? this.updateCard(t, id) : null,
     );
     if (!row) return;
     this.o.kick();
@@ -420,14 +427,28 @@ export class Approvals {
   }
 
   /**
-   * At start-up: jobs that were running when the process died are interrupted (reported,
+   * At start-up: jobs that were running when their instance died are interrupted (reported,
    * never re-run); jobs approved but never started are started now (they never ran).
    */
-  async recover(): Promise<void> {
+  async recover(place: JobPlace): Promise<void> {
+    await this.interruptOrphans(place);
+    await this.startApproved();
+    this.o.kick();
+  }
+
+  /**
+   * Jobs whose instance died while they ran (this process in an earlier life, or a peer the
+   * cluster took over) are marked interrupted and reported in their card's thread, once
+   * whoever else looks; a process they left on this host is stopped first.
+   */
+  async interruptOrphans(place: JobPlace): Promise<number> {
     const { store, clock, log } = this.o;
+    let n = 0;
     for (const row of await store.approvals.withStatus("running")) {
+      const where = this.running.has(row.id) ? null : place(row);
+      if (where === null) continue;
       // A crash (kill -9) leaves the detached job running: stop it before calling it interrupted.
-      const left = row.pid === null ? "gone" : this.stopOrphan(row);
+      const left = row.pid === null ? "gone" : where === "here" ? this.stopOrphan(row) : "elsewhere";
       const interrupted = await store.tx(async (t) => {
         if (!(await t.approvals.transition(row.id, ["running"], "interrupted", { finishedAt: clock.now() }))) return false;
         for (const to of await this.resultPlaces(t, row)) await queueReply(t, { ...to, text: interruptedText(row, left), noDedupe: true }, clock.now());
@@ -435,11 +456,16 @@ export class Approvals {
         return true;
       });
       if (!interrupted) continue;
-      log.warn(`approval ${row.id} was running when clawdbot stopped: marked interrupted, not re-run`, { approval: row.id, pid: row.pid, process: left });
+      n++;
+      log.warn(`approval ${row.id} was running when its instance ${row.runner ?? "(unknown)"} stopped: marked interrupted, not re-run`, {
+        approval: row.id,
+        pid: row.pid,
+        process: left,
+      });
       void this.finishWithAgent(row.id, { status: "interrupted", ...NOT_RUN });
     }
-    await this.startApproved();
-    this.o.kick();
+    if (n) this.o.kick();
+    return n;
   }
 
   private stopOrphan(row: Approval): OrphanOutcome {

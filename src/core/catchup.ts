@@ -21,7 +21,7 @@ export const CATCHUP_WINDOW_MS = 60 * 60 * 1000;
 /** The contract: conversations the bot took part in during the last 7 days. */
 export const CATCHUP_CONVERSATIONS_MS = 7 * 24 * 60 * 60 * 1000;
 /** One catch-up run gives up after this long (history is rate limited per workspace). */
-const RUN_BUDGET_MS = 5 * 60 * 1000;
+export const RUN_BUDGET_MS = 5 * 60 * 1000;
 /**
  * Slack calls per run at most. conversations.history and .replies are Tier 3, about 50 a minute
  * (https://docs.slack.dev/apis/web-api/rate-limits); the rest of the minute is left to live

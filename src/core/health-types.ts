@@ -1,5 +1,5 @@
 // The health answer of the contract (GET /health), as the runtime assembles it.
-export type HealthStatus = "ok" | "starting" | "disconnected" | "stale" | "revoked";
+export type HealthStatus = "ok" | "starting" | "disconnected" | "stale" | "store_unavailable" | "revoked";
 
 export interface HealthSnapshot {
   status: HealthStatus;
@@ -14,6 +14,11 @@ export interface HealthSnapshot {
   outbox_failed: number;
   relay_failures: number;
   version: string;
+  /** This process's CLAWDBOT_INSTANCE_ID. */
+  instance: string;
+  store: "sqlite" | "postgres";
+  /** Live instances sharing the store, this one included. */
+  cluster_instances: number;
   /** Beyond the contract: why the status is what it is, and what needs a look. */
   mode: "socket" | "http";
   reason?: string;

@@ -140,16 +140,38 @@ export class Pipeline {
     }
   }
 
+  /** Takes (or renews) the event's lease: see lease(). */
+  private claim(t: StoreTx, key: string): Promise<boolean> {
+    const now = this.o.clock.now();
+    return t.events.claim(key, this.o.owner, now, this.lease(now).until);
+  }
+
+  /**
+   * Commits an answer only while this instance still holds the event: an instance the
+   * cluster took for dead (cut off longer than the instance timeout) finds another took
+   * the event over, and its answer is dropped instead of sent twice. Null when dropped; else
+   * what `write` returned (what the outbox is to be kicked with).
+   */
+  private async commitAnswer(key: string, write: (t: StoreTx) => Promise<Queued | undefined>): Promise<{ queued?: Queued } | null> {
+    const done = await this.o.commit(async (t) => {
+      if (!(await this.claim(t, key))) return null;
+      return { queued: await write(t) };
+    });
+    if (!done) this.o.log.warn(`${key} was taken over by another instance while this one answered it: this answer is dropped`, { event: key });
+    return done;
+  }
+
   private async answer(key: string, recorded?: InboundEvent): Promise<void> {
     const { store, clock } = this.o;
     const now = clock.now();
     // Recorded with our lease and most of it left: ours, no claim (no write, no read). Else
     // (a long wait for a slot, found after a restart) claimed, which renews a lease of ours.
-    const row =
-      recorded && now - recorded.receivedAt < LEASE_SLACK_MS / 2
-        ? recorded
-        : await this.o.commit((t) => t.events.claim(key, this.o.owner, now, this.lease(now).until));
-    if (!row) return;
+    let row = recorded && now - recorded.receivedAt < LEASE_SLACK_MS / 2 ? recorded : null;
+    if (!row) {
+      if (!(await this.o.commit((t) => this.claim(t, key)))) return;
+      row = await store.events.get(key);
+      if (row?.status !== "received") return;
+    }
     switch (row.kind) {
       case "dm":
       case "mention":
@@ -236,14 +258,15 @@ export class Pipeline {
     // Notices and errors answer each message: the same words twice are still two answers.
     const reply = async (replyText: string, detail: string) => {
       const into = (await live?.close()) ?? null;
-      const queued = await this.o.commit(async (t) => {
+      const done = await this.commitAnswer(row.key, async (t) => {
         const ids = await queueAnswer(t, { eventKey: row.key, ...where, text: replyText, noDedupe: true }, into);
         await forgetLive(t);
         await t.events.setStatus(row.key, "answered", clock.now(), detail);
         return this.o.claimInto(t, { channel: where.channel, ids });
       });
+      if (!done) return;
       relay?.log({ direction: "out", event_id: row.key, channel, ts: null, thread_ts: threadTs, user: null, text: replyText });
-      this.o.kick(queued);
+      this.o.kick(done.queued);
     };
 
     relay?.log({ direction: "in", event_id: row.key, channel, ts: row.ts, thread_ts: threadTs, user, text });
@@ -281,7 +304,7 @@ export class Pipeline {
     const posted = [body && formatAnswer(body), note].filter(Boolean).join("\n\n") || (into ? "(approval needed: see the card)" : "");
     // Where cards go is Slack's to say (membership): asked before the transaction.
     const route = answer.jobs.length ? await this.o.approvals.route({ channel, threadTs }, user) : undefined;
-    const queued = await this.o.commit(async (t) => {
+    const done = await this.commitAnswer(row.key, async (t) => {
       const ids = posted ? await queueAnswer(t, { eventKey: row.key, ...where, text: posted }, into) : [];
       await forgetLive(t);
       if (route) for (const job of answer.jobs) await this.o.approvals.request(t, job, { requestedBy: user, eventKey: row.key, route, tell: where });
@@ -289,10 +312,11 @@ export class Pipeline {
       // Cards may go elsewhere (an approval channel, approvers' DMs): the sender reads those.
       return answer.jobs.length ? undefined : this.o.claimInto(t, { channel: where.channel, ids });
     });
+    if (!done) return;
     if (body) relay?.log({ direction: "out", event_id: row.key, channel, ts: null, thread_ts: threadTs, user: null, text: body });
     // Only cards: they say the rest (the sign of a message is cleared when its reply is sent).
     if (!posted) this.o.signs?.answered(row.key);
-    this.o.kick(queued);
+    this.o.kick(done.queued);
   }
 }
 

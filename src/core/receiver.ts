@@ -5,6 +5,7 @@ import type { Commit } from "./group-commit.ts";
 import { classify, type Identity } from "./inbound.ts";
 import type { Logger } from "./logger.ts";
 import type { InboundEvent } from "./store.ts";
+import type { StoreHealth } from "./store-health.ts";
 
 export interface ReceiverOptions {
   /** The records of envelopes that arrive together are committed together (group commit). */
@@ -17,10 +18,21 @@ export interface ReceiverOptions {
   /** The lease an event to be answered is recorded with (the pipeline's), so it needs no claim of its own. */
   lease?(now: number): { owner: string; until: number };
   onTerminal(reason: string): void;
-  onCanary(): void;
+  /** Our own message came back (the heartbeat's echo, among others); `payload` says which. */
+  onCanary(payload: Record<string, unknown>): void;
   /** Takes secrets out of what is stored (and so out of what the agent sees). */
   redact?(text: string): string;
+  /** Hears whether records could be written. */
+  storeHealth?: StoreHealth;
+  /**
+   * A command or a click that could not be recorded is acked and answered at once, outside
+   * the store, that nothing was done (Slack does not redeliver those; the person tries again).
+   */
+  refuse?(responseUrl: string, text: string): Promise<void>;
 }
+
+export const NOT_RECORDED =
+  ":warning: clawdbot cannot reach its store right now, so nothing was done. Please try again in a minute.";
 
 export class Receiver {
   received = 0;
@@ -32,7 +44,8 @@ export class Receiver {
   /**
    * Records then acks: `ack` is called once the record is committed. Resolves false if the
    * event could not be recorded: it is then not acked, so Slack delivers it again rather
-   * than it being lost.
+   * than it being lost. A command or click that could not be recorded is acked (true) and
+   * answered through its response_url that nothing was done.
    */
   async handle(type: string, payload: Record<string, unknown>, ack: () => void): Promise<boolean> {
     const { clock, log } = this.o;
@@ -52,14 +65,23 @@ export class Receiver {
         return (await t.events.record(c.event, now)).event;
       });
     } catch (err) {
+      this.o.storeHealth?.failed(err);
+      const responseUrl = typeof payload.response_url === "string" ? payload.response_url : undefined;
+      if ((c.event.kind === "slash" || c.event.kind === "action") && responseUrl && this.o.refuse) {
+        log.error(`cannot record a ${c.event.kind === "slash" ? "/claw command" : "click"}: ${(err as Error).message}; answered that nothing was done`);
+        ack();
+        this.o.refuse(responseUrl, NOT_RECORDED).catch((e) => log.warn(`could not tell the user nothing was done: ${(e as Error).message}`));
+        return true;
+      }
       log.error(`cannot record an inbound ${type}: ${(err as Error).message}; not acking, Slack will redeliver`);
       return false;
     }
+    this.o.storeHealth?.wrote();
     ack();
     this.received++;
     this.lastEventAt = clock.mono();
     if (c.terminal) this.o.onTerminal(c.terminal);
-    if (c.canary) this.o.onCanary();
+    if (c.canary) this.o.onCanary(payload);
     if (!recorded) log.debug(`redelivery of ${c.event.key} ignored`);
     else if (c.event.status !== "ignored") this.o.process(c.event.key, payload, recorded);
     else log.debug(`event ${c.event.text ?? type} acked, nothing to do`);

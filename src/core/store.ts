@@ -46,6 +46,8 @@ export interface Approval {
   output: string | null;
   /** The running job's process id (on POSIX also its process group's id); null before spawn. */
   pid: number | null;
+  /** The instance that started the job (see InstancesRepo); null if it never started. */
+  runner: string | null;
 }
 
 export interface NewApproval {
@@ -80,6 +82,8 @@ export interface TransitionPatch {
   finishedAt?: number;
   exitCode?: number | null;
   output?: string;
+  /** The instance starting the job (approved → running). */
+  runner?: string;
 }
 
 export type EventKind = "dm" | "mention" | "slash" | "action" | "other";
@@ -241,9 +245,8 @@ export interface EventsRepo {
   /**
    * Takes a received event for answering until `leaseUntil`; of two owners only one wins.
    * The owner holding it may claim it again (renewal); an expired lease may be taken.
-   * Returns the event as claimed (one statement: no read after the write), null if not taken.
    */
-  claim(key: string, owner: string, now: number, leaseUntil: number): Promise<InboundEvent | null>;
+  claim(key: string, owner: string, now: number, leaseUntil: number): Promise<boolean>;
   /** Owners holding leases on received events. */
   leaseOwners(): Promise<string[]>;
   /** Ends a dead owner's leases so its events are taken over now; returns how many. */
@@ -354,6 +357,52 @@ export interface LogsRepo {
   count(): Promise<number>;
 }
 
+/** A clawdbot process sharing the store, as its presence row says. */
+export interface Instance {
+  id: string;
+  host: string;
+  startedAt: number;
+  /** When it last renewed its presence. */
+  lastSeenAt: number;
+  /** When it stopped gracefully; null while it runs (or until it is found dead). */
+  stoppedAt: number | null;
+  /** The instance that took over its work after it stopped or died; null until then. */
+  takenOverBy: string | null;
+}
+
+/**
+ * Presence: each `run` process has a row it renews every few seconds. One that stopped, or
+ * went silent for the instance timeout, is taken over by one of the others (its leases
+ * released, its running jobs reported, its events answered).
+ */
+export interface InstancesRepo {
+  /** Registers this process, a new life for its id: stopped and taken over are cleared. */
+  announce(id: string, host: string, now: number): Promise<void>;
+  /** Renews the presence; false if the row is gone, stopped or taken over (the others took it for dead). */
+  renew(id: string, now: number): Promise<boolean>;
+  /** A graceful stop: the others take its work over at once. */
+  stop(id: string, now: number): Promise<void>;
+  /** Oldest first. */
+  list(): Promise<Instance[]>;
+  /**
+   * Claims the work of `id` for `by` if it stopped or was last seen before `silentSince`,
+   * and nobody took it over yet; of several callers one wins.
+   */
+  takeOver(id: string, by: string, silentSince: number): Promise<boolean>;
+  /** Forgets taken-over instances last seen before `before`. */
+  purge(before: number): Promise<number>;
+}
+
+/** Named leases for the cluster's one-at-a-time work (catch-up, the heartbeat). */
+export interface LeasesRepo {
+  /** Takes `name` until `until` if it is free, expired, or already `owner`'s; of two owners one wins. */
+  acquire(name: string, owner: string, now: number, until: number): Promise<boolean>;
+  /** Gives it back if `owner` holds it. */
+  release(name: string, owner: string): Promise<void>;
+  /** Gives back everything `owner` holds (it died); returns how many. */
+  releaseAll(owner: string): Promise<number>;
+}
+
 /** How a live message grows: chat.startStream/appendStream, or chat.postMessage then chat.update. */
 export type LiveMode = "stream" | "update";
 
@@ -389,6 +438,8 @@ export interface StoreTx {
   readonly approvals: ApprovalsRepo;
   readonly usage: UsageRepo;
   readonly logs: LogsRepo;
+  readonly instances: InstancesRepo;
+  readonly leases: LeasesRepo;
   readonly live: LiveRepo;
 }
 
@@ -428,3 +479,6 @@ export class StoreError extends Error {
     super(`the store ${location} ${problem}`);
   }
 }
+
+/** The store cannot be reached right now (the database is down, the network cut): waiting helps, nothing needs fixing. */
+export class StoreUnreachable extends StoreError {}

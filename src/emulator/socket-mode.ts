@@ -1,4 +1,4 @@
-// Server side of Socket Mode: hello on connect, envelopes to the newest connection,
+// Server side of Socket Mode: hello on connect, each envelope to one of the open connections,
 // acks back to the delivery queue, server pings, disconnect messages.
 import type { ServerWebSocket } from "bun";
 import type { DeliveryRoute } from "./delivery.ts";
@@ -34,6 +34,8 @@ export class SocketModeServer implements DeliveryRoute {
   private pingTimer?: ReturnType<typeof setInterval>;
   private readonly graceTimers = new Set<ReturnType<typeof setTimeout>>();
   private nextId = 1;
+  /** Envelopes handed out so far: which connection's turn it is. */
+  private sent = 0;
 
   constructor(
     private readonly hooks: SocketModeHooks,
@@ -120,10 +122,15 @@ export class SocketModeServer implements DeliveryRoute {
     if (c && c.closedAt === undefined) c.closedAt = Date.now();
   }
 
-  /** DeliveryRoute: the newest open connection gets it (Slack picks one of them). */
+  /**
+   * DeliveryRoute: one open connection gets it. An app may hold up to 10 connections and Slack
+   * gives each payload to one of them (Socket Mode docs, api.slack.com/apis/socket-mode; a
+   * Slack engineer in slackapi/node-slack-sdk#1654): here they take turns, so every instance
+   * of a cluster gets its share and a test can tell which.
+   */
   send(env: Envelope): string | undefined {
     const open = this.openConns();
-    const target = open[open.length - 1];
+    const target = open[this.sent++ % Math.max(1, open.length)];
     if (!target) return undefined;
     target.ws.send(JSON.stringify(env));
     return target.id;

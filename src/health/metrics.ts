@@ -4,7 +4,7 @@ import type { HealthSnapshot, HealthStatus } from "../core/health-types.ts";
 
 export const METRICS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
 
-const STATUSES: HealthStatus[] = ["ok", "starting", "disconnected", "stale", "revoked"];
+const STATUSES: HealthStatus[] = ["ok", "starting", "disconnected", "stale", "store_unavailable", "revoked"];
 const CANARY: HealthSnapshot["canary"][] = ["off", "waiting", "ok", "missed"];
 
 type Sample = { labels?: Record<string, string>; value: number };
@@ -40,7 +40,10 @@ export function renderMetrics(s: HealthSnapshot): string {
 
   const families = [
     family("clawdbot_up", "gauge", "1 while the process answers.", one(1)),
-    family("clawdbot_info", "gauge", "Build and mode of the running bot.", [{ labels: { version: s.version, mode: s.mode }, value: 1 }]),
+    family("clawdbot_info", "gauge", "Build, mode, instance and store of the running bot.", [
+      { labels: { version: s.version, mode: s.mode, instance: s.instance, store: s.store }, value: 1 },
+    ]),
+    family("clawdbot_cluster_instances", "gauge", "Live instances sharing the store, this one included.", one(s.cluster_instances)),
     family("clawdbot_connected", "gauge", "1 if connected to Slack.", one(s.connected)),
     family(
       "clawdbot_status",

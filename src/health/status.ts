@@ -16,10 +16,14 @@ export interface StatusInputs {
   identityKnown: boolean;
   canary: CanaryState;
   failingWorkers: string[];
+  /** Why the store cannot be written (or read), if it cannot. */
+  storeProblem?: string | null;
 }
 
 export function judgeStatus(i: StatusInputs): { status: HealthStatus; reason?: string } {
   if (i.revokedReason) return { status: "revoked", reason: `Slack access revoked: ${i.revokedReason}` };
+  // Nothing can be recorded: events are not acked (Slack redelivers), answers wait.
+  if (i.storeProblem) return { status: "store_unavailable", reason: `the store cannot be used: ${i.storeProblem}` };
   const s = i.socket;
   if (s && !s.connected) {
     return { status: s.connectedOnce || s.failuresTotal > 0 ? "disconnected" : "starting", reason: s.lastError ?? undefined };
@@ -34,8 +38,15 @@ export function judgeStatus(i: StatusInputs): { status: HealthStatus; reason?: s
 }
 
 /** What health answers in the moments before the core is up. */
-export function startingSnapshot(uptimeS: number, mode: "socket" | "http", version: string): HealthSnapshot {
+export function startingSnapshot(
+  uptimeS: number,
+  mode: "socket" | "http",
+  version: string,
+  who: Pick<HealthSnapshot, "instance" | "store">,
+): HealthSnapshot {
   return {
+    ...who,
+    cluster_instances: 0,
     status: "starting",
     uptime_s: uptimeS,
     last_event_ago_s: uptimeS,

@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { CliExit } from "../../src/cli/exit.ts";
 import stateCmd, { type StateDump } from "../../src/cli/state.ts";
 import { openStore, storeLocation } from "../../src/store/index.ts";
+import { freshDatabase, skipPostgres } from "../helpers/postgres.ts";
 
 let dir: string;
 let dbPath: string;
@@ -51,6 +52,11 @@ async function seed(path: string): Promise<void> {
   await s.outbox.markSent(c, "9.9", T0);
   await s.usage.record({ provider: "anthropic", model: "claude", inputTokens: 10, outputTokens: 20, latencyMs: 5 }, T0);
   await s.usage.record({ provider: "anthropic", model: "claude", inputTokens: 1, outputTokens: 2, latencyMs: 5 }, T0);
+  // One instance renewing, one that stopped.
+  await s.instances.announce("host-a:1", "host-a", T0);
+  await s.instances.announce("host-b:2", "host-b", T0);
+  await s.instances.renew("host-a:1", Date.now());
+  await s.instances.stop("host-b:2", T0 + 10);
   await s.close();
 }
 
@@ -88,6 +94,10 @@ describe("state dump --json", () => {
 
     expect(d.usage).toEqual([{ provider: "anthropic", model: "claude", calls: 2, input_tokens: 11, output_tokens: 22 }]);
     expect(d.events).toMatchObject({ received: 1, answered: 1, ignored: 0, failed: 0 });
+    expect(d.instances).toEqual([
+      { id: "host-a:1", host: "host-a", started_at: "2025-03-01T10:00:00.000Z", last_seen_at: expect.any(String), alive: true },
+      { id: "host-b:2", host: "host-b", started_at: "2025-03-01T10:00:00.000Z", last_seen_at: "2025-03-01T10:00:00.000Z", alive: false },
+    ]);
   });
 
   test("the database's own path comes from CLAWDBOT_DATA_DIR without --db", async () => {
@@ -118,7 +128,7 @@ describe("state dump (text)", () => {
     await seed(dbPath);
     const { out, code } = await run("dump", "--db", dbPath);
     expect(code).toBe(0);
-    for (const section of ["Kill switch", "Approvals", "Outbox", "Usage", "Events"]) expect(out).toContain(`\n${section}`);
+    for (const section of ["Kill switch", "Approvals", "Outbox", "Usage", "Events", "Instances: 1 alive"]) expect(out).toContain(`\n${section}`);
     expect(out).toContain("PAUSED");
     expect(out).toContain("Outbox: 1 pending, 1 failed, 1 sent");
     const lines = out.split("\n");
@@ -134,6 +144,44 @@ describe("state dump (text)", () => {
     expect(code).toBe(0);
     expect(out).toContain("off (answering)");
     expect(out).toContain("nothing undelivered");
+  });
+});
+
+describe.skipIf(skipPostgres(import.meta.file))("a cluster's store (PostgreSQL)", () => {
+  test("--db postgres://... or CLAWDBOT_DATABASE_URL: the same dump, the password never shown", async () => {
+    const url = new URL(await freshDatabase());
+    // The test server trusts every login; the password is there to be kept out of sight.
+    url.password = "dump-secret-9";
+    await seed(url.toString());
+    const { out, code } = await run("dump", "--json", "--db", url.toString());
+    expect(code).toBe(0);
+    const d = JSON.parse(out) as StateDump;
+    expect(d).toMatchObject({ paused: true, events: { received: 1, answered: 1 }, outbox: { pending: 1, failed: 1, sent: 1 } });
+    expect(d.instances.map((i) => [i.id, i.alive])).toEqual([
+      ["host-a:1", true],
+      ["host-b:2", false],
+    ]);
+    expect(d.db).toStartWith("postgres://postgres@127.0.0.1:");
+    expect(out).not.toContain("dump-secret-9");
+    const saved = process.env.CLAWDBOT_DATABASE_URL;
+    process.env.CLAWDBOT_DATABASE_URL = url.toString();
+    try {
+      const text = await run("dump");
+      expect(text.code).toBe(0);
+      expect(text.out).toContain("Instances: 1 alive");
+      expect(text.out).not.toContain("dump-secret-9");
+    } finally {
+      if (saved === undefined) delete process.env.CLAWDBOT_DATABASE_URL;
+      else process.env.CLAWDBOT_DATABASE_URL = saved;
+    }
+  });
+
+  test("an unreachable database: exit 2, one line, no password", async () => {
+    const { code, message } = await run("dump", "--db", "postgres://bot:dump-secret-9@127.0.0.1:1/clawdbot");
+    expect(code).toBe(2);
+    expect(message).toStartWith("no store at postgres://bot@127.0.0.1:1/clawdbot: it cannot be reached");
+    expect(message).not.toContain("dump-secret-9");
+    expect(message).not.toContain("\n");
   });
 });
 

@@ -206,6 +206,55 @@ describe("config audit fixes", () => {
     expect(secretsOf(c)).toEqual(expect.arrayContaining(["hunter%2322", "hunter#22", "basepass1"]));
   });
 
+  test("the cluster settings: database URL, instance id and timeout, with their defaults", async () => {
+    const { hostname } = await import("node:os");
+    const d = loadConfig(base);
+    expect(d.databaseUrl).toBeUndefined();
+    expect(d.instanceId).toBe(`${hostname()}:${process.pid}`);
+    expect(d.instanceTimeoutMs).toBe(30_000);
+    expect(d.tuning.presenceIntervalMs).toBe(5000);
+    const c = loadConfig({
+      ...base,
+      CLAWDBOT_DATABASE_URL: "postgresql://bot:pw-123456@db.example.com:6543/claw?sslmode=verify-full",
+      CLAWDBOT_INSTANCE_ID: "bot-1",
+      CLAWDBOT_INSTANCE_TIMEOUT: "2",
+    });
+    expect(c.databaseUrl).toBe("postgresql://bot:pw-123456@db.example.com:6543/claw?sslmode=verify-full");
+    expect(c.instanceId).toBe("bot-1");
+    expect(c.instanceTimeoutMs).toBe(2000);
+    expect(c.tuning.presenceIntervalMs).toBe(666);
+  });
+
+  test("a bad database URL is one line naming the setting, never the password; the password is a secret", async () => {
+    const { secretsOf } = await import("../../src/config.ts");
+    for (const [v, why] of [
+      ["mysql://bot:hunter2222@db/claw", "postgres:// or postgresql://"],
+      ["postgres://bot:hunter2222@db/claw?sslmode=always", "sslmode"],
+      ["not a url hunter2222", "not a URL"],
+      ["postgres:///claw?password=hunter2222", "no host"],
+    ]) {
+      let msg = "";
+      try {
+        loadConfig({ ...base, CLAWDBOT_DATABASE_URL: v });
+      } catch (err) {
+        expect(err).toBeInstanceOf(ConfigError);
+        msg = (err as Error).message;
+      }
+      expect(msg).toContain("CLAWDBOT_DATABASE_URL");
+      expect(msg).toContain(why as string);
+      expect(msg).not.toContain("hunter2222");
+      expect(msg.split("\n")).toHaveLength(1);
+    }
+    const c = loadConfig({ ...base, CLAWDBOT_DATABASE_URL: "postgres://bot:p%40ss:word9@db/claw" });
+    expect(secretsOf(c)).toEqual(expect.arrayContaining(["p%40ss:word9", "p@ss:word9"]));
+  });
+
+  test("instance id and timeout are validated", () => {
+    expect(() => loadConfig({ ...base, CLAWDBOT_INSTANCE_ID: "bot one" })).toThrow("CLAWDBOT_INSTANCE_ID");
+    expect(() => loadConfig({ ...base, CLAWDBOT_INSTANCE_TIMEOUT: "0" })).toThrow("CLAWDBOT_INSTANCE_TIMEOUT");
+    expect(() => loadConfig({ ...base, CLAWDBOT_INSTANCE_TIMEOUT: "2", CLAWDBOT_PRESENCE_MS: "1500" })).toThrow("CLAWDBOT_PRESENCE_MS");
+  });
+
   test("a health host other than loopback is allowed, with a warning", async () => {
     const { configWarnings } = await import("../../src/config.ts");
     expect(configWarnings(loadConfig(base))).toEqual([]);

@@ -27,6 +27,7 @@ async function approvals(platform: NodeJS.Platform) {
     jobs: localJobs({ cwd: dir, timeoutMs: 1000, platform }),
     recordUsage: async () => {},
     kick: () => {},
+    owner: "test:1",
   });
   return { a, store };
 }

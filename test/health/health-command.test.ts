@@ -53,7 +53,7 @@ describe("clawdbot health", () => {
     expect(out[0]).toContain("paused=true");
   });
 
-  for (const status of ["starting", "disconnected", "stale"] as const) {
+  for (const status of ["starting", "disconnected", "stale", "store_unavailable"] as const) {
     test(`${status} (503 with JSON): WARN line, exit 1`, async () => {
       answer = health503({ status, reason: "nothing from Slack\nfor 700 s", last_event_ago_s: null });
       const { out, code } = await run("--url", url);

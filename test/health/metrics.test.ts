@@ -57,13 +57,14 @@ describe("renderMetrics", () => {
     expect(s.get('clawdbot_worker_failures_total{worker="outbox"}')).toBe("2");
     expect(s.get('clawdbot_worker_consecutive_failures{worker="outbox"}')).toBe("1");
     expect(s.get('clawdbot_worker_consecutive_failures{worker="expiry"}')).toBe("0");
-    expect(s.get('clawdbot_info{version="0.1.0",mode="socket"}')).toBe("1");
+    expect(s.get('clawdbot_info{version="0.1.0",mode="socket",instance="host-a:4242",store="sqlite"}')).toBe("1");
+    expect(s.get("clawdbot_cluster_instances")).toBe("1");
   });
 
   test("status is one-hot", () => {
     const st = samples(renderMetrics(snapshot({ status: "stale", connected: false, paused: true, last_event_ago_s: null })));
     expect(st.get('clawdbot_status{status="stale"}')).toBe("1");
-    for (const other of ["ok", "starting", "disconnected", "revoked"]) expect(st.get(`clawdbot_status{status="${other}"}`)).toBe("0");
+    for (const other of ["ok", "starting", "disconnected", "store_unavailable", "revoked"]) expect(st.get(`clawdbot_status{status="${other}"}`)).toBe("0");
     expect(st.get("clawdbot_connected")).toBe("0");
     expect(st.get("clawdbot_paused")).toBe("1");
     expect(st.get("clawdbot_last_event_age_seconds")).toBe("NaN");

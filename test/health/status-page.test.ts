@@ -42,6 +42,7 @@ function approval(over: Partial<Approval> = {}): Approval {
     exitCode: null,
     output: null,
     pid: null,
+    runner: null,
     ...over,
   };
 }

@@ -24,3 +24,11 @@ test("http mode: starting until auth.test answered, then ok", () => {
 test("failing workers are named but keep ok", () => {
   expect(judgeStatus({ ...base, failingWorkers: ["heartbeat"] })).toEqual({ status: "ok", reason: "workers failing: heartbeat" });
 });
+test("the store cannot be written: store_unavailable, over a socket that is fine or down; revoked still wins", () => {
+  expect(judgeStatus({ ...base, storeProblem: "database or disk is full" })).toEqual({
+    status: "store_unavailable",
+    reason: "the store cannot be used: database or disk is full",
+  });
+  expect(status({ storeProblem: "x", socket: { ...up, connected: false } })).toBe("store_unavailable");
+  expect(status({ storeProblem: "x", revokedReason: "invalid_auth" })).toBe("revoked");
+});

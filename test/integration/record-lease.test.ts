@@ -1,6 +1,7 @@
 // A fresh event is recorded already leased to the pipeline that will answer it: answering it
-// then takes no claim (no write, no read back), and from its first moment in the store no
-// other process (replay, another instance) can take it.
+// takes no claim of its own (no write, no read back; the answer's transaction renews the
+// lease as it commits), and from its first moment in the store no other process (replay,
+// another instance) can take it.
 import { Database } from "bun:sqlite";
 import { afterEach, beforeEach, expect, test } from "bun:test";
 import type { StoreTx } from "../../src/core/store.ts";
@@ -23,37 +24,41 @@ afterEach(async () => {
   cleanup(dir);
 });
 
-/** Counts event claims made through the store's transactions (the pipeline claims in one) and outside them. */
-function countClaims(b: InProcessBot): { claims: number } {
-  const counter = { claims: 0 };
+/** For each transaction of the store (the pipeline's go through them): whether it claimed an event, and whether it answered one. */
+function watchTransactions(b: InProcessBot): { claimed: boolean; answered: boolean }[] {
+  const seen: { claimed: boolean; answered: boolean }[] = [];
   const store = b.rt.store;
-  const wrap = (t: StoreTx): StoreTx => ({
+  const wrap = (t: StoreTx, mark: { claimed: boolean; answered: boolean }): StoreTx => ({
     ...t,
     events: {
       ...t.events,
       claim: (...a) => {
-        counter.claims++;
+        mark.claimed = true;
         return t.events.claim(...a);
+      },
+      setStatus: (key, status, ...rest) => {
+        if (status === "answered") mark.answered = true;
+        return t.events.setStatus(key, status, ...rest);
       },
     },
   });
   const tx = store.tx.bind(store);
-  store.tx = (fn) => tx((t) => fn(wrap(t)));
-  const claim = store.events.claim.bind(store.events);
-  (store.events as { claim: typeof claim }).claim = (...a) => {
-    counter.claims++;
-    return claim(...a);
+  store.tx = (fn) => {
+    const mark = { claimed: false, answered: false };
+    seen.push(mark);
+    return tx((t) => fn(wrap(t, mark)));
   };
-  return counter;
+  return seen;
 }
 
-test("a fresh DM is recorded leased to the bot and answered without a claim", async () => {
+test("a fresh DM is recorded leased to the bot and answered without a claim of its own (the answer renews the lease in its transaction)", async () => {
   bot = await startBot(emu, {}, dir);
   await waitFor(() => emu.openConnections() === 1, "the bot's socket");
-  const counter = countClaims(bot);
+  const transactions = watchTransactions(bot);
   const d = emu.dm("ULEASE", "hello lease");
   await waitFor(() => emu.botMessages().some((m) => m.text.includes("hello lease")), "the answer");
-  expect(counter.claims).toBe(0);
+  expect(transactions.some((x) => x.claimed && x.answered)).toBe(true);
+  expect(transactions.filter((x) => x.claimed && !x.answered)).toEqual([]);
   const db = new Database(storeLocation({ dataDir: dir }), { readonly: true });
   const row = db.query("SELECT status, lease_owner AS owner, lease_until AS until, received_at AS at FROM events WHERE key = ?").get(`msg:${d.channel}:${d.ts}`) as {
     status: string;

@@ -3,7 +3,7 @@
 import { existsSync, unlinkSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import type { Store } from "../../core/store.ts";
-import { openStore, storeExists, storeLocation } from "../../store/index.ts";
+import { openStore, shownLocation, storeExists, storeLocation } from "../../store/index.ts";
 import { type CheckResult, errText, fail, pass, type Check } from "../types.ts";
 
 const NAME = "store";
@@ -65,11 +65,13 @@ async function inspect(path: string, store: Store): Promise<CheckResult[]> {
 export const storeCheck: Check = {
   name: NAME,
   async run(ctx) {
-    const path = storeLocation(ctx.config);
-    if (!storeExists(path)) return [pass(NAME, `no store yet at ${path}: the first clawdbot run creates it`), dirWritable(ctx.config.dataDir)];
+    const location = storeLocation(ctx.config);
+    // A database URL is shown without its password.
+    const path = shownLocation(location);
+    if (!storeExists(location)) return [pass(NAME, `no store yet at ${path}: the first clawdbot run creates it`), dirWritable(ctx.config.dataDir)];
     let store: Store;
     try {
-      store = await openStore(path, { readonly: true });
+      store = await openStore(location, { readonly: true });
     } catch (err) {
       return [fail(NAME, `cannot open ${path}: ${errText(err)}`, RESTORE)];
     }

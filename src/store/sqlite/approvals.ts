@@ -25,6 +25,7 @@ const COLUMNS = selectList<Approval>({
   exitCode: "exit_code",
   output: "output",
   pid: "pid",
+  runner: "runner",
 });
 
 const PATCHABLE = {
@@ -35,6 +36,7 @@ const PATCHABLE = {
   finishedAt: "finished_at",
   exitCode: "exit_code",
   output: "output",
+  runner: "runner",
 } as const satisfies Record<keyof TransitionPatch, string>;
 
 export class SqliteApprovals {

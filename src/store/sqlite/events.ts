@@ -23,7 +23,7 @@ export class SqliteEvents {
   private readonly insertQ: Statement;
   private readonly statusQ: Statement;
   private readonly getQ: Statement<InboundEvent, [string]>;
-  private readonly claimQ: Statement<InboundEvent>;
+  private readonly claimQ: Statement;
 
   constructor(private readonly db: Database) {
     this.insertQ = db.prepare(
@@ -34,8 +34,7 @@ export class SqliteEvents {
     this.getQ = db.prepare(`SELECT ${COLUMNS} FROM events WHERE key = ?`);
     this.claimQ = db.prepare(
       `UPDATE events SET lease_owner = ?, lease_until = ?, updated_at = ?
-       WHERE key = ? AND status = 'received' AND (lease_until IS NULL OR lease_until < ? OR lease_owner = ?)
-       RETURNING ${COLUMNS}`,
+       WHERE key = ? AND status = 'received' AND (lease_until IS NULL OR lease_until < ? OR lease_owner = ?)`,
     );
   }
 
@@ -67,8 +66,8 @@ export class SqliteEvents {
     return this.getQ.get(key);
   }
 
-  claim(key: string, owner: string, now: number, leaseUntil: number): InboundEvent | null {
-    return this.claimQ.get(owner, leaseUntil, now, key, now, owner);
+  claim(key: string, owner: string, now: number, leaseUntil: number): boolean {
+    return this.claimQ.run(owner, leaseUntil, now, key, now, owner).changes === 1;
   }
 
   leaseOwners(): string[] {

@@ -160,6 +160,24 @@ const steps: string[] = [
     created_at INTEGER NOT NULL
   );
   `,
+  // 7: presence and named leases (one process per SQLite store, but it shows itself the same
+  // way a cluster's instances do), and which instance runs a job.
+  `
+  ALTER TABLE approvals ADD COLUMN runner TEXT;
+  CREATE TABLE instances (
+    id TEXT PRIMARY KEY,
+    host TEXT NOT NULL,
+    started_at INTEGER NOT NULL,
+    last_seen_at INTEGER NOT NULL,
+    stopped_at INTEGER,
+    taken_over_by TEXT
+  );
+  CREATE TABLE leases (
+    name TEXT PRIMARY KEY,
+    owner TEXT NOT NULL,
+    until INTEGER NOT NULL
+  );
+  `,
 ];
 
 

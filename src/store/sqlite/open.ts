@@ -10,10 +10,16 @@ import { migrate, schemaVersion } from "./migrations.ts";
 export interface OpenOptions {
   /** Read-only: no migrations, no writes (state dump). */
   readonly?: boolean;
+  busyTimeoutMs?: number;
 }
 
 /** How long a statement waits for another process's write lock (the bot and `replay` write at once). */
 export const BUSY_TIMEOUT_MS = 5000;
+/**
+ * SQLite's own busy wait blocks the thread: once open, a statement waits this long at most,
+ * and the store tries it again asynchronously (see index.ts) for the rest of the timeout.
+ */
+export const SYNC_BUSY_MS = 20;
 
 const POSIX = process.platform !== "win32";
 
@@ -25,7 +31,7 @@ export function openDatabase(path: string, opts: OpenOptions = {}): Database {
     throw new StoreError(path, `cannot be opened: ${(err as Error).message}`);
   }
   try {
-    db.run(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`);
+    db.run(`PRAGMA busy_timeout = ${Math.round(opts.busyTimeoutMs ?? BUSY_TIMEOUT_MS)}`);
     if (opts.readonly) {
       // A damaged file fails here, on its first read, not in the middle of a dump.
       if (schemaVersion(db) === 0) throw new StoreError(path, "holds no clawdbot data (an empty database)");
