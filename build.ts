@@ -12,7 +12,8 @@ if (!nativeOnly) targets.push({ target: "bun-windows-x64", outfile: "dist/clawdb
 for (const t of targets) {
   const started = performance.now();
   const result = await Bun.build({
-    entrypoints: ["src/main.ts"],
+    // The checkpoint worker (src/store/sqlite/checkpoints.ts) is a thread's entrypoint of its own.
+    entrypoints: ["src/main.ts", "src/store/sqlite/checkpoint-worker.ts"],
     compile: {
       ...(t.target && { target: t.target }),
       outfile: t.outfile,

@@ -11,10 +11,11 @@ import { readAttachments } from "./core/attachments.ts";
 import { CardRouter } from "./core/card-routes.ts";
 import type { Clock } from "./core/clock.ts";
 import type { StatusSource } from "./core/commands.ts";
+import { groupCommit } from "./core/group-commit.ts";
 import type { Logger } from "./core/logger.ts";
 import { JobProgress } from "./core/job-progress.ts";
 import { LiveAnswer } from "./core/live-answer.ts";
-import { OutboxSender } from "./core/outbox-sender.ts";
+import { OutboxSender, type Queued } from "./core/outbox-sender.ts";
 import { type ContextSource, Pipeline } from "./core/pipeline.ts";
 import { SignsOfLife } from "./core/sign-of-life.ts";
 import type { SlackPort } from "./core/slack-port.ts";
@@ -58,11 +59,13 @@ export interface CoreParts {
 export function buildCore(p: CoreParts) {
   const { config, store, clock, log, owner } = p;
   const agent = makeAgent(config, log);
+  const commit = groupCommit(store);
   const signs = new SignsOfLife({ slack: p.slack, log, clock, afterMs: config.tuning.signAfterMs });
   const downloads = new SlackFileDownloads(config.slackBotToken, config.slackApiUrl);
   const cards = new CardRouter({ slack: p.slack, approvers: config.approvers, selfApproval: config.selfApproval, approvalChannel: config.approvalChannel, clock, log });
   const outbox = new OutboxSender({
     store,
+    commit,
     slack: p.slack,
     clock,
     log,
@@ -76,7 +79,7 @@ export function buildCore(p: CoreParts) {
     },
     onRevoked: p.onRevoked,
   });
-  const kick = () => outbox.kick();
+  const kick = (queued?: Queued) => outbox.kick(queued);
   const approvals = new Approvals({
     store,
     clock,
@@ -99,6 +102,7 @@ export function buildCore(p: CoreParts) {
   });
   const pipeline = new Pipeline({
     store,
+    commit,
     clock,
     log,
     agent,
@@ -129,9 +133,10 @@ export function buildCore(p: CoreParts) {
         target,
       ),
     kick,
+    claimInto: (t, queued) => outbox.claimInto(t, queued),
     redact: p.redact,
   });
-  return { agent, outbox, approvals, pipeline, kick };
+  return { agent, outbox, approvals, pipeline, kick, commit };
 }
 
 /** The conversation so far: from the relay if there is one, else from the Slack thread. */

@@ -46,7 +46,8 @@ const MAX_WAIT_MS = 30_000;
 /** Opens the store; with `waitForStore`, tries again (1 s, doubling to 30 s) while it cannot be reached. */
 async function openWhenReachable(config: Config, o: BootstrapOptions, log: Logger): Promise<Store> {
   const location = o.location ?? storeLocation(config);
-  const opts = { logRetentionBytes: config.logRetentionBytes, busyTimeoutMs: config.tuning.storeBusyMs };
+  // SQLite: checkpoints off the event loop that acks envelopes (store/sqlite/checkpoints.ts).
+  const opts = { logRetentionBytes: config.logRetentionBytes, busyTimeoutMs: config.tuning.storeBusyMs, backgroundCheckpoints: true };
   for (let wait = 1000; ; wait = Math.min(wait * 2, MAX_WAIT_MS)) {
     try {
       return await openStore(location, opts);

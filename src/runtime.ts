@@ -116,7 +116,7 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
     else log.critical(`Slack access revoked (${reason}): fix the app's tokens and restart clawdbot`);
   };
 
-  const { agent, outbox, approvals, pipeline, kick } = buildCore({
+  const { agent, outbox, approvals, pipeline, kick, commit } = buildCore({
     config,
     store,
     clock,
@@ -188,19 +188,21 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
     callTimeoutMs: config.tuning.slackCallTimeoutMs,
     log,
     identity: () => identity,
-    answer: (key) => pipeline.process(key),
+    answer: (key, recorded) => pipeline.process(key, recorded),
   });
   const receiver = new Receiver({
-    store,
+    commit,
     clock,
     log,
     identity: () => identity,
     // Bolt routes it to its listener; if its middleware routed it nowhere, the pipeline
     // answers it directly: nothing recorded is dropped.
-    process: (key, payload) =>
-      void router.dispatch(payload, key).then((routed) => {
-        if (!routed) void pipeline.process(key);
+    process: (key, payload, recorded) =>
+      void router.dispatch(payload, key, recorded).then((routed) => {
+        if (!routed) void pipeline.process(key, recorded);
       }),
+    // Recorded already leased to the pipeline: answering it needs no claim.
+    lease: (now) => pipeline.lease(now),
     onTerminal: (reason) => revoke(reason),
     storeHealth,
     refuse: (responseUrl, text) => slack.respond(responseUrl, { text, response_type: "ephemeral" }),

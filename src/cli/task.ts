@@ -15,6 +15,7 @@ import {
 } from "../service/install.ts";
 import { systemdUnits, UnitDefinitionError, unitDir } from "../service/systemd.ts";
 import { TaskDefinitionError, windowsTasks } from "../service/windows.ts";
+import { compiled } from "../compiled.ts";
 import { CliExit } from "./exit.ts";
 
 type Platform = "windows" | "linux";
@@ -42,8 +43,6 @@ export interface TaskEnv {
   print: (line: string) => void;
 }
 
-/** A compiled Bun executable runs its entry from Bun's embedded file system. */
-const compiled = () => Bun.main.startsWith("/$bunfs/") || /^[A-Za-z]:[\\/]~BUN[\\/]/.test(Bun.main);
 
 export const defaultTaskEnv: TaskEnv = {
   host: realHost,

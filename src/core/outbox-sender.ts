@@ -3,15 +3,18 @@
 // A post whose outcome is unknown is looked up by its outbox id before it is sent again.
 import { backoffDelay } from "./backoff.ts";
 import type { Clock, Timer } from "./clock.ts";
+import { type Commit, groupCommit } from "./group-commit.ts";
 import type { Logger } from "./logger.ts";
 import { CARD_KEY_PREFIX } from "./approvals.ts";
 import { type HistoryMessage, OUTBOX_EVENT_TYPE, SlackCallError, type SendFailure, type SlackPort } from "./slack-port.ts";
-import type { OutboxItem, Store } from "./store.ts";
+import type { OutboxItem, Store, StoreTx } from "./store.ts";
 import { outputParts, renderOutput } from "./text.ts";
 import { settleWithin } from "./wait.ts";
 
 export interface OutboxSenderOptions {
   store: Store;
+  /** Claims and sent marks commit with the other writes of their event-loop turn (the runtime's group commit; else one of its own). */
+  commit?: Commit;
   slack: SlackPort;
   clock: Clock;
   log: Logger;
@@ -34,6 +37,16 @@ const LOOKUP_LIMIT = 2000;
 const LIVE_GONE = new Set(["message_not_found", "cant_update_message", "edit_window_closed"]);
 /** A refused upload sent as messages: at most this much (≈ 540 messages), with a note. */
 const MAX_SPLIT_CHARS = 2_000_000;
+/** Due items read from the store at once. */
+const SCAN_LIMIT = 500;
+
+/** Items just committed to the outbox, all for one channel, oldest first. */
+export interface Queued {
+  channel: string;
+  ids: number[];
+  /** The first of them, already claimed for this sender in the transaction that queued it (claimInto). */
+  claimed?: OutboxItem;
+}
 /** Slack refusing a message for its size: the same message is refused again, however often it is sent. */
 const TOO_BIG = new Set(["invalid_blocks", "msg_too_long", "msg_blocks_too_long"]);
 /** A post refused because the bot is not in the conversation: a /claw's answer then goes through its response_url. */
@@ -55,12 +68,48 @@ export class OutboxSender {
   /** A pump reading the store: one at a time; a kick meanwhile asks for another after it. */
   private pumping: Promise<void> | null = null;
   private pumpAgain = false;
+  /**
+   * Items known to be due, per channel, oldest first: handed over as they are queued, or found
+   * by reading the store. Each channel sends its next one when its last one is done, so a burst
+   * is sent without reading the outbox again after every message.
+   */
+  private readonly ready = new Map<string, number[]>();
+  private readonly readyIds = new Set<number>();
+  /** The last read found SCAN_LIMIT due items: there may be more than the ready queues hold. */
+  private scanFull = false;
+  /** Ready items claimed for us in the transaction that queued them (claimInto), until they are sent. */
+  private readonly claimed = new Map<number, OutboxItem>();
 
-  constructor(private readonly o: OutboxSenderOptions) {}
+  private readonly commit: Commit;
 
-  /** Something was queued or became due: look at the outbox soon. */
-  kick(): void {
-    this.wakeAt(this.o.clock.now());
+  constructor(private readonly o: OutboxSenderOptions) {
+    this.commit = o.commit ?? groupCommit(o.store);
+  }
+
+  /**
+   * Something was queued or became due. With `queued` (what an answer just committed) those
+   * items are sent as their channel is free, without reading the store for them; without it,
+   * the store is read for what is due.
+   */
+  kick(queued?: Queued): void {
+    if (!queued) return this.wakeAt(this.o.clock.now());
+    if (queued.claimed) this.claimed.set(queued.claimed.id, queued.claimed);
+    for (const id of queued.ids) this.addReady(queued.channel, id);
+    this.startNext(queued.channel);
+  }
+
+  /**
+   * Inside the transaction that queues these items: if their channel is free, the first is
+   * claimed for this sender there and then, so the claim commits with the answer instead of
+   * in a transaction of its own. Hand what it returns to kick() once that transaction committed.
+   */
+  async claimInto(t: StoreTx, queued: Queued): Promise<Queued> {
+    const first = queued.ids[0];
+    const now = this.o.clock.now();
+    const free = !this.stopped && !this.busy.has(queued.channel) && !this.ready.has(queued.channel) && (this.blockedUntil.get(queued.channel) ?? 0) <= now;
+    if (first === undefined || !free) return queued;
+    const claimed = await t.outbox.claim(first, this.o.owner, now, now + this.o.leaseMs);
+    return claimed ? { ...queued, claimed } : queued;
   }
 
   /**
@@ -108,7 +157,7 @@ export class OutboxSender {
       const due = rows.filter((r) => r.status === "pending" && r.nextAttemptAt <= now && (this.blockedUntil.get(r.channel) ?? 0) <= now);
       // One at a time per channel (order), channels in parallel.
       const byChannel = Map.groupBy(due, (r) => r.channel);
-      await Promise.all([...byChannel.values()].map(async (list) => { for (const r of list) await this.send(r); }));
+      await Promise.all([...byChannel.values()].map(async (list) => { for (const r of list) await this.send(r.id); }));
       if (due.length === 0) await new Promise((r) => setTimeout(r, Math.min(200, Math.max(10, this.nextWait(rows, now)))));
     }
     const left: number[] = [];
@@ -171,42 +220,86 @@ export class OutboxSender {
   private async pumpOnce(): Promise<void> {
     if (this.stopped) return;
     const now = this.o.clock.now();
-    for (const row of await this.o.store.outbox.due(now, 500)) {
-      const key = row.channel;
-      if (this.busy.has(key)) continue;
-      const blocked = this.blockedUntil.get(key) ?? 0;
-      if (blocked > now) continue;
-      this.busy.add(key);
-      const p = this.send(row)
-        .catch((err) => this.o.log.error(`outbox: sending #${row.id} failed unexpectedly: ${String(err)}`))
-        .finally(() => {
-          this.busy.delete(key);
-          this.inFlight.delete(p);
-          this.kick();
-        });
-      this.inFlight.add(p);
-    }
-    const next = await this.o.store.outbox.nextDueAt();
-    // A rate-limited channel's items are due at their Retry-After already (retryAt), so
-    // nextDueAt covers them: the map only needs forgetting what has passed.
+    const due = await this.o.store.outbox.due(now, SCAN_LIMIT);
+    this.scanFull = due.length === SCAN_LIMIT;
+    for (const row of due) this.addReady(row.channel, row.id);
     for (const [ch, until] of this.blockedUntil) if (until <= now) this.blockedUntil.delete(ch);
-    if (next !== null) this.wakeAt(Math.max(next, now + 1));
+    for (const ch of [...this.ready.keys()]) this.startNext(ch);
+    // What is due now is in the ready queues; the timer is for what becomes due later (a
+    // backoff, a lapsed lease) and for channels waiting out a rate limit (startNext).
+    const next = await this.o.store.outbox.nextDueAt();
+    if (next !== null && next > now) this.wakeAt(next);
   }
 
-  private async send(row: OutboxItem): Promise<void> {
-    const { store, clock } = this.o;
-    const now = clock.now();
-    if (!(await store.outbox.claim(row.id, this.o.owner, now, now + this.o.leaseMs))) return;
+  private addReady(channel: string, id: number): void {
+    if (this.readyIds.has(id)) return;
+    this.readyIds.add(id);
+    const q = this.ready.get(channel);
+    if (!q) {
+      this.ready.set(channel, [id]);
+      return;
+    }
+    // In id order: a read of the store may find an older item after newer ones were handed over.
+    let i = q.length;
+    while (i > 0 && (q[i - 1] as number) > id) i--;
+    q.splice(i, 0, id);
+  }
+
+  /** Sends the channel's next ready item, unless one of its messages is on its way or it waits out a rate limit. */
+  private startNext(channel: string): void {
+    if (this.stopped || this.busy.has(channel)) return;
+    const until = this.blockedUntil.get(channel) ?? 0;
+    if (until > this.o.clock.now()) return this.wakeAt(until);
+    const q = this.ready.get(channel);
+    const id = q?.shift();
+    if (!q?.length) this.ready.delete(channel);
+    if (id === undefined) {
+      if (this.scanFull && this.ready.size === 0) this.kick();
+      return;
+    }
+    this.readyIds.delete(id);
+    this.busy.add(channel);
+    const claimed = this.claimed.get(id);
+    this.claimed.delete(id);
+    // The channel's next message may go as soon as this one is in Slack, before its sent mark commits.
+    let released = false;
+    const release = () => {
+      if (released) return;
+      released = true;
+      this.busy.delete(channel);
+      this.startNext(channel);
+    };
+    const p = this.send(id, claimed, release)
+      .catch((err) => this.o.log.error(`outbox: sending #${id} failed unexpectedly: ${String(err)}`))
+      .finally(() => {
+        this.inFlight.delete(p);
+        release();
+      });
+    this.inFlight.add(p);
+  }
+
+  /** `delivered` is called once the item is in Slack (the channel is free for its next one). */
+  private async send(id: number, claimed?: OutboxItem, delivered?: () => void): Promise<void> {
+    const now = this.o.clock.now();
+    // Claimed as it was queued: ours while most of that lease is left (else claimed as any other,
+    // which fails while our own lease runs: the item is then taken up when it has run out).
+    const row =
+      claimed && (claimed.leaseUntil ?? 0) - now > this.o.leaseMs / 2
+        ? claimed
+        : await this.commit((t) => t.outbox.claim(id, this.o.owner, now, now + this.o.leaseMs));
+    if (!row) return;
     try {
-      // An earlier attempt may have posted without us hearing back: look before posting again.
-      if ((row.op === "post" || row.op === "upload") && row.attempts > 0) {
+      // An earlier attempt (the claim counted this one) may have posted without us hearing back: look before posting again.
+      if ((row.op === "post" || row.op === "upload") && row.attempts > 1) {
         const found = await this.findSent(row);
         if (found) {
           this.o.log.info(`outbox: #${row.id} was already in Slack (ts ${found}); not sending again`);
+          delivered?.();
           return await this.done(row, found);
         }
       }
       const ts = await this.deliver(row);
+      delivered?.();
       await this.done(row, ts);
     } catch (err) {
       await this.handleFailure(row, err instanceof SlackCallError ? err.failure : { kind: "unknown", message: String(err) });
@@ -214,12 +307,22 @@ export class OutboxSender {
   }
 
   private async done(row: OutboxItem, ts: string | null): Promise<void> {
-    await this.o.store.outbox.markSent(row.id, ts, this.o.clock.now());
+    const now = this.o.clock.now();
+    // A post or upload is in Slack: its mark rides with the next writes (a crash before that
+    // commits leaves it `sending`, and the next attempt finds it in the conversation instead of
+    // posting again). The other ops are not looked up, so theirs commits at once.
+    const commit = row.op === "post" || row.op === "upload" ? this.commit.later : this.commit;
+    // What follows a delivery (a sign cleared, a card's ts kept) does not wait for the mark.
+    const [mark] = await Promise.allSettled([commit((t) => t.outbox.markSent(row.id, ts, now)), this.afterSent(row, ts)]);
+    if (mark.status === "rejected") throw mark.reason;
     this.sent++;
+  }
+
+  private async afterSent(row: OutboxItem, ts: string | null): Promise<void> {
     try {
       await this.o.onSent?.(row, ts);
     } catch (err) {
-      // The message is in Slack and marked sent: a failing follow-up must not send it again.
+      // The message is in Slack: a failing follow-up must not send it again.
       this.o.log.error(`outbox: after sending #${row.id}: ${String(err)}`);
     }
   }
@@ -339,11 +442,12 @@ export class OutboxSender {
   private async handleFailure(row: OutboxItem, f: SendFailure): Promise<void> {
     const { store, clock, log } = this.o;
     const now = clock.now();
-    const attempts = row.attempts + 1;
+    const attempts = row.attempts;
     switch (f.kind) {
       case "ratelimited": {
         this.blockedUntil.set(row.channel, now + f.retryAfterMs);
         await store.outbox.retryAt(row.id, now + f.retryAfterMs, `ratelimited: ${f.message}`, now);
+        this.wakeAt(now + f.retryAfterMs);
         log.warn(`outbox: rate limited in ${row.channel}; #${row.id} waits ${(f.retryAfterMs / 1000).toFixed(1)} s (Retry-After)`);
         return;
       }
@@ -358,6 +462,7 @@ export class OutboxSender {
         return;
       case "revoked":
         await store.outbox.retryAt(row.id, now + this.o.retryMaxMs, f.message, now);
+        this.wakeAt(now + this.o.retryMaxMs);
         this.revoked = f.message;
         this.o.onRevoked?.(f.message);
         return;
@@ -365,6 +470,7 @@ export class OutboxSender {
       case "unknown": {
         const delay = backoffDelay(attempts, { initialMs: this.o.retryInitialMs, maxMs: this.o.retryMaxMs });
         await store.outbox.retryAt(row.id, now + delay, `${f.kind}: ${f.message}`, now);
+        this.wakeAt(now + delay);
         log.warn(`outbox: #${row.id} to ${row.channel} not sent (${f.message}); retry ${attempts} in ${(delay / 1000).toFixed(1)} s`);
       }
     }

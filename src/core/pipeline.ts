@@ -8,8 +8,10 @@ import type { Approvals } from "./approvals.ts";
 import { type Attachments, type MessageFile, messageFiles, unreadNote } from "./attachments.ts";
 import type { Clock } from "./clock.ts";
 import { handleSlashCommand, isAgentQuestion, type StatusSource } from "./commands.ts";
+import type { Commit } from "./group-commit.ts";
 import type { Logger } from "./logger.ts";
 import type { LiveTarget, OpenLive } from "./live-answer.ts";
+import type { Queued } from "./outbox-sender.ts";
 import { queueReply, queueReplyInto, type Reply, type ReplyTo } from "./replies.ts";
 import type { SignsOfLife, SignTarget } from "./sign-of-life.ts";
 import type { EventKind, InboundEvent, LiveMessage, Store, StoreTx } from "./store.ts";
@@ -32,6 +34,8 @@ export type ContextSource = (m: ContextQuery) => Promise<ContextMessage[]>;
 
 export interface PipelineOptions {
   store: Store;
+  /** Claims and answers commit with the other writes of their event-loop turn (group commit). */
+  commit: Commit;
   clock: Clock;
   log: Logger;
   agent: Agent;
@@ -54,13 +58,19 @@ export interface PipelineOptions {
   signs?: SignsOfLife;
   /** Shows an answer in Slack while the agent produces it; without it answers come whole. */
   openLive?: OpenLive;
-  kick(): void;
+  /** The outbox has work: the items just queued for one channel (sent without reading them back), or unknown. */
+  kick(queued?: Queued): void;
+  /** In the answer's transaction: the outbox claims the first reply there if its channel is free (OutboxSender.claimInto). */
+  claimInto(t: StoreTx, queued: Queued): Promise<Queued>;
   /** Takes every configured secret (and URL passwords) out of text from outside: agent errors, conversation context. */
   redact(text: string): string;
 }
 
 /** Agent calls in parallel: enough to hide latency, few enough for a small Windows host. */
 export const DEFAULT_CONCURRENCY = 8;
+
+/** How long an answer's lease lasts past the agent's timeout (the relay, the store), so `replay` leaves it alone. */
+const LEASE_SLACK_MS = 60_000;
 
 export const PAUSED_NOTICE = ":double_vertical_bar: clawdbot is paused by an admin; this message was not sent to the agent.";
 
@@ -78,11 +88,16 @@ export class Pipeline {
     return this.active.size;
   }
 
-  /** Answers a recorded event; never throws. */
-  process(key: string): Promise<void> {
+  /** The lease an event is taken with for answering (the receiver records fresh events with it). */
+  lease(now: number): { owner: string; until: number } {
+    return { owner: this.o.owner, until: now + this.o.agentTimeoutMs + LEASE_SLACK_MS };
+  }
+
+  /** Answers a recorded event; never throws. `recorded`: the event as the receiver recorded it, with lease(). */
+  process(key: string, recorded?: InboundEvent): Promise<void> {
     const existing = this.active.get(key);
     if (existing) return existing;
-    const p = this.run(key)
+    const p = this.run(key, recorded)
       .catch((err) => this.o.log.error(`answering ${key} failed: ${String(err)}`, { event: key }))
       .finally(() => this.active.delete(key));
     this.active.set(key, p);
@@ -109,48 +124,54 @@ export class Pipeline {
     await settleWithin(this.active.values(), timeoutMs);
   }
 
-  private async run(key: string): Promise<void> {
+  private async run(key: string, recorded?: InboundEvent): Promise<void> {
     if (this.stopping) return;
     // Before the wait for a slot: however busy the agent is, the user sees within a second
     // that the message was taken up.
-    await this.showSign(key);
+    await this.showSign(key, recorded);
     // A burst must not start a thousand agent processes at once: wait for a slot first,
-    // and claim after, so the lease is measured from when the work really starts.
+    // and claim after (unless most of the lease taken at record is left), so the lease
+    // covers the work from when it really starts.
     await this.slots.acquire();
     try {
-      await this.answer(key);
+      await this.answer(key, recorded);
     } finally {
       this.slots.release();
     }
   }
 
-  /** Lease long enough for the agent's timeout and the relay, so `replay` and the other instances leave it alone. */
+  /** Takes (or renews) the event's lease: see lease(). */
   private claim(t: StoreTx, key: string): Promise<boolean> {
     const now = this.o.clock.now();
-    return t.events.claim(key, this.o.owner, now, now + this.o.agentTimeoutMs + 60_000);
+    return t.events.claim(key, this.o.owner, now, this.lease(now).until);
   }
 
   /**
    * Commits an answer only while this instance still holds the event: an instance the
    * cluster took for dead (cut off longer than the instance timeout) finds another took
-   * the event over, and its answer is dropped instead of sent twice.
+   * the event over, and its answer is dropped instead of sent twice. Null when dropped; else
+   * what `write` returned (what the outbox is to be kicked with).
    */
-  private async commitAnswer(key: string, write: (t: StoreTx) => Promise<void>): Promise<boolean> {
-    const held = await this.o.store.tx(async (t) => {
-      if (!(await this.claim(t, key))) return false;
-      await write(t);
-      return true;
+  private async commitAnswer(key: string, write: (t: StoreTx) => Promise<Queued | undefined>): Promise<{ queued?: Queued } | null> {
+    const done = await this.o.commit(async (t) => {
+      if (!(await this.claim(t, key))) return null;
+      return { queued: await write(t) };
     });
-    if (!held) this.o.log.warn(`${key} was taken over by another instance while this one answered it: this answer is dropped`, { event: key });
-    return held;
+    if (!done) this.o.log.warn(`${key} was taken over by another instance while this one answered it: this answer is dropped`, { event: key });
+    return done;
   }
 
-  private async answer(key: string): Promise<void> {
+  private async answer(key: string, recorded?: InboundEvent): Promise<void> {
     const { store, clock } = this.o;
     const now = clock.now();
-    if (!(await this.claim(store, key))) return;
-    const row = await store.events.get(key);
-    if (row?.status !== "received") return;
+    // Recorded with our lease and most of it left: ours, no claim (no write, no read). Else
+    // (a long wait for a slot, found after a restart) claimed, which renews a lease of ours.
+    let row = recorded && now - recorded.receivedAt < LEASE_SLACK_MS / 2 ? recorded : null;
+    if (!row) {
+      if (!(await this.o.commit((t) => this.claim(t, key)))) return;
+      row = await store.events.get(key);
+      if (row?.status !== "received") return;
+    }
     switch (row.kind) {
       case "dm":
       case "mention":
@@ -168,11 +189,11 @@ export class Pipeline {
   }
 
   /** A DM, a mention or a /claw question gets the sign of life; notices and subcommands answer at once. */
-  private async showSign(key: string): Promise<void> {
+  private async showSign(key: string, recorded?: InboundEvent): Promise<void> {
     const { signs, store } = this.o;
     if (!signs) return;
     try {
-      const row = await store.events.get(key);
+      const row = recorded ?? (await store.events.get(key));
       if (row?.status !== "received" || !row.channel || row.detail === "paused") return;
       let target: SignTarget;
       if (row.kind === "dm" || row.kind === "mention") {
@@ -229,24 +250,23 @@ export class Pipeline {
     // Not where the bot cannot post: that answer goes through the command's response_url.
     const live = this.o.openLive && !where.respond ? await this.o.openLive(liveTarget(row, channel, threadTs)) : undefined;
     /** Queues the event's reply inside `t`: into its live message if it has one, else posted. */
-    const queueAnswer = async (t: StoreTx, r: Reply, into: LiveMessage | null) => {
-      if (into?.ts) await queueReplyInto(t, r, into.ts, clock.now());
-      else await queueReply(t, r, clock.now());
-    };
+    const queueAnswer = (t: StoreTx, r: Reply, into: LiveMessage | null): Promise<number[]> =>
+      into?.ts ? queueReplyInto(t, r, into.ts, clock.now()) : queueReply(t, r, clock.now());
     const forgetLive = async (t: StoreTx) => {
       if (live?.recorded) await t.live.remove(row.key);
     };
     // Notices and errors answer each message: the same words twice are still two answers.
     const reply = async (replyText: string, detail: string) => {
       const into = (await live?.close()) ?? null;
-      const held = await this.commitAnswer(row.key, async (t) => {
-        await queueAnswer(t, { eventKey: row.key, ...where, text: replyText, noDedupe: true }, into);
+      const done = await this.commitAnswer(row.key, async (t) => {
+        const ids = await queueAnswer(t, { eventKey: row.key, ...where, text: replyText, noDedupe: true }, into);
         await forgetLive(t);
         await t.events.setStatus(row.key, "answered", clock.now(), detail);
+        return this.o.claimInto(t, { channel: where.channel, ids });
       });
-      if (!held) return;
+      if (!done) return;
       relay?.log({ direction: "out", event_id: row.key, channel, ts: null, thread_ts: threadTs, user: null, text: replyText });
-      this.o.kick();
+      this.o.kick(done.queued);
     };
 
     relay?.log({ direction: "in", event_id: row.key, channel, ts: row.ts, thread_ts: threadTs, user, text });
@@ -284,17 +304,19 @@ export class Pipeline {
     const posted = [body && formatAnswer(body), note].filter(Boolean).join("\n\n") || (into ? "(approval needed: see the card)" : "");
     // Where cards go is Slack's to say (membership): asked before the transaction.
     const route = answer.jobs.length ? await this.o.approvals.route({ channel, threadTs }, user) : undefined;
-    const held = await this.commitAnswer(row.key, async (t) => {
-      if (posted) await queueAnswer(t, { eventKey: row.key, ...where, text: posted }, into);
+    const done = await this.commitAnswer(row.key, async (t) => {
+      const ids = posted ? await queueAnswer(t, { eventKey: row.key, ...where, text: posted }, into) : [];
       await forgetLive(t);
       if (route) for (const job of answer.jobs) await this.o.approvals.request(t, job, { requestedBy: user, eventKey: row.key, route, tell: where });
       await t.events.setStatus(row.key, "answered", clock.now());
+      // Cards may go elsewhere (an approval channel, approvers' DMs): the sender reads those.
+      return answer.jobs.length ? undefined : this.o.claimInto(t, { channel: where.channel, ids });
     });
-    if (!held) return;
+    if (!done) return;
     if (body) relay?.log({ direction: "out", event_id: row.key, channel, ts: null, thread_ts: threadTs, user: null, text: body });
     // Only cards: they say the rest (the sign of a message is cleared when its reply is sent).
     if (!posted) this.o.signs?.answered(row.key);
-    this.o.kick();
+    this.o.kick(done.queued);
   }
 }
 

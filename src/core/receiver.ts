@@ -1,18 +1,22 @@
 // The door every inbound payload comes through, whatever the transport (socket, HTTP,
 // catch-up): record it (dedupe), ack it, then answer it in the background.
 import type { Clock } from "./clock.ts";
+import type { Commit } from "./group-commit.ts";
 import { classify, type Identity } from "./inbound.ts";
 import type { Logger } from "./logger.ts";
-import type { Store } from "./store.ts";
+import type { InboundEvent } from "./store.ts";
 import type { StoreHealth } from "./store-health.ts";
 
 export interface ReceiverOptions {
-  store: Store;
+  /** The records of envelopes that arrive together are committed together (group commit). */
+  commit: Commit;
   clock: Clock;
   log: Logger;
   identity(): Identity;
-  /** Answers a freshly recorded event (routed through bolt in the runtime). */
-  process(key: string, payload: Record<string, unknown>): void;
+  /** Answers a freshly recorded event (routed through bolt in the runtime), as it was recorded. */
+  process(key: string, payload: Record<string, unknown>, recorded: InboundEvent): void;
+  /** The lease an event to be answered is recorded with (the pipeline's), so it needs no claim of its own. */
+  lease?(now: number): { owner: string; until: number };
   onTerminal(reason: string): void;
   /** Our own message came back (the heartbeat's echo, among others); `payload` says which. */
   onCanary(payload: Record<string, unknown>): void;
@@ -44,18 +48,22 @@ export class Receiver {
    * answered through its response_url that nothing was done.
    */
   async handle(type: string, payload: Record<string, unknown>, ack: () => void): Promise<boolean> {
-    const { store, clock, log } = this.o;
+    const { clock, log } = this.o;
     const c = classify(type, payload, this.o.identity());
     const redact = this.o.redact;
     if (redact) {
       c.event.payload = redact(c.event.payload);
       if (c.event.text) c.event.text = redact(c.event.text);
     }
-    let fresh: boolean;
+    let recorded: InboundEvent | null;
     try {
-      // The kill switch applies to what arrives while it is on, however late it is answered.
-      if (c.event.status !== "ignored" && c.event.kind !== "action" && (await store.settings.isPaused())) c.event.detail = "paused";
-      fresh = (await store.events.record(c.event, clock.now())).fresh;
+      recorded = await this.o.commit(async (t) => {
+        // The kill switch applies to what arrives while it is on, however late it is answered.
+        if (c.event.status !== "ignored" && c.event.kind !== "action" && (await t.settings.isPaused())) c.event.detail = "paused";
+        const now = clock.now();
+        if (c.event.status !== "ignored") c.event.lease = this.o.lease?.(now);
+        return (await t.events.record(c.event, now)).event;
+      });
     } catch (err) {
       this.o.storeHealth?.failed(err);
       const responseUrl = typeof payload.response_url === "string" ? payload.response_url : undefined;
@@ -74,8 +82,8 @@ export class Receiver {
     this.lastEventAt = clock.mono();
     if (c.terminal) this.o.onTerminal(c.terminal);
     if (c.canary) this.o.onCanary(payload);
-    if (!fresh) log.debug(`redelivery of ${c.event.key} ignored`);
-    else if (c.event.status !== "ignored") this.o.process(c.event.key, payload);
+    if (!recorded) log.debug(`redelivery of ${c.event.key} ignored`);
+    else if (c.event.status !== "ignored") this.o.process(c.event.key, payload, recorded);
     else log.debug(`event ${c.event.text ?? type} acked, nothing to do`);
     return true;
   }

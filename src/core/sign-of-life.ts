@@ -71,7 +71,11 @@ export class SignsOfLife {
   show(t: SignTarget): void {
     if (this.shown.has(t.eventKey)) return;
     const now = this.o.clock.mono();
-    for (const [key, e] of this.shown) if (now - e.at > FORGET_AFTER_MS) this.shown.delete(key);
+    // Oldest first (insertion order): only the stale head is looked at, not every sign in a burst.
+    for (const [key, e] of this.shown) {
+      if (now - e.at <= FORGET_AFTER_MS) break;
+      this.shown.delete(key);
+    }
     const entry: Entry = { target: t, sign: Promise.resolve(null), at: now, over: false };
     const due = () => this.put(t, () => entry.over);
     entry.sign =

@@ -104,6 +104,8 @@ export interface NewEvent {
   status?: EventStatus;
   /** Why, for the record: e.g. "paused" when it arrived while the kill switch was on. */
   detail?: string;
+  /** Recorded already taken for answering by `owner` until `until`, as a claim would take it (no claim needed after). */
+  lease?: { owner: string; until: number };
 }
 
 export interface InboundEvent {
@@ -233,8 +235,11 @@ export interface SettingsRepo {
 
 /** Inbound events, recorded before they are acked; the key makes every redelivery a no-op. */
 export interface EventsRepo {
-  /** `fresh` is false when the key was recorded before (a redelivery): nothing was written. */
-  record(e: NewEvent, now: number): Promise<{ fresh: boolean }>;
+  /**
+   * `fresh` is false when the key was recorded before (a redelivery): nothing was written.
+   * `event` is the event as recorded (one statement: no read after the write), null for a redelivery.
+   */
+  record(e: NewEvent, now: number): Promise<{ fresh: boolean; event: InboundEvent | null }>;
   setStatus(key: string, status: EventStatus, now: number, detail?: string): Promise<void>;
   get(key: string): Promise<InboundEvent | null>;
   /**
@@ -271,9 +276,11 @@ export interface OutboxRepo {
   hasRecent(fingerprint: string, since: number): Promise<boolean>;
   /**
    * Takes a pending item (or a sending one whose lease ran out) for sending until
-   * `leaseUntil`, counting an attempt; of two senders only one wins.
+   * `leaseUntil`, counting an attempt; of two senders only one wins. Returns the item as
+   * claimed (status sending, this attempt counted; without content, like due()), null if
+   * not taken.
    */
-  claim(id: number, owner: string, now: number, leaseUntil: number): Promise<boolean>;
+  claim(id: number, owner: string, now: number, leaseUntil: number): Promise<OutboxItem | null>;
   leaseOwners(): Promise<string[]>;
   releaseLeases(owner: string): Promise<number>;
   markSent(id: number, ts: string | null, now: number): Promise<void>;

@@ -6,6 +6,7 @@
 import { App, type Receiver as BoltReceiver, LogLevel } from "@slack/bolt";
 import type { Logger as BoltLogger } from "@slack/bolt";
 import type { Logger } from "../core/logger.ts";
+import type { InboundEvent } from "../core/store.ts";
 import { webClientOptions } from "./web-port.ts";
 
 export interface BoltRouterOptions {
@@ -14,12 +15,13 @@ export interface BoltRouterOptions {
   callTimeoutMs?: number;
   log: Logger;
   identity(): { botUserId?: string; botId?: string };
-  /** Answers the recorded event with this key (the pipeline). */
-  answer(key: string): Promise<void>;
+  /** Answers the recorded event with this key (the pipeline), as it was recorded if given. */
+  answer(key: string, recorded?: InboundEvent): Promise<void>;
 }
 
-/** The property of bolt's context that carries our inbound key to the listener. */
+/** The properties of bolt's context that carry our inbound key (and record) to the listener. */
 const KEY = "clawdbotKey";
+const RECORDED = "clawdbotEvent";
 
 class DispatchReceiver implements BoltReceiver {
   app: App | null = null;
@@ -58,7 +60,7 @@ export class BoltRouter {
       const key = context[KEY];
       if (typeof key !== "string") return;
       this.routed.add(key);
-      await o.answer(key);
+      await o.answer(key, context[RECORDED] as InboundEvent | undefined);
     };
     this.app.event("message", answer);
     this.app.event("app_mention", answer);
@@ -74,12 +76,11 @@ export class BoltRouter {
    * Routes one recorded payload through bolt. Resolves, once its listener is done, to
    * whether a listener took it; never rejects. The caller answers what bolt routed nowhere.
    */
-  async dispatch(body: Record<string, unknown>, key: string, retryNum?: number): Promise<boolean> {
+  async dispatch(body: Record<string, unknown>, key: string, recorded?: InboundEvent): Promise<boolean> {
     try {
       await this.app.processEvent({
         body,
-        retryNum,
-        customProperties: { [KEY]: key },
+        customProperties: { [KEY]: key, [RECORDED]: recorded },
         // Already acked by the transport, after the event was recorded.
         ack: async () => {},
       });

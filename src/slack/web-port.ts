@@ -238,23 +238,57 @@ async function done(p: Promise<unknown>, ...already: string[]): Promise<void> {
 export class WebPort implements SlackPort {
   readonly client: WebClient;
   private readonly timeoutMs: number;
+  private readonly apiUrl: string;
+  private readonly headers: Record<string, string>;
 
   constructor(token: string, apiUrl: string, o: WebPortOptions = {}) {
     this.client = new WebClient(token, webClientOptions(apiUrl, o));
     this.timeoutMs = callTimeout(o);
+    this.apiUrl = apiUrl.endsWith("/") ? apiUrl : `${apiUrl}/`;
+    this.headers = { authorization: `Bearer ${token}`, "content-type": "application/json; charset=utf-8" };
+  }
+
+  /**
+   * The calls every answer makes (chat.postMessage; reactions for a sign of life) are JSON
+   * requests of their own rather than the WebClient's: its queue, retry wrapper and the debug
+   * copies it makes of every request (redacted and serialised even when not logged) cost more
+   * CPU than the request itself (BENCHMARKS.md, "Throughput"). Failures are classified as the
+   * WebClient's would be.
+   */
+  private async json(method: string, body: Record<string, unknown>): Promise<{ ts?: string }> {
+    let res: Response;
+    try {
+      res = await fetch(this.apiUrl + method, { method: "POST", headers: this.headers, body: JSON.stringify(body), redirect: "error", signal: AbortSignal.timeout(this.timeoutMs) });
+    } catch (err) {
+      // No answer (a timeout, a reset): the outcome is unknown, as the WebClient's request error says.
+      throw new SlackCallError({ kind: "unknown", message: (err as Error).message });
+    }
+    const retryAfter = Number.parseInt(res.headers.get("retry-after") ?? "", 10);
+    if (res.status === 429) throw new SlackCallError(classifySlackError({ code: ErrorCode.RateLimitedError, retryAfter: Number.isNaN(retryAfter) ? undefined : retryAfter }));
+    if (res.status !== 200) throw new SlackCallError(classifySlackError({ code: ErrorCode.HTTPError, statusCode: res.status }));
+    const text = await res.text();
+    let r: { ok?: boolean; error?: string; ts?: string };
+    try {
+      r = JSON.parse(text);
+    } catch {
+      r = { ok: false, error: text };
+    }
+    if (r.ok !== true) {
+      const data = { error: r.error ?? "unknown_error", response_metadata: { retryAfter: Number.isNaN(retryAfter) ? undefined : retryAfter } };
+      throw new SlackCallError(classifySlackError({ code: ErrorCode.PlatformError, data }));
+    }
+    return r;
   }
 
   async post(a: Parameters<SlackPort["post"]>[0]): Promise<{ ts: string }> {
-    const r = await call(() =>
-      this.client.chat.postMessage({
-        channel: a.channel,
-        thread_ts: a.threadTs,
-        text: a.text,
-        blocks: a.blocks as never,
-        unfurl_links: false,
-        metadata: { event_type: OUTBOX_EVENT_TYPE, event_payload: { outbox_id: a.outboxId } },
-      }),
-    );
+    const r = await this.json("chat.postMessage", {
+      channel: a.channel,
+      thread_ts: a.threadTs,
+      text: a.text,
+      blocks: a.blocks,
+      unfurl_links: false,
+      metadata: { event_type: OUTBOX_EVENT_TYPE, event_payload: { outbox_id: a.outboxId } },
+    });
     return { ts: String(r.ts) };
   }
 
@@ -307,11 +341,11 @@ export class WebPort implements SlackPort {
   }
 
   async react(a: Parameters<SlackPort["react"]>[0]): Promise<void> {
-    await done(call(() => this.client.reactions.add({ channel: a.channel, timestamp: a.ts, name: a.name })), "already_reacted");
+    await done(this.json("reactions.add", { channel: a.channel, timestamp: a.ts, name: a.name }), "already_reacted");
   }
 
   async unreact(a: Parameters<SlackPort["unreact"]>[0]): Promise<void> {
-    await done(call(() => this.client.reactions.remove({ channel: a.channel, timestamp: a.ts, name: a.name })), "no_reaction");
+    await done(this.json("reactions.remove", { channel: a.channel, timestamp: a.ts, name: a.name }), "no_reaction");
   }
 
   async upload(a: UploadArgs): Promise<void> {

@@ -1,20 +1,23 @@
 // Bolt routes what needs an answer to the pipeline, with our inbound key, and nothing else.
 import { expect, test } from "bun:test";
 import { memoryLogger } from "../../src/core/logger.ts";
+import type { InboundEvent } from "../../src/core/store.ts";
 import { BoltRouter } from "../../src/slack/bolt-router.ts";
 
 function router() {
   const answered: string[] = [];
+  const records: (InboundEvent | undefined)[] = [];
   const r = new BoltRouter({
     botToken: "xoxb-test",
     apiUrl: "http://127.0.0.1:9/api/",
     log: memoryLogger(),
     identity: () => ({ botUserId: "UBOT", botId: "BBOT" }),
-    answer: async (key) => {
+    answer: async (key, recorded) => {
       answered.push(key);
+      records.push(recorded);
     },
   });
-  return { r, answered };
+  return { r, answered, records };
 }
 
 const callback = (event: Record<string, unknown>) => ({
@@ -49,4 +52,24 @@ test("bolt's own middleware drops the bot's own messages", async () => {
   const { r, answered } = router();
   await r.dispatch(callback({ type: "message", channel: "D1", channel_type: "im", user: "UBOT", bot_id: "BBOT", text: "me", ts: "2.1" }), "k");
   expect(answered).toEqual([]);
+});
+
+test("the event as recorded goes with its key to the pipeline", async () => {
+  const { r, records } = router();
+  const recorded: InboundEvent = {
+    id: 7,
+    key: "msg:D1:3.1",
+    kind: "dm",
+    channel: "D1",
+    ts: "3.1",
+    threadTs: null,
+    user: "U1",
+    text: "hi",
+    payload: "{}",
+    status: "received",
+    detail: null,
+    receivedAt: 1,
+  };
+  await r.dispatch(callback({ type: "message", channel: "D1", channel_type: "im", user: "U1", text: "hi", ts: "3.1" }), recorded.key, recorded);
+  expect(records).toEqual([recorded]);
 });

@@ -104,6 +104,21 @@ test("response_url: 200 with ok:false is a refusal, not a delivery", async () =>
   server.stop(true);
 });
 
+test("a post reaches Slack with its thread, blocks and outbox id in the metadata; an answer without JSON is a transient refusal", async () => {
+  const parent = await port.post({ channel: "CPAGES", text: "parent", outboxId: 41 });
+  const blocks = [{ type: "section", text: { type: "mrkdwn", text: "*hi*" } }];
+  const { ts } = await port.post({ channel: "CPAGES", threadTs: parent.ts, text: "hi", blocks, outboxId: 42 });
+  const m = emu.messages("CPAGES").find((x) => x.ts === ts);
+  expect(m).toMatchObject({ thread_ts: parent.ts, text: "hi", blocks, metadata: { event_type: "clawdbot_reply", event_payload: { outbox_id: 42 } } });
+  const html = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: () => new Response("<html>bad gateway</html>") });
+  const stub = new WebPort("xoxb-test", `http://127.0.0.1:${html.port}/api`, { timeoutMs: 2000 });
+  try {
+    expect(await stub.post({ channel: "C1", text: "x", outboxId: 1 }).then(() => "sent", (err: SlackCallError) => err.failure.kind)).toBe("transient");
+  } finally {
+    html.stop(true);
+  }
+});
+
 test("update of a message still streaming stops the stream, then edits it, with the reply's metadata", async () => {
   const d = emu.dm("UALICE", "stream me");
   const { ts } = await port.startStream({ channel: d.channel, threadTs: d.ts, markdown: "half an ans" });

@@ -132,9 +132,12 @@ export function testStore(name: string, open: (opts?: OpenOptions) => Promise<Op
 
     describe("events", () => {
       test("a redelivery of a key is not recorded again", async () => {
-        expect(await store.events.record(ev("msg:D1:1.1", { text: "first" }), T0)).toEqual({ fresh: true });
-        expect(await store.events.record(ev("msg:D1:1.1", { text: "second" }), T0 + 1)).toEqual({ fresh: false });
+        const first = await store.events.record(ev("msg:D1:1.1", { text: "first" }), T0);
+        expect(first.fresh).toBe(true);
+        expect(await store.events.record(ev("msg:D1:1.1", { text: "second" }), T0 + 1)).toEqual({ fresh: false, event: null });
         const row = await store.events.get("msg:D1:1.1");
+        // The record returns the event as it was recorded: no read after the write.
+        expect(first.event).toEqual(row);
         expect(row).toMatchObject({ key: "msg:D1:1.1", kind: "dm", channel: "D1", ts: "1.1", user: "U1", text: "first", status: "received", receivedAt: T0 });
         expect(row?.threadTs).toBeNull();
         expect(row?.detail).toBeNull();
@@ -155,6 +158,18 @@ export function testStore(name: string, open: (opts?: OpenOptions) => Promise<Op
         expect(await store.events.claim("ev:1", loser, T0 + 1500, T0 + 3000)).toBe(false);
         expect(await store.events.claim("ev:1", loser, T0 + 2001, T0 + 3000)).toBe(true);
         expect(await store.events.leaseOwners()).toEqual([loser]);
+      });
+
+      test("an event recorded with a lease is its owner's: others cannot claim it until the lease runs out", async () => {
+        const { event } = await store.events.record(ev("ev:1", { lease: { owner: "host:1", until: T0 + 1000 } }), T0);
+        expect(event).toMatchObject({ key: "ev:1", status: "received", receivedAt: T0 });
+        expect(await store.events.leaseOwners()).toEqual(["host:1"]);
+        expect(await store.events.claim("ev:1", "host:2", T0 + 999, T0 + 2000)).toBe(false);
+        expect(await store.events.claim("ev:1", "host:1", T0 + 10, T0 + 2000)).toBe(true);
+        expect(await store.events.claim("ev:1", "host:2", T0 + 2001, T0 + 3000)).toBe(true);
+        // Without a lease it is anyone's.
+        await store.events.record(ev("ev:2"), T0);
+        expect(await store.events.claim("ev:2", "host:2", T0, T0 + 1000)).toBe(true);
       });
 
       test("a finished event cannot be claimed", async () => {
@@ -241,7 +256,7 @@ export function testStore(name: string, open: (opts?: OpenOptions) => Promise<Op
         const b = await store.outbox.enqueue(post(), T0);
         const c = await store.outbox.enqueue(post(), T0);
         await store.outbox.enqueue(post({ status: "suppressed" }), T0);
-        expect(await store.outbox.claim(b, "host:1", T0, T0 + 1000)).toBe(true);
+        expect(await store.outbox.claim(b, "host:1", T0, T0 + 1000)).not.toBeNull();
         await store.outbox.retryAt(c, T0 + 500, "transient: boom", T0);
         expect((await store.outbox.due(T0)).map((r) => r.id)).toEqual([a]);
         expect((await store.outbox.due(T0 + 500)).map((r) => r.id)).toEqual([a, c]);
@@ -254,12 +269,24 @@ export function testStore(name: string, open: (opts?: OpenOptions) => Promise<Op
         const id = await store.outbox.enqueue(post(), T0);
         const [a, b] = await Promise.all([store.outbox.claim(id, "host:1", T0, T0 + 1000), store.outbox.claim(id, "host:2", T0, T0 + 1000)]);
         expect([a, b].filter(Boolean)).toHaveLength(1);
-        expect(await store.outbox.claim(id, "host:3", T0 + 999, T0 + 2000)).toBe(false);
-        expect(await store.outbox.claim(id, "host:3", T0 + 1001, T0 + 2000)).toBe(true);
+        expect(await store.outbox.claim(id, "host:3", T0 + 999, T0 + 2000)).toBeNull();
+        expect(await store.outbox.claim(id, "host:3", T0 + 1001, T0 + 2000)).not.toBeNull();
         expect(await store.outbox.get(id)).toMatchObject({ status: "sending", attempts: 2, leaseUntil: T0 + 2000 });
         expect(await store.outbox.leaseOwners()).toEqual(["host:3"]);
         expect(await store.outbox.releaseLeases("host:3")).toBe(1);
-        expect(await store.outbox.claim(id, "host:4", T0 + 1002, T0 + 2000)).toBe(true);
+        expect(await store.outbox.claim(id, "host:4", T0 + 1002, T0 + 2000)).not.toBeNull();
+      });
+
+      test("a claim returns the item as claimed, without an upload's content", async () => {
+        const blocks = [{ type: "section", text: { type: "mrkdwn", text: "hi" } }];
+        const id = await store.outbox.enqueue(post({ eventKey: "ev:1", threadTs: "1.0", blocks, fingerprint: "fp" }), T0);
+        const claimed = await store.outbox.claim(id, "host:1", T0 + 5, T0 + 1000);
+        expect(claimed).toEqual(await store.outbox.get(id));
+        expect(claimed).toMatchObject({ id, eventKey: "ev:1", op: "post", channel: "C1", threadTs: "1.0", text: "reply", status: "sending", attempts: 1, leaseUntil: T0 + 1000, createdAt: T0 });
+        expect(JSON.parse(claimed?.blocks ?? "null")).toEqual(blocks);
+        const up = await store.outbox.enqueue({ op: "upload", channel: "C1", text: "comment", content: "file body", fileName: "f.txt" }, T0);
+        expect(await store.outbox.claim(up, "host:1", T0 + 5, T0 + 1000)).toMatchObject({ id: up, op: "upload", fileName: "f.txt", content: null, attempts: 1 });
+        expect(await store.outbox.content(up)).toBe("file body");
       });
 
       test("sent, retried and failed; failed ones are requeued by replay", async () => {

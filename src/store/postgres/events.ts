@@ -22,13 +22,18 @@ const NUMERIC = ["id", "receivedAt"];
 export class PgEvents implements EventsRepo {
   constructor(private readonly sql: Sql) {}
 
-  async record(e: NewEvent, now: number): Promise<{ fresh: boolean }> {
-    const r = await this.sql`
-      INSERT INTO events (key, kind, channel, ts, thread_ts, user_id, text, payload, status, detail, received_at, updated_at)
-      VALUES (${e.key}, ${e.kind}, ${e.channel ?? null}, ${e.ts ?? null}, ${e.threadTs ?? null}, ${e.user ?? null}, ${text(e.text)},
-              ${text(e.payload)}, ${e.status ?? "received"}, ${e.detail ?? null}, ${now}, ${now})
-      ON CONFLICT (key) DO NOTHING`;
-    return { fresh: r.affectedRows === 1 };
+  // The event as stored comes back with the insert (a text's U+0000 replaced, say): no read after the write.
+  async record(e: NewEvent, now: number): Promise<{ fresh: boolean; event: InboundEvent | null }> {
+    const event = first<InboundEvent>(
+      await this.sql`
+        INSERT INTO events (key, kind, channel, ts, thread_ts, user_id, text, payload, status, detail, received_at, updated_at, lease_owner, lease_until)
+        VALUES (${e.key}, ${e.kind}, ${e.channel ?? null}, ${e.ts ?? null}, ${e.threadTs ?? null}, ${e.user ?? null}, ${text(e.text)},
+                ${text(e.payload)}, ${e.status ?? "received"}, ${e.detail ?? null}, ${now}, ${now}, ${e.lease?.owner ?? null}, ${e.lease?.until ?? null})
+        ON CONFLICT (key) DO NOTHING
+        RETURNING ${this.sql.unsafe(COLUMNS)}`,
+      NUMERIC,
+    );
+    return { fresh: event !== null, event };
   }
 
   async setStatus(key: string, status: EventStatus, now: number, detail?: string): Promise<void> {

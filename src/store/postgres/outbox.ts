@@ -51,11 +51,14 @@ export class PgOutbox implements OutboxRepo {
     return r.length > 0;
   }
 
-  async claim(id: number, owner: string, now: number, leaseUntil: number): Promise<boolean> {
-    const r = await this.sql`
-      UPDATE outbox SET status = 'sending', lease_owner = ${owner}, lease_until = ${leaseUntil}, attempts = attempts + 1, updated_at = ${now}
-      WHERE id = ${id} AND (status = 'pending' OR (status = 'sending' AND lease_until < ${now}))`;
-    return r.affectedRows === 1;
+  async claim(id: number, owner: string, now: number, leaseUntil: number): Promise<OutboxItem | null> {
+    return first<OutboxItem>(
+      await this.sql`
+        UPDATE outbox SET status = 'sending', lease_owner = ${owner}, lease_until = ${leaseUntil}, attempts = attempts + 1, updated_at = ${now}
+        WHERE id = ${id} AND (status = 'pending' OR (status = 'sending' AND lease_until < ${now}))
+        RETURNING ${this.sql.unsafe(LIGHT_COLUMNS)}`,
+      NUMERIC,
+    );
   }
 
   async leaseOwners(): Promise<string[]> {

@@ -27,8 +27,8 @@ export class SqliteEvents {
 
   constructor(private readonly db: Database) {
     this.insertQ = db.prepare(
-      `INSERT INTO events (key, kind, channel, ts, thread_ts, user, text, payload, status, detail, received_at, updated_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(key) DO NOTHING`,
+      `INSERT INTO events (key, kind, channel, ts, thread_ts, user, text, payload, status, detail, received_at, updated_at, lease_owner, lease_until)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(key) DO NOTHING`,
     );
     this.statusQ = db.prepare("UPDATE events SET status = ?, detail = ?, updated_at = ? WHERE key = ?");
     this.getQ = db.prepare(`SELECT ${COLUMNS} FROM events WHERE key = ?`);
@@ -38,22 +38,24 @@ export class SqliteEvents {
     );
   }
 
-  record(e: NewEvent, now: number): { fresh: boolean } {
-    const r = this.insertQ.run(
-      e.key,
-      e.kind,
-      e.channel ?? null,
-      e.ts ?? null,
-      e.threadTs ?? null,
-      e.user ?? null,
-      e.text ?? null,
-      e.payload,
-      e.status ?? "received",
-      e.detail ?? null,
-      now,
-      now,
-    );
-    return { fresh: r.changes === 1 };
+  record(e: NewEvent, now: number): { fresh: boolean; event: InboundEvent | null } {
+    const event: Omit<InboundEvent, "id"> = {
+      key: e.key,
+      kind: e.kind,
+      channel: e.channel ?? null,
+      ts: e.ts ?? null,
+      threadTs: e.threadTs ?? null,
+      user: e.user ?? null,
+      text: e.text ?? null,
+      payload: e.payload,
+      status: e.status ?? "received",
+      detail: e.detail ?? null,
+      receivedAt: now,
+    };
+    const { key, kind, channel, ts, threadTs, user, text, payload, status, detail } = event;
+    const r = this.insertQ.run(key, kind, channel, ts, threadTs, user, text, payload, status, detail, now, now, e.lease?.owner ?? null, e.lease?.until ?? null);
+    // What was written is what was given: only the id is new (RETURNING, let alone the payload copied back, costs more).
+    return r.changes === 1 ? { fresh: true, event: { id: Number(r.lastInsertRowid), ...event } } : { fresh: false, event: null };
   }
 
   setStatus(key: string, status: EventStatus, now: number, detail?: string): void {

@@ -26,6 +26,7 @@ import {
   type UsageRepo,
 } from "../../core/store.ts";
 import { SqliteApprovals } from "./approvals.ts";
+import { type BackgroundCheckpoints, checkpointInBackground } from "./checkpoints.ts";
 import { sqliteDiagnostics } from "./diagnostics.ts";
 import { SqliteEvents } from "./events.ts";
 import { SqliteInstances, SqliteLeases } from "./instances.ts";
@@ -45,6 +46,8 @@ export interface SqliteOptions {
   logRetentionBytes?: number;
   /** Read-only (state dump): no migrations, no writes, nothing left behind. */
   readonly?: boolean;
+  /** WAL checkpoints in a worker thread, off the event loop (the bot); else on the connection's own commits. */
+  backgroundCheckpoints?: boolean;
   /** How long a write waits for another process's lock (and a call for this process's transaction) before it fails. */
   busyTimeoutMs?: number;
 }
@@ -126,6 +129,7 @@ export class SqliteStore implements Store {
   private readonly rollback: Statement;
   private readonly busyTimeoutMs: number;
   private closed = false;
+  private readonly checkpoints: BackgroundCheckpoints | null;
 
   constructor(
     private readonly db: Database,
@@ -170,6 +174,7 @@ export class SqliteStore implements Store {
     this.beginRead = db.prepare("BEGIN DEFERRED");
     this.commit = db.prepare("COMMIT");
     this.rollback = db.prepare("ROLLBACK");
+    this.checkpoints = opts.backgroundCheckpoints && !opts.readonly ? checkpointInBackground(location) : null;
   }
 
   tx<T>(fn: (t: StoreTx) => Promise<T>): Promise<T> {
@@ -249,6 +254,8 @@ export class SqliteStore implements Store {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    // Its connection goes first: the last one to close folds the WAL in and removes it.
+    await this.checkpoints?.stop();
     // Calls already waiting for their turn run first.
     const wait = this.lock.acquire();
     if (wait) await wait;

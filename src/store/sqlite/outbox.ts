@@ -33,8 +33,8 @@ const COLUMNS = selectList<OutboxItem>(FIELDS);
 const LIGHT_COLUMNS = selectList<OutboxItem>({ ...FIELDS, content: "NULL" });
 
 export class SqliteOutbox {
-  private readonly insertQ: Statement<{ id: number }>;
-  private readonly claimQ: Statement;
+  private readonly insertQ: Statement;
+  private readonly claimQ: Statement<OutboxItem>;
   private readonly sentQ: Statement;
   private readonly retryQ: Statement;
   private readonly failQ: Statement;
@@ -46,12 +46,13 @@ export class SqliteOutbox {
     this.insertQ = db.prepare(
       `INSERT INTO outbox (event_key, op, channel, thread_ts, user, target_ts, response_url, text, blocks, fingerprint,
                            status, next_attempt_at, created_at, updated_at, content, file_name, file_title)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     // A claim is atomic: of two senders (the bot and `replay`), one wins.
     this.claimQ = db.prepare(
       `UPDATE outbox SET status = 'sending', lease_owner = ?, lease_until = ?, attempts = attempts + 1, updated_at = ?
-       WHERE id = ? AND (status = 'pending' OR (status = 'sending' AND lease_until < ?))`,
+       WHERE id = ? AND (status = 'pending' OR (status = 'sending' AND lease_until < ?))
+       RETURNING ${LIGHT_COLUMNS}`,
     );
     this.sentQ = db.prepare(
       "UPDATE outbox SET status = 'sent', sent_ts = ?, last_error = NULL, lease_until = NULL, updated_at = ? WHERE id = ?",
@@ -75,7 +76,8 @@ export class SqliteOutbox {
   }
 
   enqueue(item: NewOutbox, now: number): number {
-    const row = this.insertQ.get(
+    // The new row's id without RETURNING (which costs an insert a third more).
+    const r = this.insertQ.run(
       item.eventKey ?? null,
       item.op,
       item.channel,
@@ -94,7 +96,7 @@ export class SqliteOutbox {
       item.fileName ?? null,
       item.fileTitle ?? null,
     );
-    return row?.id ?? -1;
+    return Number(r.lastInsertRowid);
   }
 
   /** True if a reply with this fingerprint was queued at or after `since`. */
@@ -102,9 +104,9 @@ export class SqliteOutbox {
     return this.dupQ.get(fingerprint, since) !== null;
   }
 
-  /** Takes an item for sending until `leaseUntil`; false if another sender has it. */
-  claim(id: number, owner: string, now: number, leaseUntil: number): boolean {
-    return this.claimQ.run(owner, leaseUntil, now, id, now).changes === 1;
+  /** Takes an item for sending until `leaseUntil` and returns it as claimed (without content); null if another sender has it. */
+  claim(id: number, owner: string, now: number, leaseUntil: number): OutboxItem | null {
+    return this.claimQ.get(owner, leaseUntil, now, id, now);
   }
 
   /** Owners holding leases (to find the ones whose process died). */
