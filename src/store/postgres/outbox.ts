@@ -32,7 +32,19 @@ const LIGHT_COLUMNS = selectList<OutboxItem>({ ...FIELDS, content: "NULL::text" 
 const NUMERIC = ["id", "nextAttemptAt", "leaseUntil", "createdAt"];
 
 export class PgOutbox implements OutboxRepo {
-  constructor(private readonly sql: Sql) {}
+  /**
+   * In a transaction: fingerprints hasRecent found free, which the caller queues next. A
+   * pipelining group commit runs its writes at once, so two replies with the same text may
+   * both ask before either is queued; the second hears "recent", as it would in turn.
+   */
+  private readonly claimedFingerprints: Set<string> | null;
+
+  constructor(
+    private readonly sql: Sql,
+    inTransaction = false,
+  ) {
+    this.claimedFingerprints = inTransaction ? new Set() : null;
+  }
 
   async enqueue(item: NewOutbox, now: number): Promise<number> {
     const [row] = await this.sql`
@@ -46,6 +58,9 @@ export class PgOutbox implements OutboxRepo {
   }
 
   async hasRecent(fingerprint: string, since: number): Promise<boolean> {
+    const claimed = this.claimedFingerprints;
+    if (claimed?.has(fingerprint)) return true;
+    claimed?.add(fingerprint);
     const r = await this.sql`
       SELECT 1 AS x FROM outbox WHERE fingerprint = ${fingerprint} AND created_at >= ${since} AND status != 'suppressed' LIMIT 1`;
     return r.length > 0;
