@@ -10,6 +10,7 @@ const COLUMNS = selectList<LiveMessage>({
   mode: "mode",
   createdAt: "created_at",
 });
+const GET = `SELECT ${COLUMNS} FROM live_messages WHERE event_key = $1`;
 
 export class PgLive implements LiveRepo {
   constructor(private readonly sql: Sql) {}
@@ -23,7 +24,7 @@ export class PgLive implements LiveRepo {
   }
 
   async get(eventKey: string): Promise<LiveMessage | null> {
-    return first<LiveMessage>(await this.sql`SELECT ${this.sql.unsafe(COLUMNS)} FROM live_messages WHERE event_key = ${eventKey}`, ["createdAt"]);
+    return first<LiveMessage>(await this.sql.unsafe(GET, [eventKey]), ["createdAt"]);
   }
 
   async remove(eventKey: string): Promise<void> {

@@ -31,6 +31,18 @@ const COLUMNS = selectList<OutboxItem>(FIELDS);
 const LIGHT_COLUMNS = selectList<OutboxItem>({ ...FIELDS, content: "NULL::text" });
 const NUMERIC = ["id", "nextAttemptAt", "leaseUntil", "createdAt"];
 
+const ENQUEUE = `
+  INSERT INTO outbox (event_key, op, channel, thread_ts, user_id, target_ts, response_url, text, blocks, fingerprint,
+                      status, next_attempt_at, created_at, updated_at, content, file_name, file_title)
+  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $12, $13, $14, $15)
+  RETURNING id`;
+const HAS_RECENT = "SELECT 1 AS x FROM outbox WHERE fingerprint = $1 AND created_at >= $2 AND status != 'suppressed' LIMIT 1";
+const CLAIM = `
+  UPDATE outbox SET status = 'sending', lease_owner = $1, lease_until = $2, attempts = attempts + 1, updated_at = $3
+  WHERE id = $4 AND (status = 'pending' OR (status = 'sending' AND lease_until < $3))
+  RETURNING ${LIGHT_COLUMNS}`;
+const MARK_SENT = "UPDATE outbox SET status = 'sent', sent_ts = $1, last_error = NULL, lease_until = NULL, updated_at = $2 WHERE id = $3";
+
 export class PgOutbox implements OutboxRepo {
   /**
    * In a transaction: fingerprints hasRecent found free, which the caller queues next. A
@@ -47,13 +59,23 @@ export class PgOutbox implements OutboxRepo {
   }
 
   async enqueue(item: NewOutbox, now: number): Promise<number> {
-    const [row] = await this.sql`
-      INSERT INTO outbox (event_key, op, channel, thread_ts, user_id, target_ts, response_url, text, blocks, fingerprint,
-                          status, next_attempt_at, created_at, updated_at, content, file_name, file_title)
-      VALUES (${item.eventKey ?? null}, ${item.op}, ${item.channel}, ${item.threadTs ?? null}, ${item.user ?? null}, ${item.targetTs ?? null},
-              ${item.responseUrl ?? null}, ${text(item.text)}, ${item.blocks ? text(JSON.stringify(item.blocks)) : null}, ${item.fingerprint ?? null},
-              ${item.status ?? "pending"}, ${now}, ${now}, ${now}, ${text(item.content)}, ${item.fileName ?? null}, ${item.fileTitle ?? null})
-      RETURNING id`;
+    const [row] = await this.sql.unsafe(ENQUEUE, [
+      item.eventKey ?? null,
+      item.op,
+      item.channel,
+      item.threadTs ?? null,
+      item.user ?? null,
+      item.targetTs ?? null,
+      item.responseUrl ?? null,
+      text(item.text),
+      item.blocks ? text(JSON.stringify(item.blocks)) : null,
+      item.fingerprint ?? null,
+      item.status ?? "pending",
+      now,
+      text(item.content),
+      item.fileName ?? null,
+      item.fileTitle ?? null,
+    ]);
     return Number(row?.id ?? -1);
   }
 
@@ -61,19 +83,11 @@ export class PgOutbox implements OutboxRepo {
     const claimed = this.claimedFingerprints;
     if (claimed?.has(fingerprint)) return true;
     claimed?.add(fingerprint);
-    const r = await this.sql`
-      SELECT 1 AS x FROM outbox WHERE fingerprint = ${fingerprint} AND created_at >= ${since} AND status != 'suppressed' LIMIT 1`;
-    return r.length > 0;
+    return (await this.sql.unsafe(HAS_RECENT, [fingerprint, since])).length > 0;
   }
 
   async claim(id: number, owner: string, now: number, leaseUntil: number): Promise<OutboxItem | null> {
-    return first<OutboxItem>(
-      await this.sql`
-        UPDATE outbox SET status = 'sending', lease_owner = ${owner}, lease_until = ${leaseUntil}, attempts = attempts + 1, updated_at = ${now}
-        WHERE id = ${id} AND (status = 'pending' OR (status = 'sending' AND lease_until < ${now}))
-        RETURNING ${this.sql.unsafe(LIGHT_COLUMNS)}`,
-      NUMERIC,
-    );
+    return first<OutboxItem>(await this.sql.unsafe(CLAIM, [owner, leaseUntil, now, id]), NUMERIC);
   }
 
   async leaseOwners(): Promise<string[]> {
@@ -86,7 +100,7 @@ export class PgOutbox implements OutboxRepo {
   }
 
   async markSent(id: number, ts: string | null, now: number): Promise<void> {
-    await this.sql`UPDATE outbox SET status = 'sent', sent_ts = ${ts}, last_error = NULL, lease_until = NULL, updated_at = ${now} WHERE id = ${id}`;
+    await this.sql.unsafe(MARK_SENT, [ts, now, id]);
   }
 
   async retryAt(id: number, at: number, error: string, now: number): Promise<void> {

@@ -39,7 +39,7 @@ export class PgSettings implements SettingsRepo {
   ) {}
 
   async get(key: string): Promise<string | undefined> {
-    const [row] = await this.sql`SELECT value FROM settings WHERE key = ${key}`;
+    const [row] = await this.sql.unsafe("SELECT value FROM settings WHERE key = $1", [key]);
     return row?.value as string | undefined;
   }
 
