@@ -2,6 +2,7 @@
 // (Socket Mode retry, HTTP retry, reconnect, catch-up, another instance) a no-op.
 import type { EventsRepo, EventStatus, InboundEvent, NewEvent, ThreadActivity } from "../../core/store.ts";
 import { countsBy, first, rows, type Sql, selectList, text } from "./sql.ts";
+import { type Transaction, write } from "./transaction.ts";
 
 const COLUMNS = selectList<InboundEvent>({
   id: "id",
@@ -30,7 +31,10 @@ const CLAIM = `
   WHERE key = $4 AND status = 'received' AND (lease_until IS NULL OR lease_until < $3 OR lease_owner = $1)`;
 
 export class PgEvents implements EventsRepo {
-  constructor(private readonly sql: Sql) {}
+  constructor(
+    private readonly sql: Sql,
+    private readonly tx?: Transaction,
+  ) {}
 
   // The event as stored is what was inserted (a text's U+0000 replaced, say): no read after the write.
   async record(e: NewEvent, now: number): Promise<{ fresh: boolean; event: InboundEvent | null }> {
@@ -66,7 +70,7 @@ export class PgEvents implements EventsRepo {
   }
 
   async setStatus(key: string, status: EventStatus, now: number, detail?: string): Promise<void> {
-    await this.sql.unsafe(SET_STATUS, [status, detail ?? null, now, key]);
+    await write(this.sql.unsafe(SET_STATUS, [status, detail ?? null, now, key]), this.tx);
   }
 
   async get(key: string): Promise<InboundEvent | null> {

@@ -30,6 +30,7 @@ import { migrate, schemaVersion, steps } from "./migrations.ts";
 import { PgOutbox } from "./outbox.ts";
 import { PgSettings, SharedRead } from "./settings.ts";
 import type { Sql } from "./sql.ts";
+import { type Transaction, transaction } from "./transaction.ts";
 import { PgUsage } from "./usage.ts";
 import { withoutPassword } from "./url.ts";
 
@@ -70,18 +71,18 @@ function guard<T extends object>(table: T, call: Call): T {
   return out as T;
 }
 
-/** `settings`: the root's settings, or a transaction's (with its own shared reads); `tx`: sql is a transaction's. */
-function tables(sql: Sql, retentionBytes: number, settings = new PgSettings(sql), tx = false): StoreTx {
+/** `settings`: the root's settings, or a transaction's (with its own shared reads); `tx`: the write transaction sql is on. */
+function tables(sql: Sql, retentionBytes: number, settings = new PgSettings(sql), tx?: Transaction): StoreTx {
   return {
     settings,
-    events: new PgEvents(sql),
+    events: new PgEvents(sql, tx),
     outbox: new PgOutbox(sql, tx),
     approvals: new PgApprovals(sql),
     usage: new PgUsage(sql),
     logs: new PgLogs(sql, retentionBytes),
     instances: new PgInstances(sql),
     leases: new PgLeases(sql),
-    live: new PgLive(sql),
+    live: new PgLive(sql, tx),
   };
 }
 
@@ -210,7 +211,7 @@ export class PostgresStore implements Store {
     return this.call(async () => {
       let wrote = false;
       try {
-        return (await this.sql.begin((tx) => fn(tables(tx, this.retentionBytes, new PgSettings(tx, undefined, () => (wrote = true)), true)))) as T;
+        return await transaction(this.sql, (tx) => fn(tables(tx.sql, this.retentionBytes, new PgSettings(tx.sql, undefined, () => (wrote = true)), tx)));
       } finally {
         // Committed or not known: the root's reads from now on see it.
         if (wrote) this.pausedReads.forget();

@@ -1,6 +1,7 @@
 // Live messages: an answer's message while it grows, until its final answer is queued.
 import type { LiveMessage, LiveRepo } from "../../core/store.ts";
 import { first, type Sql, selectList } from "./sql.ts";
+import { type Transaction, write } from "./transaction.ts";
 
 const COLUMNS = selectList<LiveMessage>({
   eventKey: "event_key",
@@ -13,7 +14,10 @@ const COLUMNS = selectList<LiveMessage>({
 const GET = `SELECT ${COLUMNS} FROM live_messages WHERE event_key = $1`;
 
 export class PgLive implements LiveRepo {
-  constructor(private readonly sql: Sql) {}
+  constructor(
+    private readonly sql: Sql,
+    private readonly tx?: Transaction,
+  ) {}
 
   async put(m: LiveMessage): Promise<void> {
     await this.sql`
@@ -28,6 +32,6 @@ export class PgLive implements LiveRepo {
   }
 
   async remove(eventKey: string): Promise<void> {
-    await this.sql`DELETE FROM live_messages WHERE event_key = ${eventKey}`;
+    await write(this.sql`DELETE FROM live_messages WHERE event_key = ${eventKey}`, this.tx);
   }
 }

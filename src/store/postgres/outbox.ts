@@ -2,6 +2,7 @@
 // sender reads what is due; a claim (a conditional update) decides which one sends it.
 import type { NewOutbox, OutboxCounts, OutboxItem, OutboxRepo, ThreadActivity } from "../../core/store.ts";
 import { first, rows, type Sql, selectList, text } from "./sql.ts";
+import { type Transaction, write } from "./transaction.ts";
 
 const FIELDS = {
   id: "id",
@@ -53,9 +54,9 @@ export class PgOutbox implements OutboxRepo {
 
   constructor(
     private readonly sql: Sql,
-    inTransaction = false,
+    private readonly tx?: Transaction,
   ) {
-    this.claimedFingerprints = inTransaction ? new Set() : null;
+    this.claimedFingerprints = tx ? new Set() : null;
   }
 
   async enqueue(item: NewOutbox, now: number): Promise<number> {
@@ -100,7 +101,7 @@ export class PgOutbox implements OutboxRepo {
   }
 
   async markSent(id: number, ts: string | null, now: number): Promise<void> {
-    await this.sql.unsafe(MARK_SENT, [ts, now, id]);
+    await write(this.sql.unsafe(MARK_SENT, [ts, now, id]), this.tx);
   }
 
   async retryAt(id: number, at: number, error: string, now: number): Promise<void> {
