@@ -251,7 +251,7 @@ async function main(): Promise<void> {
   const env = { ...cleanEnv(), ...settings };
   const bots: BotProc[] = [];
   try {
-    await phaseRunning(emu, env, port, healthUrl, tmp, workDir, bots);
+    await phaseRunning(emu, env, port, healthUrl, tmp, workDir, dataDir, bots);
     await phaseStopRestart(emu, env, settings, port, healthUrl, tmp, dataDir, binDir, bots);
     await phaseDefaultDataDir(emu, settings, port, tmp, bots);
   } finally {
@@ -268,7 +268,7 @@ async function main(): Promise<void> {
 }
 
 /** The bot up: Slack traffic, jobs through cmd.exe, health, state dump. */
-async function phaseRunning(emu: SlackEmulator, env: Record<string, string>, port: number, healthUrl: string, tmp: string, workDir: string, bots: BotProc[]): Promise<void> {
+async function phaseRunning(emu: SlackEmulator, env: Record<string, string>, port: number, healthUrl: string, tmp: string, workDir: string, dataDir: string, bots: BotProc[]): Promise<void> {
   const bot = startBot(EXE, env, join(tmp, "run1.log"));
   bots.push(bot);
   const started = performance.now();
@@ -281,6 +281,30 @@ async function phaseRunning(emu: SlackEmulator, env: Record<string, string>, por
   await check("DM answered", async () => {
     const d = emu.dm(USER, "hello from wine");
     await waitFor(() => emu.botMessages(d.channel).find((m) => m.text.includes("hello from wine")), "the DM's reply");
+  });
+
+  // In WAL mode only a checkpoint writes the database file, and the bot's own connection runs
+  // one only at 1,000 WAL pages: the DM's record in the file this soon is the worker's doing.
+  await check("the checkpoint worker (an entrypoint of the exe) copies commits into the database file", async () => {
+    const copy = join(tmp, "checkpointed.db");
+    const started = performance.now();
+    await waitFor(() => {
+      rmSync(copy, { force: true });
+      rmSync(`${copy}-wal`, { force: true });
+      rmSync(`${copy}-shm`, { force: true });
+      copyFileSync(join(dataDir, "clawdbot.db"), copy);
+      try {
+        const db = new Database(copy);
+        try {
+          return db.query<{ n: number }, []>("SELECT count(*) AS n FROM events WHERE payload LIKE '%hello from wine%'").get()?.n;
+        } finally {
+          db.close();
+        }
+      } catch {
+        return 0; // a copy taken mid-checkpoint: the next try
+      }
+    }, "the DM's record in clawdbot.db itself", 10_000);
+    return `in ${Math.round(performance.now() - started)} ms after the answer`;
   });
 
   await check("mention answered in its thread", async () => {
