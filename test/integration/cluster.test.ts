@@ -33,7 +33,7 @@ async function dump(url: string) {
   return JSON.parse(p.output()) as { approvals: { id: string; status: string }[]; instances: { id: string; alive: boolean }[] };
 }
 
-describe.skipIf(skipPostgres(import.meta.file) || process.platform === "win32")("a cluster on one PostgreSQL database", () => {
+describe.skipIf(skipPostgres() || process.platform === "win32")("a cluster on one PostgreSQL database", () => {
   beforeEach(async () => {
     // Unacked envelopes come back quickly after a kill.
     emu = await startEmulator({ ackTimeoutMs: 500 });
@@ -199,7 +199,7 @@ describe.skipIf(skipPostgres(import.meta.file) || process.platform === "win32")(
   });
 });
 
-describe.skipIf(skipPostgres(import.meta.file) || process.platform === "win32")("a cluster in http mode", () => {
+describe.skipIf(skipPostgres() || process.platform === "win32")("a cluster in http mode", () => {
   test("behind a load balancer any instance takes any request: each message answered once, a job run once", async () => {
     const SECRET = "8f742231b10e8888abcd99yyyzzz85a5";
     emu = await startEmulator();
@@ -243,7 +243,7 @@ describe.skipIf(skipPostgres(import.meta.file) || process.platform === "win32")(
 });
 
 describe.skipIf(process.platform === "win32")("schema skew", () => {
-  test.skipIf(skipPostgres(import.meta.file))("an instance older than the database's schema exits 2 naming both versions", async () => {
+  test.skipIf(skipPostgres())("an instance older than the database's schema exits 2 naming both versions", async () => {
     const url = await freshDatabase();
     const sql = new Bun.SQL(url, { max: 1 });
     // A newer clawdbot migrated this database.
