@@ -11,6 +11,8 @@ test("a mention inside a thread carries the thread so far; a top-level one fetch
   emu.addChannel("CTHREAD", { botMember: true });
   // The command agent's reply is whatever the command prints: here, its own input.
   const bot = await startBot(emu, { CLAWDBOT_AGENT: "command", CLAWDBOT_AGENT_COMMAND: "cat" }, dir);
+  // The start-up catch-up behind us: it reads the threads the store knows (this one, once answered).
+  await waitFor(async () => (await bot.rt.snapshot()).workers.catchup?.runs, "the start-up catch-up");
   const first = emu.mention("UALICE", "CTHREAD", "first question");
   await waitFor(() => emu.botMessages("CTHREAD").length === 1, "first answer");
   expect(emu.calls.filter((c) => c.method === "conversations.replies")).toHaveLength(0);
