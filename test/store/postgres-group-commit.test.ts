@@ -15,7 +15,7 @@ const T0 = Date.parse("2026-01-01T00:00:00Z");
 const ev = (key: string): NewEvent => ({ key, kind: "dm", channel: "D1", ts: "1.1", user: "U1", text: "hi", payload: "{}" });
 const approval = (id: string): NewApproval => ({ id, kind: "exec", text: "echo hi", requestedBy: "U1", channel: "C1", expiresAt: T0 + 60_000 });
 
-describe.skipIf(skipPostgres(import.meta.file))("group commit on postgres", () => {
+describe.skipIf(skipPostgres())("group commit on postgres", () => {
   let url: string;
   let store: Store;
   let transactions: number;

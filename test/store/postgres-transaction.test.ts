@@ -13,7 +13,7 @@ const approval = (id: string): NewApproval => ({ id, kind: "exec", text: "echo h
 /** Beyond BIGINT: the server refuses the statement. */
 const TOO_LATE = 2 ** 70;
 
-describe.skipIf(skipPostgres(import.meta.file))("postgres transactions", () => {
+describe.skipIf(skipPostgres())("postgres transactions", () => {
   let store: Store;
 
   beforeEach(async () => {
