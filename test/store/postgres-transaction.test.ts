@@ -3,7 +3,7 @@
 // of that loosens all-or-nothing: a failed write fails its transaction with its own error,
 // however late it is noticed, and a body that swallows a failed statement is not committed.
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
-import type { NewApproval, NewEvent, Store } from "../../src/core/store.ts";
+import type { NewApproval, NewEvent, NewOutbox, Store } from "../../src/core/store.ts";
 import { openPostgresStore } from "../../src/store/postgres/index.ts";
 import { freshDatabase, skipPostgres } from "../helpers/postgres.ts";
 
@@ -69,5 +69,40 @@ describe.skipIf(skipPostgres())("postgres transactions", () => {
     });
     expect(status).toBe("answered");
     expect((await store.events.get("ev:old"))?.detail).toBe("done");
+  });
+
+  test("an item queued and claimed in one transaction comes back as a claim after the commit would give it, and the claim lands with the commit", async () => {
+    const item: NewOutbox = {
+      eventKey: "ev:old",
+      op: "upload",
+      channel: "C1",
+      threadTs: "1.1",
+      user: "U1",
+      text: "a comment",
+      blocks: [{ type: "section" }],
+      fingerprint: "fp",
+      content: "the file",
+      fileName: "out.txt",
+      fileTitle: "Output",
+    };
+    const [inTx, laterId] = await store.tx(async (t) => {
+      const id = await t.outbox.enqueue(item, T0);
+      return [await t.outbox.claim(id, "me", T0 + 1, T0 + 1000), await t.outbox.enqueue(item, T0)] as const;
+    });
+    const afterCommit = await store.outbox.claim(laterId, "me", T0 + 1, T0 + 1000);
+    expect(inTx).toEqual({ ...afterCommit, id: inTx?.id } as typeof inTx);
+    const stored = await store.outbox.get(inTx?.id ?? -1);
+    expect(stored).toMatchObject({ status: "sending", attempts: 1, leaseUntil: T0 + 1000, content: "the file" });
+    // Claimed already: a second claim in the lease loses.
+    expect(await store.outbox.claim(inTx?.id ?? -1, "other", T0 + 2, T0 + 2000)).toBeNull();
+  });
+
+  test("an item queued in a transaction and changed before its claim is claimed by asking the server", async () => {
+    const got = await store.tx(async (t) => {
+      const id = await t.outbox.enqueue({ op: "post", channel: "C1", text: "reply" }, T0);
+      await t.outbox.markFailed(id, "gave up", T0);
+      return t.outbox.claim(id, "me", T0 + 1, T0 + 1000);
+    });
+    expect(got).toBeNull();
   });
 });
