@@ -334,21 +334,22 @@ function liveTarget(row: InboundEvent, channel: string, threadTs: string | undef
   };
 }
 
-/** A counting semaphore: at most `n` holders, the rest wait in order. */
+/** A counting semaphore: at most `n` holders, the rest wait in order (those that asked `ahead` first). */
 export class Semaphore {
   private readonly waiting: (() => void)[] = [];
+  private readonly waitingAhead: (() => void)[] = [];
   constructor(private free: number) {}
 
-  acquire(): Promise<void> {
+  acquire(ahead = false): Promise<void> {
     if (this.free > 0) {
       this.free--;
       return Promise.resolve();
     }
-    return new Promise((resolve) => this.waiting.push(resolve));
+    return new Promise((resolve) => (ahead ? this.waitingAhead : this.waiting).push(resolve));
   }
 
   release(): void {
-    const next = this.waiting.shift();
+    const next = this.waitingAhead.shift() ?? this.waiting.shift();
     if (next) next();
     else this.free++;
   }
