@@ -94,9 +94,9 @@ interface Ran {
 }
 
 /** One command of the exe under Wine, bounded (Wine can hang on a connect). */
-async function runExe(exe: string, argv: string[], env: Record<string, string>, timeoutMs = 30_000): Promise<Ran> {
+async function runExe(exe: string, argv: string[], env: Record<string, string>, timeoutMs = 30_000, cwd?: string): Promise<Ran> {
   const started = performance.now();
-  const p = Bun.spawn([WINERUN, exe, ...argv], { env, stdin: "ignore", stdout: "pipe", stderr: "pipe", timeout: timeoutMs, killSignal: "SIGKILL" });
+  const p = Bun.spawn([WINERUN, exe, ...argv], { env, cwd, stdin: "ignore", stdout: "pipe", stderr: "pipe", timeout: timeoutMs, killSignal: "SIGKILL" });
   const out = collect(p.stdout);
   const err = collect(p.stderr);
   const code = await p.exited;
@@ -251,9 +251,10 @@ async function main(): Promise<void> {
   const env = { ...cleanEnv(), ...settings };
   const bots: BotProc[] = [];
   try {
-    await phaseRunning(emu, env, port, healthUrl, tmp, workDir, bots);
+    await phaseRunning(emu, env, port, healthUrl, tmp, workDir, dataDir, bots);
     await phaseStopRestart(emu, env, settings, port, healthUrl, tmp, dataDir, binDir, bots);
     await phaseDefaultDataDir(emu, settings, port, tmp, bots);
+    await phaseStartedAnywhere(tmp);
   } finally {
     for (const b of bots) if (b.proc.exitCode === null) b.proc.kill("SIGKILL");
     killLeftovers(/ping -n 3[078] 127\.0\.0\.1/);
@@ -268,7 +269,7 @@ async function main(): Promise<void> {
 }
 
 /** The bot up: Slack traffic, jobs through cmd.exe, health, state dump. */
-async function phaseRunning(emu: SlackEmulator, env: Record<string, string>, port: number, healthUrl: string, tmp: string, workDir: string, bots: BotProc[]): Promise<void> {
+async function phaseRunning(emu: SlackEmulator, env: Record<string, string>, port: number, healthUrl: string, tmp: string, workDir: string, dataDir: string, bots: BotProc[]): Promise<void> {
   const bot = startBot(EXE, env, join(tmp, "run1.log"));
   bots.push(bot);
   const started = performance.now();
@@ -281,6 +282,30 @@ async function phaseRunning(emu: SlackEmulator, env: Record<string, string>, por
   await check("DM answered", async () => {
     const d = emu.dm(USER, "hello from wine");
     await waitFor(() => emu.botMessages(d.channel).find((m) => m.text.includes("hello from wine")), "the DM's reply");
+  });
+
+  // In WAL mode only a checkpoint writes the database file, and the bot's own connection runs
+  // one only at 1,000 WAL pages: the DM's record in the file this soon is the worker's doing.
+  await check("the checkpoint worker (an entrypoint of the exe) copies commits into the database file", async () => {
+    const copy = join(tmp, "checkpointed.db");
+    const started = performance.now();
+    await waitFor(() => {
+      rmSync(copy, { force: true });
+      rmSync(`${copy}-wal`, { force: true });
+      rmSync(`${copy}-shm`, { force: true });
+      copyFileSync(join(dataDir, "clawdbot.db"), copy);
+      try {
+        const db = new Database(copy);
+        try {
+          return db.query<{ n: number }, []>("SELECT count(*) AS n FROM events WHERE payload LIKE '%hello from wine%'").get()?.n;
+        } finally {
+          db.close();
+        }
+      } catch {
+        return 0; // a copy taken mid-checkpoint: the next try
+      }
+    }, "the DM's record in clawdbot.db itself", 10_000);
+    return `in ${Math.round(performance.now() - started)} ms after the answer`;
   });
 
   await check("mention answered in its thread", async () => {
@@ -528,6 +553,36 @@ async function phaseDefaultDataDir(emu: SlackEmulator, settings: Record<string, 
     await bot.proc.exited;
     if (!existed && linuxDir) rmSync(linuxDir, { recursive: true, force: true });
   }
+}
+
+/** What does not need the bot: a folder it is started in, and the Task Scheduler definition. */
+async function phaseStartedAnywhere(tmp: string): Promise<void> {
+  // Task Scheduler may start the exe in any folder: a .env or a bunfig.toml (whose preload
+  // runs code) planted there must be ignored (test/security/no-autoload.test.ts on Linux).
+  await check("a .env and a bunfig.toml preload in the working folder are ignored", async () => {
+    const cwd = join(tmp, "start-here");
+    const planted = join(tmp, "planted-data");
+    mkdirSync(cwd, { recursive: true });
+    const marker = join(cwd, "PWNED");
+    writeFileSync(join(cwd, "evil.js"), `require("fs").writeFileSync(${JSON.stringify(winPath(marker))}, "ran");\n`);
+    writeFileSync(join(cwd, "bunfig.toml"), 'preload = ["./evil.js"]\n');
+    writeFileSync(join(cwd, ".env"), `CLAWDBOT_DATA_DIR=${winPath(planted)}\n`);
+    const version = await runExe(EXE, ["--version"], cleanEnv(), 30_000, cwd);
+    assert(version.code === 0, `--version exit ${version.code}: ${version.err}`);
+    const dump = await runExe(EXE, ["state", "dump", "--json"], cleanEnv(), 30_000, cwd);
+    assert(!`${dump.out}${dump.err}`.includes("planted-data"), `state dump read the planted .env: ${dump.out}${dump.err}`);
+    assert(!existsSync(marker), "the planted preload ran");
+    return `--version ${version.out.trim()}; state dump did not look in the planted data dir`;
+  });
+
+  // Registering needs an elevated prompt (not checked here: Wine's schtasks accepts /Create /XML
+  // but keeps neither its triggers nor its principal, and /Run and /End do nothing).
+  await check("task print --platform windows: both task definitions, as the exe would register them", async () => {
+    const r = await runExe(EXE, ["task", "print", "--platform", "windows"], cleanEnv());
+    assert(r.code === 0, `exit ${r.code}: ${r.err}`);
+    for (const needle of ["<BootTrigger>", "<LogonType>S4U</LogonType>", "clawdbot-watchdog", "health", "<Command>"]) assert(r.out.includes(needle), `no ${needle} in: ${r.out.slice(0, 400)}`);
+    return `${r.out.split("\n").length} lines`;
+  });
 }
 
 await main();

@@ -147,7 +147,7 @@ describe("state dump (text)", () => {
   });
 });
 
-describe.skipIf(skipPostgres(import.meta.file))("a cluster's store (PostgreSQL)", () => {
+describe.skipIf(skipPostgres())("a cluster's store (PostgreSQL)", () => {
   test("--db postgres://... or CLAWDBOT_DATABASE_URL: the same dump, the password never shown", async () => {
     const url = new URL(await freshDatabase());
     // The test server trusts every login; the password is there to be kept out of sight.

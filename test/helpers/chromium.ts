@@ -15,16 +15,17 @@ export function chromiumPath(): string | null {
   return CANDIDATES.find((p) => existsSync(p)) ?? Bun.which("chromium") ?? null;
 }
 
-const skipNoticed = new Set<string>();
+let skipNoticed = false;
 
-/** For `describe.skipIf(skipChromium(import.meta.file))`: true (and one line saying why) where Chromium is missing. */
-export function skipChromium(file: string): boolean {
+/** For `describe.skipIf(skipChromium())`: true (and one line saying why) where Chromium is missing. */
+export function skipChromium(): boolean {
   if (chromiumPath()) return false;
   const why = "Chromium not found: install Debian's chromium package, or set CLAWDBOT_TEST_CHROMIUM";
   if (process.env.CI === "true") throw new Error(`CI=true but the browser tests cannot run: ${why}`);
-  if (!skipNoticed.has(file)) {
-    skipNoticed.add(file);
-    console.log(`skipping the browser tests of ${file}: ${why}`);
+  // One line for the whole run (bun runs every test file in one process), however many files skip.
+  if (!skipNoticed) {
+    skipNoticed = true;
+    console.log(`skipping the browser tests: ${why}`);
   }
   return true;
 }

@@ -32,19 +32,20 @@ export function postgresUnavailable(): string | null {
   return null;
 }
 
-const skipNoticed = new Set<string>();
+let skipNoticed = false;
 
 /**
- * For `describe.skipIf(skipPostgres(import.meta.file))`: true (and one line saying why) where
+ * For `describe.skipIf(skipPostgres())`: true (and one line saying why) where
  * PostgreSQL is missing; under CI=true a missing PostgreSQL is an error, not a skip.
  */
-export function skipPostgres(file: string): boolean {
+export function skipPostgres(): boolean {
   const why = postgresUnavailable();
   if (!why) return false;
   if (process.env.CI === "true") throw new Error(`CI=true but the PostgreSQL tests cannot run: ${why}`);
-  if (!skipNoticed.has(file)) {
-    skipNoticed.add(file);
-    console.log(`skipping the PostgreSQL tests of ${file}: ${why}`);
+  // One line for the whole run (bun runs every test file in one process), however many files skip.
+  if (!skipNoticed) {
+    skipNoticed = true;
+    console.log(`skipping the PostgreSQL tests: ${why}`);
   }
   return true;
 }

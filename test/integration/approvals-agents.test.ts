@@ -98,4 +98,30 @@ describe.skipIf(process.platform === "win32")("jobs from agents", () => {
     expect(usage).toContainEqual(expect.objectContaining({ provider: "anthropic", calls: 2, input_tokens: 250, output_tokens: 28 }));
     expect(dump.output()).not.toContain("sk-ant-test-key");
   }, 30_000);
+
+  test("anthropic agent: a job's output goes back to the model redacted (the bot's token and API key never reach it)", async () => {
+    const apiKey = "plain-api-key-0123456789"; // no sk-ant- prefix: only the configured value can catch it
+    standIn = startAnthropicStandIn();
+    standIn.script([
+      { toolUse: { name: "run_command", input: { command: "cat leaked.env", reason: "to read the settings" }, id: "toolu_2" }, text: "Reading." },
+      { text: "Done reading." },
+    ]);
+    const e0 = await startEmulator();
+    emu = e0;
+    e0.addChannel(CH, { botMember: true });
+    const dir = tempDir();
+    dirs.push(dir);
+    writeFileSync(join(dir, "leaked.env"), `SLACK_BOT_TOKEN=${e0.options.botToken}\nANTHROPIC_API_KEY=${apiKey}\nplain line 77\n`);
+    bot = await startBot(e0, { CLAWDBOT_APPROVERS: APPROVER, CLAWDBOT_EXEC_CWD: dir, ANTHROPIC_API_KEY: apiKey, ANTHROPIC_BASE_URL: standIn.baseURL }, dir);
+    await waitFor(async () => (await bot?.rt.snapshot())?.connected, "connected");
+    e0.mention(STRANGER, CH, "what are the settings?");
+    const { card, id } = await waitCard(e0, CH);
+    e0.click(APPROVER, CH, card.ts, "approval_approve", id);
+    await waitFor(() => e0.botMessages(CH).find((x) => x.text.includes("Done reading.")), "final answer");
+    const sent = JSON.stringify(standIn.requests[1]?.body.messages.at(-1));
+    expect(sent).toContain("plain line 77");
+    expect(sent).toContain("[redacted]");
+    expect(sent).not.toContain(apiKey);
+    expect(sent).not.toContain(e0.options.botToken);
+  }, 30_000);
 });

@@ -5,6 +5,7 @@
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import { Database } from "bun:sqlite";
 import { join } from "node:path";
+import { PAUSED_NOTICE } from "../../src/core/pipeline.ts";
 import { queueReply } from "../../src/core/replies.ts";
 import type { SlackEmulator } from "../../src/emulator/index.ts";
 import { openStore } from "../../src/store/index.ts";
@@ -33,7 +34,7 @@ async function dump(url: string) {
   return JSON.parse(p.output()) as { approvals: { id: string; status: string }[]; instances: { id: string; alive: boolean }[] };
 }
 
-describe.skipIf(skipPostgres(import.meta.file) || process.platform === "win32")("a cluster on one PostgreSQL database", () => {
+describe.skipIf(skipPostgres() || process.platform === "win32")("a cluster on one PostgreSQL database", () => {
   beforeEach(async () => {
     // Unacked envelopes come back quickly after a kill.
     emu = await startEmulator({ ackTimeoutMs: 500 });
@@ -99,6 +100,23 @@ describe.skipIf(skipPostgres(import.meta.file) || process.platform === "win32")(
     await waitFor(async () => (await dump(cluster.url)).approvals.find((x) => x.id === id)?.status === "succeeded", "succeeded");
     expect(lines(marker)).toBe(1);
     expect(threadReplies(emu, CH, card.ts).filter((m) => m.text.includes("exit 0"))).toHaveLength(1);
+  });
+
+  test("/claw pause through one instance pauses every instance; /claw resume through another resumes them all", async () => {
+    const [a, b] = await cluster.startAll(["bot-a", "bot-b"], { CLAWDBOT_ADMINS: APPROVER });
+    const paused = async (want: boolean) => (await a?.health())?.paused === want && (await b?.health())?.paused === want;
+    emu.slash(APPROVER, CH, "pause");
+    await waitFor(() => paused(true), "both instances paused");
+    const n = 20;
+    for (let i = 0; i < n; i++) emu.dm(`U${i % 5}`, `while paused ${tag(i)}`);
+    await waitFor(() => emu.botMessages().filter((m) => m.text === PAUSED_NOTICE).length === n, "a notice for each message");
+    expect(connectionsUsed(emu).size).toBe(2);
+    expect(answers("clustermsg-")).toBe(0);
+    emu.slash(APPROVER, CH, "resume");
+    await waitFor(() => paused(false), "both instances resumed");
+    for (let i = n; i < 2 * n; i++) emu.dm(`U${i % 5}`, `resumed ${tag(i)}`);
+    await waitFor(() => Array.from({ length: n }, (_, i) => answers(tag(n + i))).every((c) => c === 1), "each answered by the agent once");
+    expect(emu.botMessages().filter((m) => m.text === PAUSED_NOTICE)).toHaveLength(n);
   });
 
   test("a card decided after the instance that posted it stopped: another instance runs it", async () => {
@@ -199,7 +217,7 @@ describe.skipIf(skipPostgres(import.meta.file) || process.platform === "win32")(
   });
 });
 
-describe.skipIf(skipPostgres(import.meta.file) || process.platform === "win32")("a cluster in http mode", () => {
+describe.skipIf(skipPostgres() || process.platform === "win32")("a cluster in http mode", () => {
   test("behind a load balancer any instance takes any request: each message answered once, a job run once", async () => {
     const SECRET = "8f742231b10e8888abcd99yyyzzz85a5";
     emu = await startEmulator();
@@ -243,7 +261,7 @@ describe.skipIf(skipPostgres(import.meta.file) || process.platform === "win32")(
 });
 
 describe.skipIf(process.platform === "win32")("schema skew", () => {
-  test.skipIf(skipPostgres(import.meta.file))("an instance older than the database's schema exits 2 naming both versions", async () => {
+  test.skipIf(skipPostgres())("an instance older than the database's schema exits 2 naming both versions", async () => {
     const url = await freshDatabase();
     const sql = new Bun.SQL(url, { max: 1 });
     // A newer clawdbot migrated this database.

@@ -30,7 +30,7 @@ afterEach(async () => {
   for (const d of dirs.splice(0)) cleanup(d);
 });
 
-describe.skipIf(skipChromium(import.meta.file))("the status page in Chromium", () => {
+describe.skipIf(skipChromium())("the status page in Chromium", () => {
   test("a running bot's page shows its status, history, pending approval, failed item and warnings, escaped, with no secret", async () => {
     emu = await startEmulator();
     emu.addChannel("CJOBS", { botMember: true });

@@ -36,7 +36,7 @@ async function healthCommand(port: number): Promise<{ code: number; out: string 
   return { code: await p.exited, out: p.output() };
 }
 
-describe.skipIf(skipPostgres(import.meta.file) || process.platform === "win32")("the database unreachable (PostgreSQL behind a proxy)", () => {
+describe.skipIf(skipPostgres() || process.platform === "win32")("the database unreachable (PostgreSQL behind a proxy)", () => {
   test("cut and restored: health store_unavailable meanwhile, nobody exits, what came meanwhile answered once, commands told nothing was done", async () => {
     // Slack gives up on an unacked envelope after a few retries: only catch-up can find those.
     emu = await startEmulator({ ackTimeoutMs: 300, maxRetries: 2 });
@@ -133,7 +133,7 @@ describe.skipIf(skipPostgres(import.meta.file) || process.platform === "win32")(
   });
 });
 
-describe.skipIf(skipPostgres(import.meta.file) || process.platform === "win32")("a partition", () => {
+describe.skipIf(skipPostgres() || process.platform === "win32")("a partition", () => {
   test("an instance cut off from the database while it answers is taken over: the message is answered once, its late answer dropped", async () => {
     emu = await startEmulator({ ackTimeoutMs: 300 });
     const e = emu;
@@ -179,7 +179,7 @@ describe.skipIf(skipPostgres(import.meta.file) || process.platform === "win32")(
   });
 });
 
-describe.skipIf(skipPostgres(import.meta.file) || process.platform === "win32")("the database password", () => {
+describe.skipIf(skipPostgres() || process.platform === "win32")("the database password", () => {
   test("never appears in logs, health, /metrics, state dump, `clawdbot logs` or errors, even through an outage", async () => {
     const SECRET = "pg-Pa55word-never-shown";
     emu = await startEmulator({ ackTimeoutMs: 300, maxRetries: 2 });

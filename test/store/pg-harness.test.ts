@@ -3,7 +3,7 @@
 import { describe, expect, test } from "bun:test";
 import { freshDatabase, skipPostgres } from "../helpers/postgres.ts";
 
-describe.skipIf(skipPostgres(import.meta.file))("test PostgreSQL server", () => {
+describe.skipIf(skipPostgres())("test PostgreSQL server", () => {
   test("each fresh database is empty and separate", async () => {
     const a = new Bun.SQL(await freshDatabase());
     const b = new Bun.SQL(await freshDatabase());

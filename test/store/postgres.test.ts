@@ -8,7 +8,7 @@ import { openPostgresStore } from "../../src/store/postgres/index.ts";
 import { freePort, freshDatabase, skipPostgres } from "../helpers/postgres.ts";
 import { testStore } from "./contract.ts";
 
-describe.skipIf(skipPostgres(import.meta.file))("postgres", () => {
+describe.skipIf(skipPostgres())("postgres", () => {
   testStore("postgres", async (opts) => ({ store: await openPostgresStore(await freshDatabase(), opts), cleanup: () => {} }));
 
   describe("postgres adapter", () => {
