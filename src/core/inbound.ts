@@ -83,7 +83,7 @@ function eventCallback(p: Obj, me: Identity): Classified {
   const eventId = s(p.event_id) ?? crypto.randomUUID();
   const type = s(ev.type) ?? "unknown";
   const ignored = (extra: Partial<Classified> = {}): Classified => ({
-    // Noise is recorded cheaply: its key and type, not its payload.
+    // Noise needs no answer: the receiver acks it without a record (only its key and type are kept here).
     event: { key: `ev:${eventId}`, kind: "other", text: type, payload: "{}", status: "ignored" },
     ...extra,
   });

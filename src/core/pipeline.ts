@@ -271,7 +271,8 @@ export class Pipeline {
 
     relay?.log({ direction: "in", event_id: row.key, channel, ts: row.ts, thread_ts: threadTs, user, text });
     if (row.detail === "paused" || (await store.settings.isPaused())) return reply(PAUSED_NOTICE, "paused");
-    const attached = messageFiles(row.payload);
+    // Most messages carry no files: their payload is not parsed again to find none.
+    const attached = row.payload.includes('"files"') ? messageFiles(row.payload) : [];
     if (!text && attached.length === 0) return reply("Say something after the mention and I'll answer.", "empty");
 
     // The thread (or the relay) may hold what someone pasted: the agent gets it redacted, as it gets the message.
@@ -322,33 +323,36 @@ export class Pipeline {
 
 /** Where an answer would grow: the conversation, its thread, and who asked (a stream outside a DM is for them). */
 function liveTarget(row: InboundEvent, channel: string, threadTs: string | undefined): LiveTarget {
-  const p = JSON.parse(row.payload) as { team_id?: string; event?: { team?: string } };
+  const isIm = row.kind === "dm";
+  // A DM's stream needs no recipient: its payload is not parsed again for one (a burst's DMs).
+  const p = isIm ? {} : (JSON.parse(row.payload) as { team_id?: string; event?: { team?: string } });
   const team = p.team_id ?? p.event?.team;
   return {
     eventKey: row.key,
     channel,
     threadTs,
-    isIm: row.kind === "dm",
+    isIm,
     ...(row.user ? { recipientUserId: row.user } : {}),
     ...(team ? { recipientTeamId: team } : {}),
   };
 }
 
-/** A counting semaphore: at most `n` holders, the rest wait in order. */
+/** A counting semaphore: at most `n` holders, the rest wait in order (those that asked `ahead` first). */
 export class Semaphore {
   private readonly waiting: (() => void)[] = [];
+  private readonly waitingAhead: (() => void)[] = [];
   constructor(private free: number) {}
 
-  acquire(): Promise<void> {
+  acquire(ahead = false): Promise<void> {
     if (this.free > 0) {
       this.free--;
       return Promise.resolve();
     }
-    return new Promise((resolve) => this.waiting.push(resolve));
+    return new Promise((resolve) => (ahead ? this.waitingAhead : this.waiting).push(resolve));
   }
 
   release(): void {
-    const next = this.waiting.shift();
+    const next = this.waitingAhead.shift() ?? this.waiting.shift();
     if (next) next();
     else this.free++;
   }

@@ -1,8 +1,9 @@
 // The door every inbound payload comes through, whatever the transport (socket, HTTP,
-// catch-up): record it (dedupe), ack it, then answer it in the background.
+// catch-up): record it (dedupe), ack it, then answer it in the background. What needs no
+// answer is acked without a record.
 import type { Clock } from "./clock.ts";
 import type { Commit } from "./group-commit.ts";
-import { classify, type Identity } from "./inbound.ts";
+import { type Classified, classify, type Identity } from "./inbound.ts";
 import type { Logger } from "./logger.ts";
 import type { InboundEvent } from "./store.ts";
 import type { StoreHealth } from "./store-health.ts";
@@ -36,20 +37,30 @@ export const NOT_RECORDED =
 
 export class Receiver {
   received = 0;
-  /** clock.mono() of the last event recorded. */
+  /** clock.mono() of the last event received. */
   lastEventAt: number | null = null;
 
   constructor(private readonly o: ReceiverOptions) {}
 
   /**
-   * Records then acks: `ack` is called once the record is committed. Resolves false if the
-   * event could not be recorded: it is then not acked, so Slack delivers it again rather
-   * than it being lost. A command or click that could not be recorded is acked (true) and
-   * answered through its response_url that nothing was done.
+   * Records then acks: `ack` is called once the record is committed (what needs no answer is
+   * acked at once, unrecorded). Resolves false if the event could not be recorded: it is
+   * then not acked, so Slack delivers it again rather than it being lost. A command or click
+   * that could not be recorded is acked (true) and answered through its response_url that
+   * nothing was done.
    */
   async handle(type: string, payload: Record<string, unknown>, ack: () => void): Promise<boolean> {
     const { clock, log } = this.o;
     const c = classify(type, payload, this.o.identity());
+    // Nothing to answer (our own messages coming back, edits, other event types: half of a
+    // busy bot's envelopes), so nothing a kill after the ack could lose: acked at once, with
+    // no write for the ack to wait for.
+    if (c.event.status === "ignored") {
+      ack();
+      this.arrived(c, payload);
+      log.debug(`event ${c.event.text ?? type} acked, nothing to do`);
+      return true;
+    }
     const redact = this.o.redact;
     if (redact) {
       c.event.payload = redact(c.event.payload);
@@ -59,9 +70,9 @@ export class Receiver {
     try {
       recorded = await this.o.commit(async (t) => {
         // The kill switch applies to what arrives while it is on, however late it is answered.
-        if (c.event.status !== "ignored" && c.event.kind !== "action" && (await t.settings.isPaused())) c.event.detail = "paused";
+        if (c.event.kind !== "action" && (await t.settings.isPaused())) c.event.detail = "paused";
         const now = clock.now();
-        if (c.event.status !== "ignored") c.event.lease = this.o.lease?.(now);
+        c.event.lease = this.o.lease?.(now);
         return (await t.events.record(c.event, now)).event;
       });
     } catch (err) {
@@ -78,13 +89,16 @@ export class Receiver {
     }
     this.o.storeHealth?.wrote();
     ack();
+    this.arrived(c, payload);
+    if (!recorded) log.debug(`redelivery of ${c.event.key} ignored`);
+    else this.o.process(c.event.key, payload, recorded);
+    return true;
+  }
+
+  private arrived(c: Classified, payload: Record<string, unknown>): void {
     this.received++;
-    this.lastEventAt = clock.mono();
+    this.lastEventAt = this.o.clock.mono();
     if (c.terminal) this.o.onTerminal(c.terminal);
     if (c.canary) this.o.onCanary(payload);
-    if (!recorded) log.debug(`redelivery of ${c.event.key} ignored`);
-    else if (c.event.status !== "ignored") this.o.process(c.event.key, payload, recorded);
-    else log.debug(`event ${c.event.text ?? type} acked, nothing to do`);
-    return true;
   }
 }

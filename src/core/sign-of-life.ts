@@ -23,6 +23,8 @@ export const SLASH_WORKING = ":hourglass_flowing_sand: Working on it…";
 /**
  * Sign calls in flight at once. They share the Web API client with the replies: a burst of
  * signs must not queue ahead of the answers (the rest of a burst's signs wait their turn here).
+ * Clearing a sign goes ahead of showing one: a waiting sign whose answer lands meanwhile is
+ * never shown, so a burst's signs do not pile up behind it and spill into what comes next.
  */
 const CALLS_AT_ONCE = 4;
 /** A sign nobody cleared (the answer went out through another instance, or never) is forgotten after this. */
@@ -143,15 +145,18 @@ export class SignsOfLife {
   private async clear(s: Shown, failed: boolean): Promise<void> {
     const { slack } = this.o;
     if (s.kind === "ephemeral") return;
-    if (s.kind === "status") await this.tryCall("clearing a thread status", () => slack.setStatus({ channel: s.channel, threadTs: s.threadTs, status: "" }));
-    else await this.tryCall("removing a reaction", () => slack.unreact({ channel: s.channel, ts: s.ts, name: WORKING_REACTION }));
+    if (s.kind === "status") await this.tryCall("clearing a thread status", () => slack.setStatus({ channel: s.channel, threadTs: s.threadTs, status: "" }), undefined, true);
+    else await this.tryCall("removing a reaction", () => slack.unreact({ channel: s.channel, ts: s.ts, name: WORKING_REACTION }), undefined, true);
     const ts = s.ts;
-    if (failed && ts) await this.tryCall("marking an error", () => slack.react({ channel: s.channel, ts, name: ERROR_REACTION }));
+    if (failed && ts) await this.tryCall("marking an error", () => slack.react({ channel: s.channel, ts, name: ERROR_REACTION }), undefined, true);
   }
 
-  /** One attempt, in its turn (skipped if `skip` says so by then); a failure is logged and is not the answer's business. */
-  private async tryCall(what: string, fn: () => Promise<unknown>, skip?: () => boolean): Promise<boolean> {
-    await this.calls.acquire();
+  /**
+   * One attempt, in its turn (skipped if `skip` says so by then; `clearing` goes ahead of the
+   * signs still waiting); a failure is logged and is not the answer's business.
+   */
+  private async tryCall(what: string, fn: () => Promise<unknown>, skip?: () => boolean, clearing = false): Promise<boolean> {
+    await this.calls.acquire(clearing);
     try {
       if (skip?.()) return false;
       await fn();

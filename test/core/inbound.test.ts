@@ -1,5 +1,5 @@
 // What Slack delivers becomes an inbound record: the dedupe key, the kind, and what is
-// noise (acked and recorded cheaply).
+// noise (acked at once, never recorded).
 import { expect, test } from "bun:test";
 import { classify } from "../../src/core/inbound.ts";
 
@@ -33,7 +33,7 @@ test("edits, deletions, other bots and our own messages are ignored; our own is 
   expect(own.canary).toBe(true);
 });
 
-test("every other event type is acked and recorded cheaply; revocation is terminal", () => {
+test("every other event type is noise (status ignored, no payload kept); revocation is terminal", () => {
   for (const type of ["reaction_added", "member_joined_channel", "app_home_opened", "something_new"]) {
     const c = classify("events_api", cb({ type }, `Ev-${type}`), me);
     expect(c.event).toMatchObject({ key: `ev:Ev-${type}`, kind: "other", status: "ignored", payload: "{}", text: type });

@@ -20,3 +20,17 @@ test("at most n holders; waiters go in order", async () => {
   expect(peak).toBe(2);
   expect(order).toEqual([0, 1, 2, 3, 4, 5]);
 });
+
+test("a waiter that asks `ahead` goes before the others still waiting", async () => {
+  const s = new Semaphore(1);
+  await s.acquire();
+  const order: string[] = [];
+  const wait = (name: string, ahead = false) => s.acquire(ahead).then(() => order.push(name));
+  const all = [wait("a"), wait("b"), wait("urgent", true), wait("c")];
+  for (let i = 0; i < 4; i++) {
+    s.release();
+    await Promise.resolve();
+  }
+  await Promise.all(all);
+  expect(order).toEqual(["urgent", "a", "b", "c"]);
+});

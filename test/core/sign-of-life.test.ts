@@ -40,6 +40,20 @@ test("a burst: at most 4 sign calls at once; a sign whose answer came before its
   expect(s.calls).toEqual([`add ${WORKING_REACTION} 1.0`, `add ${WORKING_REACTION} 2.0`, `add ${WORKING_REACTION} 3.0`, `add ${WORKING_REACTION} 4.0`, `add ${WORKING_REACTION} 5.0`]);
 });
 
+test("clearing a sign goes ahead of the signs still waiting, so a burst's signs do not pile up behind them", async () => {
+  const s = slowSlack();
+  const signs = new SignsOfLife({ slack: s.port, log: memoryLogger(), clock: systemClock, afterMs: 0 });
+  for (let i = 1; i <= 12; i++) signs.show({ eventKey: `e${i}`, channel: "D1", ts: `${i}.0` });
+  await waitFor(() => s.calls.length === 4, "the first four signs");
+  signs.answered("e1"); // its sign is on its way: cleared once it landed
+  s.release();
+  await waitFor(() => s.calls.length === 8, "the next four");
+  s.release();
+  await waitFor(() => s.calls.length === 12, "four more calls");
+  expect(s.calls.slice(8)).toEqual([`remove ${WORKING_REACTION} 1.0`, `add ${WORKING_REACTION} 9.0`, `add ${WORKING_REACTION} 10.0`, `add ${WORKING_REACTION} 11.0`]);
+  s.release();
+});
+
 test("cleared after the sign's own call, never before it; an error replaces it with the warning reaction", async () => {
   const s = slowSlack();
   const signs = new SignsOfLife({ slack: s.port, log: memoryLogger(), clock: systemClock, afterMs: 0 });

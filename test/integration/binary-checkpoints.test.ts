@@ -1,6 +1,6 @@
 // The compiled executable runs its checkpoint worker (an entrypoint of its own in build.ts):
 // what the bot commits reaches the database file before the WAL is anywhere near the
-// 1,000 pages at which the bot's own connection would checkpoint, and a stopped bot leaves
+// 4,000 pages at which the bot's own connection would checkpoint, and a stopped bot leaves
 // one complete file.
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { existsSync, statSync } from "node:fs";

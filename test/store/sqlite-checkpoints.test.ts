@@ -11,7 +11,7 @@ import { cleanup, tempDir, waitFor } from "../helpers/bot.ts";
 const dir = tempDir();
 afterAll(() => cleanup(dir));
 
-/** ~300 WAL pages: below the 1,000 at which the bot's own connection checkpoints. */
+/** ~300 WAL pages: below the 1,000 (4,000 with the worker) at which the bot's own connection checkpoints. */
 async function write(path: string, background: boolean): Promise<{ close(): Promise<void> }> {
   const s = openSqliteStore(path, { backgroundCheckpoints: background });
   for (let i = 0; i < 60; i++) {
@@ -30,6 +30,23 @@ test("the worker copies committed pages into the database file between the bot's
   // In WAL mode only a checkpoint writes the database file.
   await waitFor(() => size(path) > 500_000, "the database file to take the committed pages");
   await s.close();
+});
+
+test("with the worker, a commit past 1,000 WAL pages does not checkpoint on the bot's connection (its bound is 4,000)", async () => {
+  const path = join(dir, "bound.db");
+  for (const background of [false, true]) {
+    const s = openSqliteStore(`${path}.${background}`, { backgroundCheckpoints: background });
+    const before = size(`${path}.${background}`);
+    // ~1,500 pages in one transaction: nothing of it is committed, so copyable, before it ends.
+    await s.tx(async (t) => {
+      for (let i = 0; i < 1500; i++) await t.events.record({ key: `ev:${i}`, kind: "dm", payload: "x".repeat(3000) }, 1);
+    });
+    const grown = size(`${path}.${background}`) - before;
+    // Without the worker the commit copied all of it (SQLite's 1,000); with it, the worker copies it later.
+    if (background) expect(grown).toBeLessThan(2_000_000);
+    else expect(grown).toBeGreaterThan(4_000_000);
+    await s.close();
+  }
 });
 
 test("without the worker nothing is copied before the WAL reaches the bot's bound", async () => {

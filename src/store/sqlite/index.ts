@@ -26,7 +26,7 @@ import {
   type UsageRepo,
 } from "../../core/store.ts";
 import { SqliteApprovals } from "./approvals.ts";
-import { type BackgroundCheckpoints, checkpointInBackground } from "./checkpoints.ts";
+import { type BackgroundCheckpoints, checkpointInBackground, OWN_CHECKPOINT_PAGES } from "./checkpoints.ts";
 import { sqliteDiagnostics } from "./diagnostics.ts";
 import { SqliteEvents } from "./events.ts";
 import { SqliteInstances, SqliteLeases } from "./instances.ts";
@@ -175,6 +175,7 @@ export class SqliteStore implements Store {
     this.commit = db.prepare("COMMIT");
     this.rollback = db.prepare("ROLLBACK");
     this.checkpoints = opts.backgroundCheckpoints && !opts.readonly ? checkpointInBackground(location) : null;
+    if (this.checkpoints) db.run(`PRAGMA wal_autocheckpoint = ${OWN_CHECKPOINT_PAGES}`);
   }
 
   tx<T>(fn: (t: StoreTx) => Promise<T>): Promise<T> {
