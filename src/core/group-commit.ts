@@ -45,6 +45,7 @@ export function groupCommit(store: Store): Commit {
     let results: unknown[];
     try {
       results = await store.tx(async (t) => {
+        if (store.pipelines) return together(writes.map((w) => w.fn(t)));
         const out: unknown[] = [];
         for (const w of writes) out.push(await w.fn(t));
         return out;
@@ -69,4 +70,16 @@ export function groupCommit(store: Store): Commit {
   return Object.assign(<T>(fn: (t: StoreTx) => Promise<T>) => add(fn, true), {
     later: <T>(fn: (t: StoreTx) => Promise<T>) => add(fn, false),
   });
+}
+
+/**
+ * A pipelining store's group: the writes run at once, their statements pipelined on the
+ * transaction's connection. All have settled before it ends (none is left issuing statements
+ * on a released connection); the first failure fails the transaction.
+ */
+async function together(running: Promise<unknown>[]): Promise<unknown[]> {
+  const settled = await Promise.allSettled(running);
+  const failed = settled.find((s) => s.status === "rejected");
+  if (failed) throw failed.reason;
+  return settled.map((s) => (s as PromiseFulfilledResult<unknown>).value);
 }

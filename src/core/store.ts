@@ -447,6 +447,12 @@ export interface Store extends StoreTx {
   readonly kind: "sqlite" | "postgres";
   /** Where it is, for people: the file's path, or the database URL without its password. */
   readonly location: string;
+  /**
+   * Statements issued together inside one transaction are pipelined on its connection
+   * (PostgreSQL): the group commit then runs a group's writes at once instead of one after
+   * another. Unset: they run in turn (SQLite, where a statement is a call, not a round trip).
+   */
+  readonly pipelines?: boolean;
   /** Runs fn as one write transaction on the handle it is given: all of it lands, or none. */
   tx<T>(fn: (t: StoreTx) => Promise<T>): Promise<T>;
   /** Runs fn as one read: everything it reads comes from one consistent snapshot. */

@@ -2,6 +2,7 @@
 // (Socket Mode retry, HTTP retry, reconnect, catch-up, another instance) a no-op.
 import type { EventsRepo, EventStatus, InboundEvent, NewEvent, ThreadActivity } from "../../core/store.ts";
 import { countsBy, first, rows, type Sql, selectList, text } from "./sql.ts";
+import { type Transaction, write } from "./transaction.ts";
 
 const COLUMNS = selectList<InboundEvent>({
   id: "id",
@@ -19,25 +20,57 @@ const COLUMNS = selectList<InboundEvent>({
 });
 const NUMERIC = ["id", "receivedAt"];
 
-export class PgEvents implements EventsRepo {
-  constructor(private readonly sql: Sql) {}
+const RECORD = `
+  INSERT INTO events (key, kind, channel, ts, thread_ts, user_id, text, payload, status, detail, received_at, updated_at, lease_owner, lease_until)
+  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $12, $13)
+  ON CONFLICT (key) DO NOTHING
+  RETURNING id`;
+const SET_STATUS = "UPDATE events SET status = $1, detail = $2, updated_at = $3 WHERE key = $4";
+const CLAIM = `
+  UPDATE events SET lease_owner = $1, lease_until = $2, updated_at = $3
+  WHERE key = $4 AND status = 'received' AND (lease_until IS NULL OR lease_until < $3 OR lease_owner = $1)`;
 
-  // The event as stored comes back with the insert (a text's U+0000 replaced, say): no read after the write.
+export class PgEvents implements EventsRepo {
+  constructor(
+    private readonly sql: Sql,
+    private readonly tx?: Transaction,
+  ) {}
+
+  // The event as stored is what was inserted (a text's U+0000 replaced, say): no read after the write.
   async record(e: NewEvent, now: number): Promise<{ fresh: boolean; event: InboundEvent | null }> {
-    const event = first<InboundEvent>(
-      await this.sql`
-        INSERT INTO events (key, kind, channel, ts, thread_ts, user_id, text, payload, status, detail, received_at, updated_at, lease_owner, lease_until)
-        VALUES (${e.key}, ${e.kind}, ${e.channel ?? null}, ${e.ts ?? null}, ${e.threadTs ?? null}, ${e.user ?? null}, ${text(e.text)},
-                ${text(e.payload)}, ${e.status ?? "received"}, ${e.detail ?? null}, ${now}, ${now}, ${e.lease?.owner ?? null}, ${e.lease?.until ?? null})
-        ON CONFLICT (key) DO NOTHING
-        RETURNING ${this.sql.unsafe(COLUMNS)}`,
-      NUMERIC,
-    );
-    return { fresh: event !== null, event };
+    const event: Omit<InboundEvent, "id"> = {
+      key: e.key,
+      kind: e.kind,
+      channel: e.channel ?? null,
+      ts: e.ts ?? null,
+      threadTs: e.threadTs ?? null,
+      user: e.user ?? null,
+      text: text(e.text),
+      payload: text(e.payload),
+      status: e.status ?? "received",
+      detail: e.detail ?? null,
+      receivedAt: now,
+    };
+    const [row] = await this.sql.unsafe(RECORD, [
+      event.key,
+      event.kind,
+      event.channel,
+      event.ts,
+      event.threadTs,
+      event.user,
+      event.text,
+      event.payload,
+      event.status,
+      event.detail,
+      now,
+      e.lease?.owner ?? null,
+      e.lease?.until ?? null,
+    ]);
+    return row ? { fresh: true, event: { id: Number(row.id), ...event } } : { fresh: false, event: null };
   }
 
   async setStatus(key: string, status: EventStatus, now: number, detail?: string): Promise<void> {
-    await this.sql`UPDATE events SET status = ${status}, detail = ${detail ?? null}, updated_at = ${now} WHERE key = ${key}`;
+    await write(this.sql.unsafe(SET_STATUS, [status, detail ?? null, now, key]), this.tx);
   }
 
   async get(key: string): Promise<InboundEvent | null> {
@@ -47,10 +80,7 @@ export class PgEvents implements EventsRepo {
   // A conditional update: of two instances claiming at once, the second waits for the first's
   // row lock, then finds the lease taken and changes nothing.
   async claim(key: string, owner: string, now: number, leaseUntil: number): Promise<boolean> {
-    const r = await this.sql`
-      UPDATE events SET lease_owner = ${owner}, lease_until = ${leaseUntil}, updated_at = ${now}
-      WHERE key = ${key} AND status = 'received' AND (lease_until IS NULL OR lease_until < ${now} OR lease_owner = ${owner})`;
-    return r.affectedRows === 1;
+    return (await this.sql.unsafe(CLAIM, [owner, leaseUntil, now, key])).affectedRows === 1;
   }
 
   async leaseOwners(): Promise<string[]> {

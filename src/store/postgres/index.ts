@@ -28,8 +28,9 @@ import { PgLive } from "./live.ts";
 import { PgLogs } from "./logs.ts";
 import { migrate, schemaVersion, steps } from "./migrations.ts";
 import { PgOutbox } from "./outbox.ts";
-import { PgSettings } from "./settings.ts";
+import { PgSettings, SharedRead } from "./settings.ts";
 import type { Sql } from "./sql.ts";
+import { type Transaction, transaction } from "./transaction.ts";
 import { PgUsage } from "./usage.ts";
 import { withoutPassword } from "./url.ts";
 
@@ -70,17 +71,18 @@ function guard<T extends object>(table: T, call: Call): T {
   return out as T;
 }
 
-function tables(sql: Sql, retentionBytes: number): StoreTx {
+/** `settings`: the root's settings, or a transaction's (with its own shared reads); `tx`: the write transaction sql is on. */
+function tables(sql: Sql, retentionBytes: number, settings = new PgSettings(sql), tx?: Transaction): StoreTx {
   return {
-    settings: new PgSettings(sql),
-    events: new PgEvents(sql),
-    outbox: new PgOutbox(sql),
+    settings,
+    events: new PgEvents(sql, tx),
+    outbox: new PgOutbox(sql, tx),
     approvals: new PgApprovals(sql),
     usage: new PgUsage(sql),
     logs: new PgLogs(sql, retentionBytes),
     instances: new PgInstances(sql),
     leases: new PgLeases(sql),
-    live: new PgLive(sql),
+    live: new PgLive(sql, tx),
   };
 }
 
@@ -153,6 +155,7 @@ export async function openPostgresStore(url: string, opts: PostgresOptions = {})
 
 export class PostgresStore implements Store {
   readonly kind = "postgres" as const;
+  readonly pipelines = true;
   readonly settings: SettingsRepo;
   readonly events: EventsRepo;
   readonly outbox: OutboxRepo;
@@ -164,6 +167,8 @@ export class PostgresStore implements Store {
   readonly live: LiveRepo;
   private readonly retentionBytes: number;
   private readonly callTimeoutMs: number;
+  /** The root's kill switch reads (see SharedRead). */
+  private readonly pausedReads = new SharedRead();
 
   constructor(
     private readonly sql: SQL,
@@ -172,7 +177,7 @@ export class PostgresStore implements Store {
   ) {
     this.retentionBytes = opts.logRetentionBytes ?? 20 * 1024 * 1024;
     this.callTimeoutMs = opts.callTimeoutMs ?? CALL_TIMEOUT_MS;
-    const root = guardAll(tables(sql, this.retentionBytes), (fn) => this.call(fn));
+    const root = guardAll(tables(sql, this.retentionBytes, new PgSettings(sql, this.pausedReads)), (fn) => this.call(fn));
     this.settings = root.settings;
     this.events = root.events;
     this.outbox = root.outbox;
@@ -203,7 +208,15 @@ export class PostgresStore implements Store {
   }
 
   tx<T>(fn: (t: StoreTx) => Promise<T>): Promise<T> {
-    return this.call(() => this.sql.begin((tx) => fn(tables(tx, this.retentionBytes))) as Promise<T>);
+    return this.call(async () => {
+      let wrote = false;
+      try {
+        return await transaction(this.sql, (tx) => fn(tables(tx.sql, this.retentionBytes, new PgSettings(tx.sql, undefined, () => (wrote = true)), tx)));
+      } finally {
+        // Committed or not known: the root's reads from now on see it.
+        if (wrote) this.pausedReads.forget();
+      }
+    });
   }
 
   read<T>(fn: (t: StoreTx) => Promise<T>): Promise<T> {

@@ -1,6 +1,7 @@
 // Live messages: an answer's message while it grows, until its final answer is queued.
 import type { LiveMessage, LiveRepo } from "../../core/store.ts";
 import { first, type Sql, selectList } from "./sql.ts";
+import { type Transaction, write } from "./transaction.ts";
 
 const COLUMNS = selectList<LiveMessage>({
   eventKey: "event_key",
@@ -10,9 +11,13 @@ const COLUMNS = selectList<LiveMessage>({
   mode: "mode",
   createdAt: "created_at",
 });
+const GET = `SELECT ${COLUMNS} FROM live_messages WHERE event_key = $1`;
 
 export class PgLive implements LiveRepo {
-  constructor(private readonly sql: Sql) {}
+  constructor(
+    private readonly sql: Sql,
+    private readonly tx?: Transaction,
+  ) {}
 
   async put(m: LiveMessage): Promise<void> {
     await this.sql`
@@ -23,10 +28,10 @@ export class PgLive implements LiveRepo {
   }
 
   async get(eventKey: string): Promise<LiveMessage | null> {
-    return first<LiveMessage>(await this.sql`SELECT ${this.sql.unsafe(COLUMNS)} FROM live_messages WHERE event_key = ${eventKey}`, ["createdAt"]);
+    return first<LiveMessage>(await this.sql.unsafe(GET, [eventKey]), ["createdAt"]);
   }
 
   async remove(eventKey: string): Promise<void> {
-    await this.sql`DELETE FROM live_messages WHERE event_key = ${eventKey}`;
+    await write(this.sql`DELETE FROM live_messages WHERE event_key = ${eventKey}`, this.tx);
   }
 }

@@ -2,7 +2,13 @@
 // that name columns as the domain does, and the conversions between the two.
 import type { SQL } from "bun";
 
-/** The pool, or a transaction's client: both are called as tagged templates. */
+/**
+ * The pool, or a transaction's client: both are called as tagged templates. The statements of
+ * every answered message are fixed texts with $n placeholders run as `sql.unsafe(TEXT, values)`
+ * instead: the same prepared statement, without building the text from a template each call
+ * (half the client's CPU per statement; BENCHMARKS.md, "A cluster on PostgreSQL"). The values
+ * are still parameters, never spliced into the text.
+ */
 export type Sql = SQL;
 
 /** `SELECT` list for a table: `snake_col AS "camelField"` for each field. */
