@@ -6,6 +6,12 @@ import { join } from "node:path";
 import type { SlackEmulator } from "../../src/emulator/index.ts";
 import { botEnv, type BotProcess, cleanup, spawnBot, startEmulator, tempDir, waitFor } from "../helpers/bot.ts";
 
+/** The keys of GET /health that ../shared/CONTRACT.md ("Health") promises. */
+const HEALTH_KEYS = [
+  "status", "instance", "store", "cluster_instances", "uptime_s", "last_event_ago_s", "connected", "reconnects", "paused",
+  "pending_approvals", "pending_exec", "outbox_pending", "outbox_failed", "relay_failures", "version",
+];
+
 const ADMIN = "UADMIN";
 let emu: SlackEmulator;
 const dir = tempDir();
@@ -61,11 +67,19 @@ describe("clawdbot run (compiled) against the emulator", () => {
     expect(ok.code).toBe(0);
     expect(ok.out.startsWith("OK")).toBe(true);
 
+    // GET /health: every key the contract names, 200 while ok.
+    const res = await fetch(url);
+    expect(res.status).toBe(200);
+    const h = await res.json();
+    for (const k of HEALTH_KEYS) expect(h).toHaveProperty(k);
+    expect(h).toMatchObject({ status: "ok", store: "sqlite", cluster_instances: 1, connected: true, paused: false });
+
     // state dump while run is running: the contract's keys.
     const dump = await spawnBot(["state", "dump", "--json", "--db", join(dir, "clawdbot.db")], {});
     expect(await dump.exited).toBe(0);
     const state = JSON.parse(dump.output());
-    for (const k of ["paused", "approvals", "outbox", "usage", "events"]) expect(state).toHaveProperty(k);
+    for (const k of ["paused", "approvals", "outbox", "usage", "events", "instances"]) expect(state).toHaveProperty(k);
+    expect(Object.keys(state.instances[0] ?? {}).sort()).toEqual(expect.arrayContaining(["alive", "host", "id", "last_seen_at", "started_at"]));
     expect(state.paused).toBe(false);
     expect(state.events.answered).toBeGreaterThanOrEqual(3);
     expect(state.outbox).toMatchObject({ pending: expect.any(Number), failed: 0, sent: expect.any(Number) });
