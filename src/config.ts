@@ -339,6 +339,8 @@ export function checkConfig(env: Env, overrides: ConfigOverrides = {}, platform 
       return fallback;
     }
   };
+  /** An interval of config.tuning, in milliseconds: its default also stands in when it is bad. */
+  const tuned = (name: string, dflt: number): number => collect(dflt, () => millis(env, name, dflt));
   const bad = (setting: string, problem: string) => void problems.push(new ConfigError(setting, problem));
 
   let mode: Mode = "socket";
@@ -431,19 +433,19 @@ export function checkConfig(env: Env, overrides: ConfigOverrides = {}, platform 
     instanceId: collect(`${hostname()}:${process.pid}`, () => instanceId(env)),
     instanceTimeoutMs,
     tuning: {
-      outboxRetryInitialMs: collect(1000, () => millis(env, "CLAWDBOT_OUTBOX_RETRY_MS", 1000)),
-      expiryCheckMs: collect(30_000, () => millis(env, "CLAWDBOT_EXPIRY_CHECK_MS", 30_000)),
-      relayTimeoutMs: collect(6000, () => millis(env, "CLAWDBOT_RELAY_TIMEOUT_MS", 6000)),
-      slackCallTimeoutMs: collect(10_000, () => millis(env, "CLAWDBOT_SLACK_CALL_TIMEOUT_MS", 10_000)),
-      replayDeadlineMs: collect(120_000, () => millis(env, "CLAWDBOT_REPLAY_DEADLINE_MS", 120_000)),
-      doctorCheckTimeoutMs: collect(5000, () => millis(env, "CLAWDBOT_DOCTOR_TIMEOUT_MS", 5000)),
+      outboxRetryInitialMs: tuned("CLAWDBOT_OUTBOX_RETRY_MS", 1000),
+      expiryCheckMs: tuned("CLAWDBOT_EXPIRY_CHECK_MS", 30_000),
+      relayTimeoutMs: tuned("CLAWDBOT_RELAY_TIMEOUT_MS", 6000),
+      slackCallTimeoutMs: tuned("CLAWDBOT_SLACK_CALL_TIMEOUT_MS", 10_000),
+      replayDeadlineMs: tuned("CLAWDBOT_REPLAY_DEADLINE_MS", 120_000),
+      doctorCheckTimeoutMs: tuned("CLAWDBOT_DOCTOR_TIMEOUT_MS", 5000),
       presenceIntervalMs,
-      storeBusyMs: collect(5000, () => millis(env, "CLAWDBOT_STORE_BUSY_MS", 5000)),
-      catchupNextRunMs: collect(60_000, () => millis(env, "CLAWDBOT_CATCHUP_NEXT_RUN_MS", 60_000)),
-      streamIntervalMs: collect(1000, () => millis(env, "CLAWDBOT_STREAM_INTERVAL_MS", 1000)),
-      signAfterMs: collect(300, () => millis(env, "CLAWDBOT_SIGN_AFTER_MS", 300)),
-      jobProgressAfterMs: collect(10_000, () => millis(env, "CLAWDBOT_JOB_PROGRESS_AFTER_MS", 10_000)),
-      jobProgressEveryMs: collect(5000, () => millis(env, "CLAWDBOT_JOB_PROGRESS_EVERY_MS", 5000)),
+      storeBusyMs: tuned("CLAWDBOT_STORE_BUSY_MS", 5000),
+      catchupNextRunMs: tuned("CLAWDBOT_CATCHUP_NEXT_RUN_MS", 60_000),
+      streamIntervalMs: tuned("CLAWDBOT_STREAM_INTERVAL_MS", 1000),
+      signAfterMs: tuned("CLAWDBOT_SIGN_AFTER_MS", 300),
+      jobProgressAfterMs: tuned("CLAWDBOT_JOB_PROGRESS_AFTER_MS", 10_000),
+      jobProgressEveryMs: tuned("CLAWDBOT_JOB_PROGRESS_EVERY_MS", 5000),
     },
   };
   return { config, problems };
