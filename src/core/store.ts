@@ -123,6 +123,23 @@ export interface InboundEvent {
   receivedAt: number;
 }
 
+/** A new event as a record stores it (the port's defaults filled in), for `record` to return without a read. */
+export function eventAsRecorded(e: NewEvent, now: number): Omit<InboundEvent, "id"> {
+  return {
+    key: e.key,
+    kind: e.kind,
+    channel: e.channel ?? null,
+    ts: e.ts ?? null,
+    threadTs: e.threadTs ?? null,
+    user: e.user ?? null,
+    text: e.text ?? null,
+    payload: e.payload,
+    status: e.status ?? "received",
+    detail: e.detail ?? null,
+    receivedAt: now,
+  };
+}
+
 export type OutboxOp = "post" | "ephemeral" | "update" | "respond" | "upload";
 export type OutboxStatus = "pending" | "sending" | "sent" | "failed" | "suppressed";
 

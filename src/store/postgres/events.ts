@@ -1,6 +1,6 @@
 // Inbound events, recorded before they are acked. The unique key makes every redelivery
 // (Socket Mode retry, HTTP retry, reconnect, catch-up, another instance) a no-op.
-import type { EventsRepo, EventStatus, InboundEvent, NewEvent, ThreadActivity } from "../../core/store.ts";
+import { type EventsRepo, type EventStatus, eventAsRecorded, type InboundEvent, type NewEvent, type ThreadActivity } from "../../core/store.ts";
 import { countsBy, first, rows, type Sql, selectList, text } from "./sql.ts";
 import { type Transaction, write } from "./transaction.ts";
 
@@ -38,19 +38,7 @@ export class PgEvents implements EventsRepo {
 
   // The event as stored is what was inserted (a text's U+0000 replaced, say): no read after the write.
   async record(e: NewEvent, now: number): Promise<{ fresh: boolean; event: InboundEvent | null }> {
-    const event: Omit<InboundEvent, "id"> = {
-      key: e.key,
-      kind: e.kind,
-      channel: e.channel ?? null,
-      ts: e.ts ?? null,
-      threadTs: e.threadTs ?? null,
-      user: e.user ?? null,
-      text: text(e.text),
-      payload: text(e.payload),
-      status: e.status ?? "received",
-      detail: e.detail ?? null,
-      receivedAt: now,
-    };
+    const event = { ...eventAsRecorded(e, now), text: text(e.text), payload: text(e.payload) };
     const [row] = await this.sql.unsafe(RECORD, [
       event.key,
       event.kind,

@@ -1,7 +1,7 @@
 // Inbound events, recorded before they are acked. The unique key makes every
 // redelivery (Socket Mode retry, HTTP retry, reconnect, catch-up) a no-op.
 import type { Database, Statement } from "bun:sqlite";
-import type { EventStatus, InboundEvent, NewEvent, ThreadActivity } from "../../core/store.ts";
+import { type EventStatus, eventAsRecorded, type InboundEvent, type NewEvent, type ThreadActivity } from "../../core/store.ts";
 import { selectList } from "./columns.ts";
 
 const COLUMNS = selectList<InboundEvent>({
@@ -39,19 +39,7 @@ export class SqliteEvents {
   }
 
   record(e: NewEvent, now: number): { fresh: boolean; event: InboundEvent | null } {
-    const event: Omit<InboundEvent, "id"> = {
-      key: e.key,
-      kind: e.kind,
-      channel: e.channel ?? null,
-      ts: e.ts ?? null,
-      threadTs: e.threadTs ?? null,
-      user: e.user ?? null,
-      text: e.text ?? null,
-      payload: e.payload,
-      status: e.status ?? "received",
-      detail: e.detail ?? null,
-      receivedAt: now,
-    };
+    const event = eventAsRecorded(e, now);
     const { key, kind, channel, ts, threadTs, user, text, payload, status, detail } = event;
     const r = this.insertQ.run(key, kind, channel, ts, threadTs, user, text, payload, status, detail, now, now, e.lease?.owner ?? null, e.lease?.until ?? null);
     // What was written is what was given: only the id is new (RETURNING, let alone the payload copied back, costs more).
