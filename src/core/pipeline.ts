@@ -14,6 +14,7 @@ import type { LiveTarget, OpenLive } from "./live-answer.ts";
 import type { Queued } from "./outbox-sender.ts";
 import { queueReply, queueReplyInto, type Reply, type ReplyTo } from "./replies.ts";
 import type { SignsOfLife, SignTarget } from "./sign-of-life.ts";
+import { Semaphore } from "./semaphore.ts";
 import type { EventKind, InboundEvent, LiveMessage, Store, StoreTx } from "./store.ts";
 import { escapeSlack, formatAnswer, stripMention, unescapeSlack } from "./text.ts";
 import { settleWithin } from "./wait.ts";
@@ -335,25 +336,4 @@ function liveTarget(row: InboundEvent, channel: string, threadTs: string | undef
     ...(row.user ? { recipientUserId: row.user } : {}),
     ...(team ? { recipientTeamId: team } : {}),
   };
-}
-
-/** A counting semaphore: at most `n` holders, the rest wait in order (those that asked `ahead` first). */
-export class Semaphore {
-  private readonly waiting: (() => void)[] = [];
-  private readonly waitingAhead: (() => void)[] = [];
-  constructor(private free: number) {}
-
-  acquire(ahead = false): Promise<void> {
-    if (this.free > 0) {
-      this.free--;
-      return Promise.resolve();
-    }
-    return new Promise((resolve) => (ahead ? this.waitingAhead : this.waiting).push(resolve));
-  }
-
-  release(): void {
-    const next = this.waitingAhead.shift() ?? this.waiting.shift();
-    if (next) next();
-    else this.free++;
-  }
 }

@@ -12,7 +12,7 @@
 // calls: an echo-fast agent would otherwise add and remove a reaction on every message).
 import type { Clock, Timer } from "./clock.ts";
 import type { Logger } from "./logger.ts";
-import { Semaphore } from "./pipeline.ts";
+import { Semaphore } from "./semaphore.ts";
 import type { SlackPort } from "./slack-port.ts";
 
 export const STATUS_TEXT = "is thinking…";

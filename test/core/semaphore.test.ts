@@ -1,5 +1,5 @@
 import { expect, test } from "bun:test";
-import { Semaphore } from "../../src/core/pipeline.ts";
+import { Semaphore } from "../../src/core/semaphore.ts";
 
 test("at most n holders; waiters go in order", async () => {
   const s = new Semaphore(2);
