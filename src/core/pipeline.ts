@@ -204,7 +204,8 @@ export class Pipeline {
         const responseUrl = (JSON.parse(row.payload) as { response_url?: string }).response_url;
         target = { eventKey: key, channel: row.channel, responseUrl };
       } else return;
-      if (await store.settings.isPaused()) return;
+      // A fresh event's record read the kill switch a moment ago (its detail says); one read back is asked again.
+      if (!recorded && (await store.settings.isPaused())) return;
       signs.show(target);
     } catch (err) {
       this.o.log.warn(`sign of life for ${key} skipped: ${String(err)}`);
