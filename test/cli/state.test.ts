@@ -1,11 +1,10 @@
-import { afterEach, beforeEach, describe, expect, spyOn, test } from "bun:test";
-import { runCommand } from "citty";
+import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { CliExit } from "../../src/cli/exit.ts";
 import stateCmd, { type StateDump } from "../../src/cli/state.ts";
 import { openStore, storeLocation } from "../../src/store/index.ts";
+import { runCli } from "../helpers/cli.ts";
 import { freshDatabase, skipPostgres } from "../helpers/postgres.ts";
 
 let dir: string;
@@ -17,19 +16,7 @@ beforeEach(() => {
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
 /** Runs `clawdbot state ...args` in-process: stdout text and the exit code (with its message). */
-async function run(...rawArgs: string[]): Promise<{ out: string; code: number; message: string }> {
-  const lines: string[] = [];
-  const log = spyOn(console, "log").mockImplementation((...a: unknown[]) => void lines.push(a.join(" ")));
-  try {
-    await runCommand(stateCmd, { rawArgs });
-    return { out: lines.join("\n"), code: 0, message: "" };
-  } catch (err) {
-    if (!(err instanceof CliExit)) throw err;
-    return { out: lines.join("\n"), code: err.exitCode, message: err.message };
-  } finally {
-    log.mockRestore();
-  }
-}
+const run = (...rawArgs: string[]) => runCli(stateCmd, ...rawArgs);
 
 const T0 = Date.parse("2025-03-01T10:00:00.000Z");
 
